@@ -1,0 +1,88 @@
+//! Definitions: what people schedule. They carry no state and no run information.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::NodeId;
+
+pub const DEFAULT_WORKFLOW: &str = "default";
+pub const DEFAULT_RESOURCE_GROUP: &str = "default";
+pub const DEFAULT_OWNER: &str = "nobody";
+/// Daily at midnight.
+pub const DEFAULT_SCHEDULE: &str = "0 0 * * *";
+pub const DEFAULT_TIMEOUT_SECS: u32 = 24 * 3600;
+pub const DEFAULT_RETRY_DELAY_SECS: u32 = 60;
+
+fn default_workflow() -> String {
+    DEFAULT_WORKFLOW.to_string()
+}
+fn default_owner() -> String {
+    DEFAULT_OWNER.to_string()
+}
+fn default_schedule() -> String {
+    DEFAULT_SCHEDULE.to_string()
+}
+fn default_resource_group() -> String {
+    DEFAULT_RESOURCE_GROUP.to_string()
+}
+fn default_timeout() -> u32 {
+    DEFAULT_TIMEOUT_SECS
+}
+fn default_retry_delay() -> u32 {
+    DEFAULT_RETRY_DELAY_SECS
+}
+
+/// A node as people write it (JSON body or workflow-as-code file). Fields left out take the
+/// defaults above; unknown fields are refused so a typo does not pass silently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    pub name: String,
+    #[serde(default = "default_workflow")]
+    pub workflow: String,
+    #[serde(default = "default_owner")]
+    pub owner: String,
+    /// A shell command; `${bizdate}` and `${cyctime}` are substituted at run time.
+    pub command: String,
+    /// Standard 5-field cron, evaluated in the configured time zone.
+    #[serde(default = "default_schedule")]
+    pub schedule: String,
+    /// Names of the nodes this one depends on (any workflow).
+    #[serde(default)]
+    pub upstream: Vec<String>,
+    #[serde(default = "default_resource_group")]
+    pub resource_group: String,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u32,
+    #[serde(default)]
+    pub retries: u32,
+    #[serde(default = "default_retry_delay")]
+    pub retry_delay_secs: u32,
+    /// Permanent pause: instances are still made, but frozen.
+    #[serde(default)]
+    pub paused: bool,
+}
+
+/// A stored node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    pub id: NodeId,
+    #[serde(flatten)]
+    pub spec: NodeSpec,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A pool of execution slots shared by the nodes that name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceGroup {
+    pub name: String,
+    pub slots: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodePage {
+    pub items: Vec<Node>,
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,459 @@
+//! Typed models shared by the server and the browser. Everything here is wasm-safe: no I/O, no
+//! clock, no database.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = AppError;
+            fn from_str(s: &str) -> Result<Self, AppError> {
+                s.trim().parse::<i64>().map($name).map_err(|_| {
+                    AppError::bad_request(format!("'{s}' is not a valid {}", stringify!($name)))
+                })
+            }
+        }
+    };
+}
+
+id_type!(
+    /// One run of one node for one planned time.
+    InstanceId
+);
+id_type!(
+    /// A node definition.
+    NodeId
+);
+
+/// Where an instance is in its life. `Stopped` (killed by a person) counts as failed for every
+/// operation rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceState {
+    NotRun,
+    #[serde(rename = "waiting_time")]
+    WaitingTime,
+    #[serde(rename = "waiting_resources")]
+    WaitingResources,
+    Running,
+    Success,
+    Failed,
+    Stopped,
+}
+
+impl InstanceState {
+    pub const ALL: [InstanceState; 7] = [
+        InstanceState::NotRun,
+        InstanceState::WaitingTime,
+        InstanceState::WaitingResources,
+        InstanceState::Running,
+        InstanceState::Success,
+        InstanceState::Failed,
+        InstanceState::Stopped,
+    ];
+
+    /// The name used in JSON, URLs and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::NotRun => "not_run",
+            InstanceState::WaitingTime => "waiting_time",
+            InstanceState::WaitingResources => "waiting_resources",
+            InstanceState::Running => "running",
+            InstanceState::Success => "success",
+            InstanceState::Failed => "failed",
+            InstanceState::Stopped => "stopped",
+        }
+    }
+
+    /// The words people read in the UI.
+    pub fn label(self) -> &'static str {
+        match self {
+            InstanceState::NotRun => "not run",
+            InstanceState::WaitingTime => "waiting for time",
+            InstanceState::WaitingResources => "waiting for resources",
+            InstanceState::Running => "running",
+            InstanceState::Success => "success",
+            InstanceState::Failed => "failed",
+            InstanceState::Stopped => "manually stopped",
+        }
+    }
+
+    /// Failed or manually stopped: the seed treats both alike.
+    pub fn is_failure(self) -> bool {
+        matches!(self, InstanceState::Failed | InstanceState::Stopped)
+    }
+}
+
+impl fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for InstanceState {
+    type Err = AppError;
+    fn from_str(s: &str) -> Result<Self, AppError> {
+        InstanceState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| {
+                AppError::bad_request(format!(
+                    "unknown state '{s}' (expected one of: {})",
+                    InstanceState::ALL.map(InstanceState::as_str).join(", ")
+                ))
+            })
+    }
+}
+
+/// Why an instance exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunType {
+    /// Made by the nightly snapshot.
+    Cycle,
+    /// A smoke test started by a person.
+    Test,
+    /// Backfill of past business dates.
+    Backfill,
+}
+
+impl RunType {
+    pub const ALL: [RunType; 3] = [RunType::Cycle, RunType::Test, RunType::Backfill];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunType::Cycle => "cycle",
+            RunType::Test => "test",
+            RunType::Backfill => "backfill",
+        }
+    }
+}
+
+impl fmt::Display for RunType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunType {
+    type Err = AppError;
+    fn from_str(s: &str) -> Result<Self, AppError> {
+        RunType::ALL
+            .into_iter()
+            .find(|run_type| run_type.as_str() == s)
+            .ok_or_else(|| {
+                AppError::bad_request(format!(
+                    "unknown run_type '{s}' (expected cycle, test or backfill)"
+                ))
+            })
+    }
+}
+
+/// The date the data belongs to: the run date minus one day.
+pub fn bizdate_of(run_date: NaiveDate) -> NaiveDate {
+    run_date.pred_opt().unwrap_or(run_date)
+}
+
+/// Parses a `YYYY-MM-DD` date given by a person, naming the field on error.
+pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, AppError> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
+        AppError::bad_request(format!(
+            "{field} '{value}' is not a date of the form YYYY-MM-DD"
+        ))
+    })
+}
+
+/// One instance as the API and the UI see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: InstanceId,
+    pub node: String,
+    pub workflow: String,
+    pub owner: String,
+    pub state: InstanceState,
+    pub paused: bool,
+    pub run_type: RunType,
+    pub bizdate: NaiveDate,
+    pub run_date: NaiveDate,
+    pub planned_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How many times it has been started (0 before the first run).
+    pub attempt: i32,
+    pub exit_code: Option<i32>,
+    pub host: Option<String>,
+    pub resource_group: String,
+    /// The last thing the engine had to say about it (why it failed, what it waits for).
+    pub reason: Option<String>,
+}
+
+/// Filters of the instance list. Every field narrows the list; empty means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceFilter {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub state: Vec<InstanceState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Substring of the node name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_type: Option<RunType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bizdate: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_date: Option<NaiveDate>,
+}
+
+/// The most rows one page may hold.
+pub const MAX_PAGE_SIZE: u32 = 500;
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+
+/// Keyset paging: `cursor` is the opaque `next_cursor` of the previous page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub fn limit(&self) -> u32 {
+        self.limit
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+            .clamp(1, MAX_PAGE_SIZE)
+    }
+
+    /// The instance id the next page starts below (lists are newest first).
+    pub fn before_id(&self) -> Result<Option<InstanceId>, AppError> {
+        match self.cursor.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(cursor) => cursor
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .map(|id| Some(InstanceId(id)))
+                .ok_or_else(|| AppError::bad_request(format!("cursor '{cursor}' is not valid"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstancePage {
+    pub items: Vec<Instance>,
+    pub next_cursor: Option<String>,
+}
+
+impl InstanceFilter {
+    /// Reads the filter and paging from URL query pairs (`state=failed,running&owner=...`).
+    /// Unknown keys are refused so a typo does not silently widen the list.
+    pub fn from_query<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(InstanceFilter, PageRequest), AppError> {
+        let mut filter = InstanceFilter::default();
+        let mut page = PageRequest::default();
+        for (key, value) in pairs {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            match key {
+                "state" => {
+                    for part in value.split(',').filter(|p| !p.trim().is_empty()) {
+                        let state: InstanceState = part.trim().parse()?;
+                        if !filter.state.contains(&state) {
+                            filter.state.push(state);
+                        }
+                    }
+                }
+                "owner" => filter.owner = Some(value.to_string()),
+                "node" => filter.node = Some(value.to_string()),
+                "workflow" => filter.workflow = Some(value.to_string()),
+                "run_type" => filter.run_type = Some(value.parse()?),
+                "bizdate" => filter.bizdate = Some(parse_date("bizdate", value)?),
+                "run_date" => filter.run_date = Some(parse_date("run_date", value)?),
+                "limit" => {
+                    let limit = value
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|l| (1..=MAX_PAGE_SIZE).contains(l))
+                        .ok_or_else(|| {
+                            AppError::bad_request(format!(
+                                "limit '{value}' must be a number from 1 to {MAX_PAGE_SIZE}"
+                            ))
+                        })?;
+                    page.limit = Some(limit);
+                }
+                "cursor" => page.cursor = Some(value.to_string()),
+                other => {
+                    return Err(AppError::bad_request(format!(
+                        "unknown filter '{other}' (expected state, owner, node, workflow, \
+                         run_type, bizdate, run_date, limit, cursor)"
+                    )));
+                }
+            }
+        }
+        page.before_id()?;
+        Ok((filter, page))
+    }
+}
+
+impl InstanceFilter {
+    /// The filter as URL query pairs, the inverse of [`InstanceFilter::from_query`].
+    pub fn to_query_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        if !self.state.is_empty() {
+            let states: Vec<&str> = self.state.iter().map(|s| s.as_str()).collect();
+            pairs.push(("state", states.join(",")));
+        }
+        let text = [
+            ("owner", &self.owner),
+            ("node", &self.node),
+            ("workflow", &self.workflow),
+        ];
+        for (key, value) in text {
+            if let Some(value) = value {
+                pairs.push((key, value.clone()));
+            }
+        }
+        if let Some(run_type) = self.run_type {
+            pairs.push(("run_type", run_type.as_str().to_string()));
+        }
+        if let Some(date) = self.bizdate {
+            pairs.push(("bizdate", date.to_string()));
+        }
+        if let Some(date) = self.run_date {
+            pairs.push(("run_date", date.to_string()));
+        }
+        pairs
+    }
+}
+
+/// Counts per state for the statistics bar; `total` is their sum.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateCounts {
+    pub total: u64,
+    pub not_run: u64,
+    pub waiting_time: u64,
+    pub waiting_resources: u64,
+    pub running: u64,
+    pub success: u64,
+    pub failed: u64,
+    pub stopped: u64,
+}
+
+impl StateCounts {
+    pub fn add(&mut self, state: InstanceState, count: u64) {
+        let slot = match state {
+            InstanceState::NotRun => &mut self.not_run,
+            InstanceState::WaitingTime => &mut self.waiting_time,
+            InstanceState::WaitingResources => &mut self.waiting_resources,
+            InstanceState::Running => &mut self.running,
+            InstanceState::Success => &mut self.success,
+            InstanceState::Failed => &mut self.failed,
+            InstanceState::Stopped => &mut self.stopped,
+        };
+        *slot += count;
+        self.total += count;
+    }
+
+    pub fn get(&self, state: InstanceState) -> u64 {
+        match state {
+            InstanceState::NotRun => self.not_run,
+            InstanceState::WaitingTime => self.waiting_time,
+            InstanceState::WaitingResources => self.waiting_resources,
+            InstanceState::Running => self.running,
+            InstanceState::Success => self.success,
+            InstanceState::Failed => self.failed,
+            InstanceState::Stopped => self.stopped,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_serialize_with_their_api_names() {
+        for state in InstanceState::ALL {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+            assert_eq!(state.as_str().parse::<InstanceState>().unwrap(), state);
+        }
+        assert!("done".parse::<InstanceState>().is_err());
+    }
+
+    #[test]
+    fn query_parses_every_filter_and_refuses_bad_input() {
+        let (filter, page) = InstanceFilter::from_query([
+            ("state", "failed,running"),
+            ("owner", "alice"),
+            ("bizdate", "2026-11-23"),
+            ("run_type", "cycle"),
+            ("limit", "20"),
+            ("cursor", "1234"),
+        ])
+        .unwrap();
+        assert_eq!(
+            filter.state,
+            vec![InstanceState::Failed, InstanceState::Running]
+        );
+        assert_eq!(filter.owner.as_deref(), Some("alice"));
+        assert_eq!(filter.bizdate, NaiveDate::from_ymd_opt(2026, 11, 23));
+        assert_eq!(filter.run_type, Some(RunType::Cycle));
+        assert_eq!(page.limit(), 20);
+        assert_eq!(page.before_id().unwrap(), Some(InstanceId(1234)));
+
+        let pairs = filter.to_query_pairs();
+        let round_trip =
+            InstanceFilter::from_query(pairs.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
+        assert_eq!(round_trip.0, filter);
+
+        for (key, value, needle) in [
+            ("state", "done", "unknown state 'done'"),
+            ("bizdate", "2026-13-01", "YYYY-MM-DD"),
+            ("run_date", "yesterday", "YYYY-MM-DD"),
+            ("run_type", "adhoc", "unknown run_type"),
+            ("limit", "0", "limit '0'"),
+            ("limit", "100000", "limit '100000'"),
+            ("cursor", "abc", "cursor 'abc'"),
+            ("colour", "red", "unknown filter 'colour'"),
+        ] {
+            let err = InstanceFilter::from_query([(key, value)]).unwrap_err();
+            assert!(
+                err.message.contains(needle),
+                "{key}={value}: {}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn bizdate_is_the_day_before_the_run_date() {
+        let run = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(
+            bizdate_of(run),
+            NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
+        );
+    }
+}
