@@ -1,0 +1,115 @@
+//! Command line and environment: every setting is a flag with a `NIGHTSHIFT_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nightshift",
+    version,
+    about = "Workflow scheduler and operations center"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// With no subcommand, `nightshift` serves.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the scheduler and the web UI (the default).
+    Serve(ServeArgs),
+    /// Upsert definitions from a workflow-as-code TOML file or a directory of them.
+    Import(ImportArgs),
+    /// Generate the cycle instances of one run date now (idempotent).
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Where logs (and, by default, the database) live.
+    #[arg(long, env = "NIGHTSHIFT_DATA_DIR", default_value = "nightshift-data")]
+    pub data_dir: PathBuf,
+    /// `sqlite://path/file.db`; default `<data-dir>/nightshift.db`.
+    #[arg(long, env = "NIGHTSHIFT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The project time zone: schedules, the nightly snapshot and `${cyctime}` use it.
+    #[arg(long, env = "NIGHTSHIFT_TIMEZONE", default_value = "UTC")]
+    pub timezone: Tz,
+    /// Fsync every commit (survives power loss, slower).
+    #[arg(long, env = "NIGHTSHIFT_SYNC_FULL")]
+    pub sync_full: bool,
+}
+
+impl CommonArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("nightshift.db").display())
+        })
+    }
+
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            url: self.database_url(),
+            synchronous_full: self.sync_full,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Address to listen on.
+    #[arg(long, env = "NIGHTSHIFT_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Load the demo project and generate its instances.
+    #[arg(long, env = "NIGHTSHIFT_DEMO")]
+    pub demo: bool,
+    /// The built site (pkg/nightshift.js, .wasm, .css).
+    #[arg(long, env = "NIGHTSHIFT_SITE_ROOT", default_value = default_site_root())]
+    pub site_root: String,
+    /// Local time of the nightly snapshot (HH:MM).
+    #[arg(long, env = "NIGHTSHIFT_SNAPSHOT_AT", default_value = "22:30", value_parser = parse_hhmm)]
+    pub snapshot_at: NaiveTime,
+    /// Seconds between SIGTERM and SIGKILL when a command is stopped.
+    #[arg(long, env = "NIGHTSHIFT_KILL_GRACE_SECS", default_value_t = 5)]
+    pub kill_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// A `.toml` file or a directory of them.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The run date (YYYY-MM-DD); its business date is the day before.
+    #[arg(long, value_parser = parse_date)]
+    pub run_date: chrono::NaiveDate,
+}
+
+fn default_site_root() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")
+}
+
+fn parse_hhmm(value: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(value, "%H:%M")
+        .map_err(|_| format!("'{value}' is not a time of the form HH:MM"))
+}
+
+fn parse_date(value: &str) -> Result<chrono::NaiveDate, String> {
+    app::model::parse_date("run date", value).map_err(|e| e.message)
+}

@@ -1,0 +1,347 @@
+//! Validation of definitions and the workflow-as-code file format. Pure functions: the store
+//! calls [`check_graph`] inside the transaction that writes the change.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use app::definition::{NodeSpec, ResourceGroup};
+use petgraph::algo::toposort;
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::Deserialize;
+
+use crate::engine::schedule::Schedule;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DefinitionError {
+    #[error("dependency cycle: {}", .0.join(" → "))]
+    Cycle(Vec<String>),
+    #[error("node '{node}' depends on unknown node '{upstream}'")]
+    UnknownUpstream { node: String, upstream: String },
+    #[error("node '{node}': schedule '{schedule}' is not valid: {reason}")]
+    BadSchedule {
+        node: String,
+        schedule: String,
+        reason: String,
+    },
+    #[error("node '{0}' is defined more than once")]
+    Duplicate(String),
+    #[error("node '{0}' has an empty command")]
+    EmptyCommand(String),
+    #[error("node name '{0}' is not valid: use 1 to 128 letters, digits, '_', '-' or '.'")]
+    BadName(String),
+    #[error("node '{node}' uses unknown resource group '{group}'")]
+    UnknownResourceGroup { node: String, group: String },
+    #[error("node '{node}': {message}")]
+    BadField { node: String, message: String },
+    #[error("resource group '{0}' must have at least one slot")]
+    BadResourceGroup(String),
+    #[error("node '{node}' cannot be deleted: {} depend on it", .downstream.join(", "))]
+    StillNeeded {
+        node: String,
+        downstream: Vec<String>,
+    },
+    #[error("{file}: {message}")]
+    BadFile { file: String, message: String },
+}
+
+pub type Result<T, E = DefinitionError> = std::result::Result<T, E>;
+
+fn valid_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// Checks one node on its own (everything but its place in the graph).
+pub fn check_spec(spec: &NodeSpec) -> Result<()> {
+    let node = || spec.name.clone();
+    if !valid_name(&spec.name) {
+        return Err(DefinitionError::BadName(spec.name.clone()));
+    }
+    if spec.command.trim().is_empty() {
+        return Err(DefinitionError::EmptyCommand(node()));
+    }
+    Schedule::parse(&spec.schedule).map_err(|reason| DefinitionError::BadSchedule {
+        node: node(),
+        schedule: spec.schedule.clone(),
+        reason,
+    })?;
+    if !valid_name(&spec.workflow) {
+        return Err(DefinitionError::BadField {
+            node: node(),
+            message: format!("workflow name '{}' is not valid", spec.workflow),
+        });
+    }
+    if spec.owner.trim().is_empty() {
+        return Err(DefinitionError::BadField {
+            node: node(),
+            message: "owner is empty".into(),
+        });
+    }
+    if spec.timeout_secs == 0 {
+        return Err(DefinitionError::BadField {
+            node: node(),
+            message: "timeout_secs must be at least 1".into(),
+        });
+    }
+    if spec.retries > 100 {
+        return Err(DefinitionError::BadField {
+            node: node(),
+            message: "retries must be at most 100".into(),
+        });
+    }
+    let mut seen = HashSet::new();
+    for upstream in &spec.upstream {
+        if !seen.insert(upstream) {
+            return Err(DefinitionError::BadField {
+                node: node(),
+                message: format!("upstream '{upstream}' is listed twice"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks a whole definition graph (node name → upstream names): every upstream exists and
+/// there is no cycle. The cycle in the error is a real path, e.g. `a → b → c → a`.
+pub fn check_graph(graph: &BTreeMap<String, Vec<String>>) -> Result<()> {
+    for (node, upstreams) in graph {
+        for upstream in upstreams {
+            if !graph.contains_key(upstream) {
+                return Err(DefinitionError::UnknownUpstream {
+                    node: node.clone(),
+                    upstream: upstream.clone(),
+                });
+            }
+        }
+    }
+    let mut dag = DiGraph::<&str, ()>::with_capacity(graph.len(), graph.len());
+    let index: HashMap<&str, NodeIndex> = graph
+        .keys()
+        .map(|name| (name.as_str(), dag.add_node(name.as_str())))
+        .collect();
+    for (node, upstreams) in graph {
+        for upstream in upstreams {
+            dag.add_edge(index[upstream.as_str()], index[node.as_str()], ());
+        }
+    }
+    match toposort(&dag, None) {
+        Ok(_) => Ok(()),
+        Err(cycle) => Err(DefinitionError::Cycle(find_cycle(&dag, cycle.node_id()))),
+    }
+}
+
+/// A path from `start` back to itself (breadth-first, so the shortest one).
+fn find_cycle(dag: &DiGraph<&str, ()>, start: NodeIndex) -> Vec<String> {
+    let mut came_from: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(at) = queue.pop_front() {
+        for next in dag.neighbors(at) {
+            if next == start {
+                // Walk back from `at` to `start`, then read it forwards.
+                let mut path = vec![at];
+                while *path.last().expect("not empty") != start {
+                    path.push(came_from[path.last().expect("not empty")]);
+                }
+                path.reverse();
+                path.push(start);
+                return path.into_iter().map(|i| dag[i].to_string()).collect();
+            }
+            if let std::collections::hash_map::Entry::Vacant(slot) = came_from.entry(next) {
+                slot.insert(at);
+                queue.push_back(next);
+            }
+        }
+    }
+    vec![dag[start].to_string()]
+}
+
+/// A workflow-as-code file (TOML):
+///
+/// ```toml
+/// [[resource_groups]]
+/// name = "etl"
+/// slots = 2
+///
+/// [[nodes]]
+/// name = "ods_orders"
+/// workflow = "sales"
+/// command = "python load.py --date ${bizdate}"
+/// schedule = "30 0 * * *"
+/// upstream = []
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefinitionFile {
+    #[serde(default)]
+    pub resource_groups: Vec<ResourceGroup>,
+    #[serde(default)]
+    pub nodes: Vec<NodeSpec>,
+}
+
+impl DefinitionFile {
+    /// Parses one file's text; `origin` names it in errors.
+    pub fn parse(origin: &str, text: &str) -> Result<DefinitionFile> {
+        toml::from_str(text).map_err(|e| DefinitionError::BadFile {
+            file: origin.to_string(),
+            message: e.to_string().trim().replace('\n', " "),
+        })
+    }
+
+    /// Reads a file, or every `*.toml` file of a directory (in name order), as one definition.
+    pub fn read(path: &Path) -> Result<DefinitionFile> {
+        let bad = |message: String| DefinitionError::BadFile {
+            file: path.display().to_string(),
+            message,
+        };
+        let files = if path.is_dir() {
+            let mut files: Vec<_> = std::fs::read_dir(path)
+                .map_err(|e| bad(e.to_string()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(bad("no .toml files in this directory".into()));
+            }
+            files
+        } else {
+            vec![path.to_path_buf()]
+        };
+        let mut all = DefinitionFile::default();
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|e| DefinitionError::BadFile {
+                file: file.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let part = DefinitionFile::parse(&file.display().to_string(), &text)?;
+            all.resource_groups.extend(part.resource_groups);
+            all.nodes.extend(part.nodes);
+        }
+        Ok(all)
+    }
+
+    /// The checks that need no database: names, fields, duplicates within the file.
+    pub fn check(&self) -> Result<()> {
+        let mut names = HashSet::new();
+        for spec in &self.nodes {
+            check_spec(spec)?;
+            if !names.insert(spec.name.as_str()) {
+                return Err(DefinitionError::Duplicate(spec.name.clone()));
+            }
+        }
+        for group in &self.resource_groups {
+            if group.slots == 0 || !valid_name(&group.name) {
+                return Err(DefinitionError::BadResourceGroup(group.name.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(edges: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        edges
+            .iter()
+            .map(|(n, ups)| (n.to_string(), ups.iter().map(|u| u.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn a_dag_passes() {
+        let g = graph(&[("a", &[]), ("b", &["a"]), ("c", &["a"]), ("d", &["b", "c"])]);
+        assert_eq!(check_graph(&g), Ok(()));
+    }
+
+    #[test]
+    fn a_cycle_is_shown_as_a_path() {
+        let g = graph(&[("a", &["c"]), ("b", &["a"]), ("c", &["b"]), ("x", &[])]);
+        let err = check_graph(&g).unwrap_err();
+        let DefinitionError::Cycle(path) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(path.first(), path.last());
+        assert_eq!(path.len(), 4, "{path:?}");
+        // Each step follows an upstream → downstream edge.
+        for pair in path.windows(2) {
+            assert!(g[&pair[1]].contains(&pair[0]), "{path:?}");
+        }
+        assert!(err.to_string().starts_with("dependency cycle: "));
+    }
+
+    #[test]
+    fn a_self_dependency_is_a_cycle() {
+        let err = check_graph(&graph(&[("a", &["a"])])).unwrap_err();
+        assert_eq!(err.to_string(), "dependency cycle: a → a");
+    }
+
+    #[test]
+    fn an_unknown_upstream_is_named() {
+        let err = check_graph(&graph(&[("a", &["ghost"])])).unwrap_err();
+        assert_eq!(err.to_string(), "node 'a' depends on unknown node 'ghost'");
+    }
+
+    fn spec(name: &str) -> NodeSpec {
+        DefinitionFile::parse(
+            "t",
+            &format!("[[nodes]]\nname = \"{name}\"\ncommand = \"true\"\n"),
+        )
+        .unwrap()
+        .nodes
+        .remove(0)
+    }
+
+    #[test]
+    fn specs_are_checked_field_by_field() {
+        assert_eq!(check_spec(&spec("ok_node")), Ok(()));
+        let mut s = spec("bad name");
+        assert!(matches!(check_spec(&s), Err(DefinitionError::BadName(_))));
+        s = spec("n");
+        s.command = "  ".into();
+        assert_eq!(
+            check_spec(&s).unwrap_err().to_string(),
+            "node 'n' has an empty command"
+        );
+        s = spec("n");
+        s.schedule = "0 25 * * *".into();
+        assert!(
+            check_spec(&s)
+                .unwrap_err()
+                .to_string()
+                .starts_with("node 'n': schedule '0 25 * * *'")
+        );
+        s = spec("n");
+        s.timeout_secs = 0;
+        assert!(check_spec(&s).is_err());
+    }
+
+    #[test]
+    fn files_refuse_unknown_fields_and_duplicates() {
+        let err = DefinitionFile::parse(
+            "f.toml",
+            "[[nodes]]\nname = \"a\"\ncommand = \"x\"\ncomand = 1\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("f.toml: "), "{err}");
+        let file = DefinitionFile::parse(
+            "f.toml",
+            "[[nodes]]\nname = \"a\"\ncommand = \"x\"\n[[nodes]]\nname = \"a\"\ncommand = \"y\"\n",
+        )
+        .unwrap();
+        assert_eq!(file.check(), Err(DefinitionError::Duplicate("a".into())));
+    }
+
+    #[test]
+    fn defaults_fill_what_is_left_out() {
+        let s = spec("n");
+        assert_eq!(s.workflow, "default");
+        assert_eq!(s.resource_group, "default");
+        assert_eq!(s.schedule, "0 0 * * *");
+        assert_eq!(s.retries, 0);
+        assert!(!s.paused);
+    }
+}

@@ -1,0 +1,346 @@
+//! `/api/v1`: JSON for scripts and other tools. Handlers are thin: they parse, call the store or
+//! the engine, and shape the answer; the rules live elsewhere.
+
+use app::definition::{Node, NodePage, NodeSpec, ResourceGroup};
+use app::error::AppError;
+use app::model::{InstanceFilter, InstanceId, InstancePage, StateCounts, parse_date};
+use app::rules::{self, Facts, Operation};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::error::{ApiError, ApiResult};
+use crate::definitions::DefinitionFile;
+use crate::engine::Engine;
+use crate::store::{ApplyMode, Attempt, NodeListFilter, UpsertReport};
+
+/// The OpenAPI description of everything below.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router(engine: Engine) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .route("/nodes", get(list_nodes).post(create_node))
+        .route(
+            "/nodes/{name}",
+            get(get_node).put(put_node).delete(delete_node),
+        )
+        .route("/import", post(import))
+        .route("/resource-groups", get(list_groups))
+        .route("/resource-groups/{name}", axum::routing::put(put_group))
+        .route("/snapshots", post(snapshot))
+        .route("/instances", get(list_instances))
+        .route("/instances/stats", get(instance_stats))
+        .route("/instances/{id}", get(get_instance))
+        .route("/instances/{id}/log", get(instance_log))
+        .fallback(|| async {
+            ApiError(AppError::not_found(
+                "no such API endpoint (see /api/v1/openapi.json)",
+            ))
+        })
+        .with_state(engine)
+}
+
+type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+fn pairs(query: Pairs) -> ApiResult<Vec<(String, String)>> {
+    Ok(query?.0)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn list_nodes(State(engine): State<Engine>, query: Pairs) -> ApiResult<Json<NodePage>> {
+    let mut filter = NodeListFilter {
+        limit: app::model::DEFAULT_PAGE_SIZE,
+        ..Default::default()
+    };
+    for (key, value) in pairs(query)? {
+        let value = value.trim().to_string();
+        if value.is_empty() {
+            continue;
+        }
+        match key.as_str() {
+            "name" => filter.name = Some(value),
+            "owner" => filter.owner = Some(value),
+            "workflow" => filter.workflow = Some(value),
+            "cursor" => filter.after = Some(value),
+            "limit" => {
+                filter.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=app::model::MAX_PAGE_SIZE).contains(l))
+                    .ok_or_else(|| {
+                        AppError::bad_request(format!(
+                            "limit '{value}' must be a number from 1 to {}",
+                            app::model::MAX_PAGE_SIZE
+                        ))
+                    })?
+            }
+            other => {
+                return Err(AppError::bad_request(format!(
+                    "unknown filter '{other}' (expected name, owner, workflow, limit, cursor)"
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(Json(engine.store().list_nodes(&filter).await?))
+}
+
+async fn stored_node(engine: &Engine, name: &str) -> ApiResult<Node> {
+    engine
+        .store()
+        .get_node(name)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no node named '{name}'")).into())
+}
+
+async fn create_node(
+    State(engine): State<Engine>,
+    body: Result<Json<NodeSpec>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Node>)> {
+    let spec = body?.0;
+    let file = DefinitionFile {
+        resource_groups: Vec::new(),
+        nodes: vec![spec.clone()],
+    };
+    engine
+        .store()
+        .apply_definitions(&file, ApplyMode::CreateOnly, engine.clock().now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(stored_node(&engine, &spec.name).await?),
+    ))
+}
+
+async fn get_node(State(engine): State<Engine>, Path(name): Path<String>) -> ApiResult<Json<Node>> {
+    Ok(Json(stored_node(&engine, &name).await?))
+}
+
+async fn put_node(
+    State(engine): State<Engine>,
+    Path(name): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Node>)> {
+    let mut body = body?.0;
+    // The name comes from the path; a body may repeat it but not contradict it.
+    if let Some(object) = body.as_object_mut() {
+        match object.get("name") {
+            Some(Value::String(given)) if *given != name => {
+                return Err(AppError::bad_request(format!(
+                    "the body names node '{given}' but the path names '{name}' (renaming is not supported)"
+                ))
+                .into());
+            }
+            _ => {
+                object.insert("name".into(), Value::String(name.clone()));
+            }
+        }
+    }
+    let spec: NodeSpec = serde_json::from_value(body)
+        .map_err(|e| AppError::bad_request(format!("invalid node: {e}")))?;
+    let file = DefinitionFile {
+        resource_groups: Vec::new(),
+        nodes: vec![spec],
+    };
+    let report = engine
+        .store()
+        .apply_definitions(&file, ApplyMode::Upsert, engine.clock().now())
+        .await?;
+    let status = if report.created.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(stored_node(&engine, &name).await?)))
+}
+
+async fn delete_node(
+    State(engine): State<Engine>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    engine
+        .store()
+        .delete_node(&name, engine.clock().now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn import(State(engine): State<Engine>, body: Bytes) -> ApiResult<Json<UpsertReport>> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| AppError::bad_request("the import body must be UTF-8 TOML text"))?;
+    let file = DefinitionFile::parse("request body", text)
+        .map_err(|e| AppError::bad_request(e.to_string()))?;
+    let report = engine
+        .store()
+        .apply_definitions(&file, ApplyMode::Upsert, engine.clock().now())
+        .await?;
+    Ok(Json(report))
+}
+
+async fn list_groups(State(engine): State<Engine>) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({ "items": engine.store().resource_groups().await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlotsBody {
+    slots: u32,
+}
+
+async fn put_group(
+    State(engine): State<Engine>,
+    Path(name): Path<String>,
+    body: Result<Json<SlotsBody>, JsonRejection>,
+) -> ApiResult<Json<ResourceGroup>> {
+    let group = ResourceGroup {
+        name,
+        slots: body?.0.slots,
+    };
+    let file = DefinitionFile {
+        resource_groups: vec![group.clone()],
+        nodes: Vec::new(),
+    };
+    engine
+        .store()
+        .apply_definitions(&file, ApplyMode::Upsert, engine.clock().now())
+        .await?;
+    engine.wake();
+    Ok(Json(group))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotBody {
+    run_date: String,
+}
+
+#[derive(Serialize)]
+struct SnapshotAnswer {
+    run_date: String,
+    created: u64,
+}
+
+async fn snapshot(
+    State(engine): State<Engine>,
+    body: Result<Json<SnapshotBody>, JsonRejection>,
+) -> ApiResult<Json<SnapshotAnswer>> {
+    let run_date = parse_date("run_date", &body?.0.run_date)?;
+    let created = engine.snapshot(run_date).await?;
+    Ok(Json(SnapshotAnswer {
+        run_date: run_date.to_string(),
+        created,
+    }))
+}
+
+fn instance_filter(query: Pairs) -> ApiResult<(InstanceFilter, app::model::PageRequest)> {
+    let pairs = pairs(query)?;
+    Ok(InstanceFilter::from_query(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )?)
+}
+
+async fn list_instances(
+    State(engine): State<Engine>,
+    query: Pairs,
+) -> ApiResult<Json<InstancePage>> {
+    let (filter, page) = instance_filter(query)?;
+    Ok(Json(engine.store().list_instances(&filter, &page).await?))
+}
+
+async fn instance_stats(
+    State(engine): State<Engine>,
+    query: Pairs,
+) -> ApiResult<Json<StateCounts>> {
+    let (filter, page) = instance_filter(query)?;
+    if page.cursor.is_some() || page.limit.is_some() {
+        return Err(AppError::bad_request("statistics take no limit or cursor").into());
+    }
+    Ok(Json(engine.store().instance_stats(&filter).await?))
+}
+
+fn instance_id(raw: &str) -> ApiResult<InstanceId> {
+    Ok(raw.parse::<InstanceId>()?)
+}
+
+#[derive(Serialize)]
+struct InstanceDetail {
+    #[serde(flatten)]
+    instance: app::model::Instance,
+    attempts: Vec<Attempt>,
+}
+
+async fn get_instance(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InstanceDetail>> {
+    let id = instance_id(&id)?;
+    let instance = engine
+        .store()
+        .get_instance(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no instance {id}")))?;
+    let attempts = engine.store().attempts(id).await?;
+    Ok(Json(InstanceDetail { instance, attempts }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogQuery {
+    attempt: Option<i32>,
+}
+
+/// The log of the latest attempt (or `?attempt=N`), as plain text; it grows while the attempt
+/// runs.
+async fn instance_log(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    query: Result<Query<LogQuery>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let id = instance_id(&id)?;
+    let wanted = query?.0.attempt;
+    let instance = engine
+        .store()
+        .get_instance(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no instance {id}")))?;
+    rules::check(
+        Operation::ViewLog,
+        Facts {
+            state: instance.state,
+            paused: instance.paused,
+        },
+    )
+    .map_err(|refusal| AppError::conflict(refusal.reason))?;
+    let attempts = engine.store().attempts(id).await?;
+    let attempt = match wanted {
+        Some(n) => attempts.iter().find(|a| a.attempt == n),
+        None => attempts.last(),
+    }
+    .ok_or_else(|| AppError::not_found(format!("instance {id} has no such attempt")))?;
+    let path = engine.config().data_dir.join(&attempt.log_path);
+    let file = tokio::fs::File::open(&path).await.map_err(|e| {
+        tracing::error!(path = %path.display(), error = %e, "log unreadable");
+        AppError::not_found(format!("the log of attempt {} is missing", attempt.attempt))
+    })?;
+    // Streamed, so a large log never sits in memory.
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body))
+}

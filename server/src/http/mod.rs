@@ -1,0 +1,5 @@
+//! HTTP: the JSON REST API under `/api/v1` (for scripts and other tools) and its error policy.
+//! The web UI is wired in [`crate::web`].
+
+pub mod api;
+pub mod error;

@@ -1,0 +1,11 @@
+//! The Nightshift server: configuration, the store, the engine, the REST API and the web UI.
+//! `main.rs` only parses the command line and calls into here.
+
+pub mod config;
+pub mod definitions;
+pub mod demo;
+pub mod engine;
+pub mod http;
+pub mod serve;
+pub mod store;
+pub mod web;

@@ -1,0 +1,106 @@
+//! Starting and stopping a whole server: store, engine, HTTP. Used by `main` and by tests that
+//! want a real server on an ephemeral port.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::ServeArgs;
+use crate::engine::clock::SharedClock;
+use crate::engine::snapshot::NightlySchedule;
+use crate::engine::{Engine, EngineConfig};
+use crate::store::Store;
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub engine: Engine,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+}
+
+pub fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+pub fn engine_config(args: &ServeArgs) -> EngineConfig {
+    EngineConfig {
+        data_dir: args.common.data_dir.clone(),
+        host: host_name(),
+        tz: args.common.timezone,
+        nightly: NightlySchedule {
+            tz: args.common.timezone,
+            at: args.snapshot_at,
+        },
+        kill_grace: Duration::from_secs(args.kill_grace_secs),
+    }
+}
+
+impl Server {
+    /// Opens the store, recovers, loads the demo if asked, starts the engine and listens.
+    pub async fn start(args: &ServeArgs, clock: SharedClock) -> anyhow::Result<Server> {
+        std::fs::create_dir_all(&args.common.data_dir)?;
+        let store = Store::open(&args.common.store_options()).await?;
+        let engine = Engine::new(store, clock, engine_config(args));
+        let cancel = CancellationToken::new();
+        let tasks = engine.start(cancel.clone()).await?;
+        if args.demo {
+            crate::demo::load(&engine).await?;
+        }
+        let listener = TcpListener::bind(args.listen).await?;
+        let addr = listener.local_addr()?;
+        let options = crate::web::leptos_options(&args.site_root, addr);
+        let app = axum::Router::new()
+            .nest("/api/v1", crate::http::api::router(engine.clone()))
+            .merge(crate::web::router(engine.clone(), options));
+        let shutdown = cancel.clone();
+        let http = TaskTracker::new();
+        http.spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                shutdown.cancelled().await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+        http.close();
+        tracing::info!(%addr, "nightshift is listening");
+        let all = TaskTracker::new();
+        all.spawn(async move {
+            tasks.wait().await;
+            http.wait().await;
+        });
+        all.close();
+        Ok(Server {
+            addr,
+            engine,
+            cancel,
+            tasks: all,
+        })
+    }
+
+    /// Stops accepting work and waits for the HTTP server and the engine loops to end. Running
+    /// commands are left to the next start's recovery.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        self.tasks.wait().await;
+        self.engine.store().close().await;
+    }
+
+    pub async fn wait_for_signal(self) {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down");
+        self.stop().await;
+    }
+}

@@ -1,0 +1,117 @@
+//! Rows as SQLite returns them, and their conversion into the shared models.
+
+use app::definition::{Node, NodeSpec};
+use app::model::{Instance, InstanceId, NodeId};
+use chrono::NaiveDate;
+
+use super::{StoreError, from_ms};
+
+/// The columns of [`InstanceRow`], for `SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n
+/// ON n.id = i.node_id`.
+pub const INSTANCE_COLUMNS: &str = "i.id, i.node_name, i.workflow, i.owner, i.state, i.paused, \
+    i.run_type, i.bizdate, i.run_date, i.planned_at, i.created_at, i.started_at, i.ended_at, \
+    i.attempt, i.exit_code, i.host, n.resource_group, i.reason";
+
+#[derive(sqlx::FromRow)]
+pub struct InstanceRow {
+    id: i64,
+    node_name: String,
+    workflow: String,
+    owner: String,
+    state: String,
+    paused: bool,
+    run_type: String,
+    bizdate: String,
+    run_date: String,
+    planned_at: i64,
+    created_at: i64,
+    started_at: Option<i64>,
+    ended_at: Option<i64>,
+    attempt: i64,
+    exit_code: Option<i64>,
+    host: Option<String>,
+    resource_group: String,
+    reason: Option<String>,
+}
+
+pub fn date(value: &str) -> Result<NaiveDate, StoreError> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| StoreError::Corrupt(format!("date '{value}'")))
+}
+
+impl TryFrom<InstanceRow> for Instance {
+    type Error = StoreError;
+
+    fn try_from(row: InstanceRow) -> Result<Instance, StoreError> {
+        Ok(Instance {
+            id: InstanceId(row.id),
+            node: row.node_name,
+            workflow: row.workflow,
+            owner: row.owner,
+            state: row
+                .state
+                .parse()
+                .map_err(|_| StoreError::Corrupt(row.state.clone()))?,
+            paused: row.paused,
+            run_type: row
+                .run_type
+                .parse()
+                .map_err(|_| StoreError::Corrupt(row.run_type.clone()))?,
+            bizdate: date(&row.bizdate)?,
+            run_date: date(&row.run_date)?,
+            planned_at: from_ms(row.planned_at),
+            created_at: from_ms(row.created_at),
+            started_at: row.started_at.map(from_ms),
+            ended_at: row.ended_at.map(from_ms),
+            attempt: row.attempt as i32,
+            exit_code: row.exit_code.map(|c| c as i32),
+            host: row.host,
+            resource_group: row.resource_group,
+            reason: row.reason,
+        })
+    }
+}
+
+pub const NODE_COLUMNS: &str = "n.id, n.name, w.name AS workflow, n.owner, n.command, \
+    n.schedule, n.resource_group, n.timeout_secs, n.retries, n.retry_delay_secs, n.paused, \
+    n.created_at, n.updated_at";
+
+#[derive(sqlx::FromRow)]
+pub struct NodeRow {
+    pub id: i64,
+    name: String,
+    workflow: String,
+    owner: String,
+    command: String,
+    schedule: String,
+    resource_group: String,
+    timeout_secs: i64,
+    retries: i64,
+    retry_delay_secs: i64,
+    paused: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl NodeRow {
+    pub fn into_node(self, upstream: Vec<String>) -> Node {
+        Node {
+            id: NodeId(self.id),
+            spec: NodeSpec {
+                name: self.name,
+                workflow: self.workflow,
+                owner: self.owner,
+                command: self.command,
+                schedule: self.schedule,
+                upstream,
+                resource_group: self.resource_group,
+                timeout_secs: self.timeout_secs as u32,
+                retries: self.retries as u32,
+                retry_delay_secs: self.retry_delay_secs as u32,
+                paused: self.paused,
+            },
+            created_at: from_ms(self.created_at),
+            updated_at: from_ms(self.updated_at),
+        }
+    }
+}
