@@ -104,8 +104,9 @@ pub fn check_spec(spec: &NodeSpec) -> Result<()> {
 }
 
 /// Checks a whole definition graph (node name → upstream names): every upstream exists and
-/// there is no cycle. The cycle in the error is a real path, e.g. `a → b → c → a`.
-pub fn check_graph(graph: &BTreeMap<String, Vec<String>>) -> Result<()> {
+/// there is no cycle. The cycle in the error is a real path, e.g. `a → b → c → a`, starting at
+/// one of the `changed` nodes when it passes through one.
+pub fn check_graph(graph: &BTreeMap<String, Vec<String>>, changed: &[&str]) -> Result<()> {
     for (node, upstreams) in graph {
         for upstream in upstreams {
             if !graph.contains_key(upstream) {
@@ -128,7 +129,15 @@ pub fn check_graph(graph: &BTreeMap<String, Vec<String>>) -> Result<()> {
     }
     match toposort(&dag, None) {
         Ok(_) => Ok(()),
-        Err(cycle) => Err(DefinitionError::Cycle(find_cycle(&dag, cycle.node_id()))),
+        Err(cycle) => {
+            let mut path = find_cycle(&dag, cycle.node_id());
+            path.pop();
+            if let Some(at) = path.iter().position(|n| changed.contains(&n.as_str())) {
+                path.rotate_left(at);
+            }
+            path.push(path[0].clone());
+            Err(DefinitionError::Cycle(path))
+        }
     }
 }
 
@@ -254,13 +263,13 @@ mod tests {
     #[test]
     fn a_dag_passes() {
         let g = graph(&[("a", &[]), ("b", &["a"]), ("c", &["a"]), ("d", &["b", "c"])]);
-        assert_eq!(check_graph(&g), Ok(()));
+        assert_eq!(check_graph(&g, &[]), Ok(()));
     }
 
     #[test]
     fn a_cycle_is_shown_as_a_path() {
         let g = graph(&[("a", &["c"]), ("b", &["a"]), ("c", &["b"]), ("x", &[])]);
-        let err = check_graph(&g).unwrap_err();
+        let err = check_graph(&g, &[]).unwrap_err();
         let DefinitionError::Cycle(path) = &err else {
             panic!("{err:?}")
         };
@@ -271,17 +280,19 @@ mod tests {
             assert!(g[&pair[1]].contains(&pair[0]), "{path:?}");
         }
         assert!(err.to_string().starts_with("dependency cycle: "));
+        let from_b = check_graph(&g, &["b"]).unwrap_err();
+        assert_eq!(from_b.to_string(), "dependency cycle: b → c → a → b");
     }
 
     #[test]
     fn a_self_dependency_is_a_cycle() {
-        let err = check_graph(&graph(&[("a", &["a"])])).unwrap_err();
+        let err = check_graph(&graph(&[("a", &["a"])]), &[]).unwrap_err();
         assert_eq!(err.to_string(), "dependency cycle: a → a");
     }
 
     #[test]
     fn an_unknown_upstream_is_named() {
-        let err = check_graph(&graph(&[("a", &["ghost"])])).unwrap_err();
+        let err = check_graph(&graph(&[("a", &["ghost"])]), &[]).unwrap_err();
         assert_eq!(err.to_string(), "node 'a' depends on unknown node 'ghost'");
     }
 

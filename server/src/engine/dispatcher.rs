@@ -3,6 +3,7 @@
 //! instances and fills the free slots of every resource group.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -20,13 +21,19 @@ pub struct Dispatcher {
     pub(super) attempts: TaskTracker,
 }
 
+/// Changes made by another process (the `import` and `snapshot` commands) wake nobody here;
+/// this is how soon the dispatcher notices them anyway.
+const FALLBACK_POLL: Duration = Duration::from_secs(5);
+
 impl Dispatcher {
     pub async fn run(self, cancel: CancellationToken) {
+        // Unknown at start: the first tick releases whatever is due.
+        let mut next_due = Some(self.clock.now());
         loop {
-            let next_due = match self.tick().await {
+            next_due = match self.tick(next_due).await {
                 Ok(()) => self.store.next_due_at().await.unwrap_or_else(|e| {
                     tracing::error!(error = %e, "could not read the next planned time");
-                    None
+                    Some(self.clock.now() + chrono::Duration::seconds(1))
                 }),
                 Err(e) => {
                     tracing::error!(error = %e, "dispatch failed; trying again in a second");
@@ -43,19 +50,24 @@ impl Dispatcher {
                 _ = cancel.cancelled() => break,
                 _ = self.wake.notified() => {}
                 _ = timer => {}
+                _ = tokio::time::sleep(FALLBACK_POLL) => next_due = Some(self.clock.now()),
             }
         }
     }
 
-    /// Does everything that can be done right now.
-    async fn tick(&self) -> Result<()> {
+    /// Does everything that can be done right now: releases the due instances (only when
+    /// something was due: promotions of instances whose time has come skip that state) and fills
+    /// the free slots.
+    async fn tick(&self, next_due: Option<chrono::DateTime<chrono::Utc>>) -> Result<()> {
         let now = self.clock.now();
-        self.store.release_due(now).await?;
-        let host = self.executor.config().host.clone();
+        if next_due.is_some_and(|at| at <= now) {
+            self.store.release_due(now).await?;
+        }
+        let host = &self.executor.config().host;
         for slots in self.store.free_slots().await? {
             for claim in self
                 .store
-                .claim(&slots.group, slots.free, &host, now)
+                .claim(&slots.group, slots.free, host, now)
                 .await?
             {
                 let executor = self.executor.clone();

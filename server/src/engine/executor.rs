@@ -2,23 +2,27 @@
 //! written straight into the attempt's log file (so the log survives a crash of the server and
 //! can be read while it grows), a timeout that stops the whole group, and the outcome recorded.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
-use tokio::io::AsyncWriteExt;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
+use tracing::Instrument;
 
+use super::EngineEvent;
 use super::clock::SharedClock;
 use super::params::RunParams;
 use super::process;
-use crate::store::{Claim, Outcome, Store};
+use super::recorder::Recorder;
+use crate::store::{Claim, FinishedAttempt, Outcome, StartedProcess};
 
 #[derive(Debug, Clone)]
 pub struct ExecutorConfig {
-    /// Logs go to `<data_dir>/logs/<instance>/<attempt>.log`.
+    /// Logs go to `<data_dir>/logs/<run date>/<instance % 64>/<instance>.<attempt>.log` (the
+    /// fan-out keeps concurrent file creation from queueing on one directory lock).
     pub data_dir: PathBuf,
     pub host: String,
     pub tz: Tz,
@@ -26,30 +30,28 @@ pub struct ExecutorConfig {
     pub kill_grace: Duration,
 }
 
-/// The log of an attempt, relative to the data directory (as stored in the database).
-pub fn log_relative_path(instance: i64, attempt: i32) -> String {
-    format!("logs/{instance}/{attempt}.log")
-}
-
 pub struct Executor {
-    store: Store,
+    recorder: Recorder,
     clock: SharedClock,
     config: ExecutorConfig,
     wake: Arc<Notify>,
+    events: broadcast::Sender<EngineEvent>,
 }
 
 impl Executor {
     pub fn new(
-        store: Store,
+        recorder: Recorder,
         clock: SharedClock,
         config: ExecutorConfig,
         wake: Arc<Notify>,
+        events: broadcast::Sender<EngineEvent>,
     ) -> Self {
         Executor {
-            store,
+            recorder,
             clock,
             config,
             wake,
+            events,
         }
     }
 
@@ -60,50 +62,46 @@ impl Executor {
     /// Runs a claimed attempt to its end and records the outcome. Never panics: every failure
     /// becomes a failed outcome with its reason.
     pub async fn run(&self, claim: Claim) {
-        let id = claim.instance_id;
-        let span = tracing::info_span!("attempt", instance = id.0, attempt = claim.attempt, node = %claim.node_name);
-        let _enter = span.enter();
+        let span = tracing::info_span!(
+            "attempt",
+            instance = claim.instance_id.0,
+            attempt = claim.attempt,
+            node = %claim.node_name
+        );
+        self.run_traced(claim).instrument(span).await
+    }
+
+    async fn run_traced(&self, claim: Claim) {
+        let (id, attempt) = (claim.instance_id, claim.attempt);
         let outcome = self.execute(&claim).await;
         let now = self.clock.now();
-        match self
-            .store
-            .finish_attempt(id, claim.attempt, &outcome, claim.retry, now)
-            .await
-        {
+        let finished = FinishedAttempt {
+            instance_id: id,
+            attempt,
+            outcome,
+            retry: claim.retry,
+            at: now,
+        };
+        let state = match self.recorder.finished(finished).await {
             Ok(finish) => {
-                tracing::debug!(?outcome, state = ?finish.state, promoted = finish.promoted, "attempt finished")
+                tracing::debug!(state = ?finish.state, promoted = finish.promoted, "attempt finished");
+                finish.state
             }
-            Err(e) => tracing::error!(error = %e, "could not record the end of an attempt"),
-        }
+            Err(e) => {
+                tracing::error!(error = %e, "could not record the end of an attempt");
+                None
+            }
+        };
         self.wake.notify_one();
+        let _ = self.events.send(EngineEvent::AttemptFinished {
+            instance: id,
+            attempt,
+            state,
+        });
     }
 
     async fn execute(&self, claim: &Claim) -> Outcome {
-        let relative = log_relative_path(claim.instance_id.0, claim.attempt);
-        let path = self.config.data_dir.join(&relative);
-        let started = self.clock.now();
-        if let Err(e) = self
-            .store
-            .record_start(
-                claim.instance_id,
-                claim.attempt,
-                &self.config.host,
-                &relative,
-                started,
-            )
-            .await
-        {
-            return failed(None, format!("could not record the start: {e}"));
-        }
-        let mut log = match open_log(&path).await {
-            Ok(log) => log,
-            Err(e) => {
-                return failed(
-                    None,
-                    format!("could not open the log {}: {e}", path.display()),
-                );
-            }
-        };
+        let path = self.config.data_dir.join(&claim.log_path);
         let params = RunParams {
             bizdate: claim.bizdate,
             planned_at: claim.planned_at,
@@ -112,7 +110,7 @@ impl Executor {
         let command = params.substitute(&claim.command);
         let header = format!(
             "[nightshift] {} attempt {} of instance {} ({}, {}), bizdate {}, on {}\n[nightshift] $ {}\n",
-            started.format("%Y-%m-%d %H:%M:%S UTC"),
+            self.clock.now().format("%Y-%m-%d %H:%M:%S UTC"),
             claim.attempt,
             claim.instance_id,
             claim.node_name,
@@ -121,12 +119,16 @@ impl Executor {
             self.config.host,
             command
         );
-        let _ = log.write_all(header.as_bytes()).await;
-        let _ = log.flush().await;
-
-        let (stdout, stderr) = match (log.try_clone().await, log.try_clone().await) {
-            (Ok(out), Ok(err)) => (out.into_std().await, err.into_std().await),
-            _ => return failed(None, "could not attach the log to the command".into()),
+        let opened = tokio::task::spawn_blocking(move || open_log(&path, &header)).await;
+        let (log, stdout, stderr) = match opened {
+            Ok(Ok(files)) => files,
+            Ok(Err(e)) => {
+                return failed(
+                    None,
+                    format!("could not open the log {}: {e}", claim.log_path),
+                );
+            }
+            Err(e) => return failed(None, format!("could not open the log: {e}")),
         };
         let mut child = tokio::process::Command::new("/bin/sh");
         child
@@ -134,8 +136,8 @@ impl Executor {
             .arg(&command)
             .process_group(0)
             .stdin(Stdio::null())
-            .stdout(Stdio::from(stdout))
-            .stderr(Stdio::from(stderr))
+            .stdout(stdout)
+            .stderr(stderr)
             .env("NIGHTSHIFT_INSTANCE_ID", claim.instance_id.to_string())
             .env("NIGHTSHIFT_ATTEMPT", claim.attempt.to_string())
             .env("NIGHTSHIFT_NODE", &claim.node_name);
@@ -147,23 +149,17 @@ impl Executor {
             Ok(child) => child,
             Err(e) => {
                 let outcome = failed(None, format!("could not start the command: {e}"));
-                footer(&mut log, &outcome, clock_start.elapsed()).await;
+                footer(log, &outcome, clock_start.elapsed()).await;
                 return outcome;
             }
         };
         let pid = child.id().map(i64::from).unwrap_or_default();
-        if let Err(e) = self
-            .store
-            .record_pid(
-                claim.instance_id,
-                claim.attempt,
-                pid,
-                process::start_time(pid),
-            )
-            .await
-        {
-            tracing::error!(error = %e, pid, "could not record the pid");
-        }
+        self.recorder.started(StartedProcess {
+            instance_id: claim.instance_id,
+            attempt: claim.attempt,
+            pid,
+            pid_start: process::start_time(pid),
+        });
 
         let timeout = Duration::from_secs(claim.timeout_secs as u64);
         let outcome = match tokio::time::timeout(timeout, child.wait()).await {
@@ -188,7 +184,7 @@ impl Executor {
         };
         // Whatever the command left running in its group ends with it.
         process::kill_group_now(pid);
-        footer(&mut log, &outcome, clock_start.elapsed()).await;
+        footer(log, &outcome, clock_start.elapsed()).await;
         outcome
     }
 }
@@ -197,23 +193,28 @@ fn failed(exit_code: Option<i32>, reason: String) -> Outcome {
     Outcome::Failed { exit_code, reason }
 }
 
-async fn open_log(path: &Path) -> std::io::Result<tokio::fs::File> {
+/// Creates the log with its header and returns it with two handles for the command's stdout and
+/// stderr. Every handle appends, so the command's output and our lines never overwrite each
+/// other.
+fn open_log(path: &Path, header: &str) -> std::io::Result<(std::fs::File, Stdio, Stdio)> {
     if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await?;
+        std::fs::create_dir_all(dir)?;
     }
-    tokio::fs::OpenOptions::new()
+    let mut log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(path)
-        .await
+        .open(path)?;
+    log.write_all(header.as_bytes())?;
+    let stdout = Stdio::from(log.try_clone()?);
+    let stderr = Stdio::from(log.try_clone()?);
+    Ok((log, stdout, stderr))
 }
 
-async fn footer(log: &mut tokio::fs::File, outcome: &Outcome, took: Duration) {
+async fn footer(mut log: std::fs::File, outcome: &Outcome, took: Duration) {
     let what = match outcome {
         Outcome::Success => "succeeded".to_string(),
         Outcome::Failed { reason, .. } => format!("failed: {reason}"),
     };
     let line = format!("[nightshift] {what} after {:.3}s\n", took.as_secs_f64());
-    let _ = log.write_all(line.as_bytes()).await;
-    let _ = log.flush().await;
+    let _ = tokio::task::spawn_blocking(move || log.write_all(line.as_bytes())).await;
 }

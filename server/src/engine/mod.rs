@@ -7,6 +7,7 @@ pub mod dispatcher;
 pub mod executor;
 pub mod params;
 pub mod process;
+pub mod recorder;
 pub mod recovery;
 pub mod schedule;
 pub mod snapshot;
@@ -15,7 +16,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use app::model::{InstanceId, InstanceState};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -39,7 +41,16 @@ pub struct EngineConfig {
 /// Things the engine reports as they happen (tests and live views listen).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineEvent {
-    SnapshotMade { run_date: NaiveDate, created: u64 },
+    SnapshotMade {
+        run_date: NaiveDate,
+        created: u64,
+    },
+    /// An attempt ended; `state` is the instance's new state (`None` if it had been killed).
+    AttemptFinished {
+        instance: InstanceId,
+        attempt: i32,
+        state: Option<InstanceState>,
+    },
 }
 
 /// A cheap handle to the running engine.
@@ -61,8 +72,9 @@ struct Inner {
 impl Engine {
     pub fn new(store: Store, clock: SharedClock, config: EngineConfig) -> Engine {
         let wake = Arc::new(Notify::new());
+        let (events, _) = broadcast::channel(1024);
         let executor = Arc::new(Executor::new(
-            store.clone(),
+            recorder::Recorder::start(store.clone()),
             clock.clone(),
             ExecutorConfig {
                 data_dir: config.data_dir.clone(),
@@ -71,8 +83,8 @@ impl Engine {
                 kill_grace: config.kill_grace,
             },
             wake.clone(),
+            events.clone(),
         ));
-        let (events, _) = broadcast::channel(64);
         Engine {
             inner: Arc::new(Inner {
                 store,
@@ -135,7 +147,11 @@ impl Engine {
         };
         tasks.spawn(dispatcher.run(cancel.clone()));
         let engine = self.clone();
-        tasks.spawn(async move { engine.nightly(cancel).await });
+        // Decided now, not when the task first runs, so a clock moved right after start-up
+        // cannot slip past tonight's moment.
+        let started_at = inner.clock.now();
+        self.catch_up(started_at).await?;
+        tasks.spawn(async move { engine.nightly(started_at, cancel).await });
         tasks.close();
         Ok(tasks)
     }
@@ -152,27 +168,27 @@ impl Engine {
         Ok(created)
     }
 
-    /// At the nightly moment, makes the next day's instances. At start-up it catches up the
-    /// latest missed snapshot, but only for a server that has made snapshots before (a new
-    /// project starts with `nightshift snapshot`).
-    async fn nightly(&self, cancel: CancellationToken) {
-        let plan = self.inner.config.nightly;
+    /// Makes the latest missed snapshot, but only for a server that has made snapshots before
+    /// (a new project starts with `nightshift snapshot`).
+    async fn catch_up(&self, now: DateTime<Utc>) -> Result<()> {
+        let due = self.inner.config.nightly.due_run_date(now);
         let store = &self.inner.store;
-        let due = plan.due_run_date(self.inner.clock.now());
-        match (
-            store.has_snapshot(due).await,
-            store.has_any_snapshot_before(due).await,
-        ) {
-            (Ok(false), Ok(true)) => {
-                if let Err(e) = self.snapshot(due).await {
-                    tracing::error!(error = %e, %due, "catch-up snapshot failed");
-                }
-            }
-            (Err(e), _) | (_, Err(e)) => tracing::error!(error = %e, "could not check snapshots"),
-            _ => {}
+        if !store.has_snapshot(due).await? && store.has_any_snapshot_before(due).await? {
+            tracing::warn!(%due, "the server missed a nightly snapshot; making it now");
+            self.snapshot(due).await?;
         }
+        Ok(())
+    }
+
+    /// At the nightly moment, makes the next day's instances.
+    async fn nightly(&self, started_at: DateTime<Utc>, cancel: CancellationToken) {
+        let plan = self.inner.config.nightly;
+        let mut after = started_at;
         loop {
-            let (moment, run_date) = plan.next_after(self.inner.clock.now());
+            // Each night follows the previous one, so a clock that jumps ahead (a suspended
+            // machine) makes every missed night in turn.
+            let (moment, run_date) = plan.next_after(after);
+            after = moment;
             while self.inner.clock.now() < moment {
                 tokio::select! {
                     _ = cancel.cancelled() => return,

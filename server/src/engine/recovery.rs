@@ -9,9 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::io::AsyncWriteExt;
 
-use super::executor::log_relative_path;
 use super::process;
-use crate::store::{Outcome, Result, Store};
+use crate::store::{FinishedAttempt, Outcome, Result, Store};
 
 pub const LOST_REASON: &str =
     "the server stopped while this attempt was running; it was stopped at restart";
@@ -36,24 +35,25 @@ pub async fn recover(
             );
         }
         let reason = format!("{LOST_REASON}{note}");
-        let log = data_dir.join(log_relative_path(attempt.instance_id.0, attempt.attempt));
-        if let Ok(mut file) = tokio::fs::OpenOptions::new().append(true).open(&log).await {
-            let _ = file
-                .write_all(format!("[nightshift] failed: {reason}\n").as_bytes())
-                .await;
+        if let Some(log) = &attempt.log_path {
+            let log = data_dir.join(log);
+            if let Ok(mut file) = tokio::fs::OpenOptions::new().append(true).open(&log).await {
+                let line = format!("[nightshift] failed: {reason}\n");
+                let _ = file.write_all(line.as_bytes()).await;
+            }
         }
         let outcome = Outcome::Failed {
             exit_code: None,
             reason,
         };
         store
-            .finish_attempt(
-                attempt.instance_id,
-                attempt.attempt,
-                &outcome,
-                attempt.retry,
-                now,
-            )
+            .finish_attempt(FinishedAttempt {
+                instance_id: attempt.instance_id,
+                attempt: attempt.attempt,
+                outcome,
+                retry: attempt.retry,
+                at: now,
+            })
             .await?;
         tracing::warn!(
             instance = attempt.instance_id.0,

@@ -106,7 +106,8 @@ impl Store {
             }
             graph.insert(spec.name.clone(), spec.upstream.clone());
         }
-        check_graph(&graph)?;
+        let changed: Vec<&str> = file.nodes.iter().map(|s| s.name.as_str()).collect();
+        check_graph(&graph, &changed)?;
 
         let mut ids = ids;
         for spec in &file.nodes {

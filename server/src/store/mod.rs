@@ -24,7 +24,9 @@ use sqlx::sqlite::{
 
 pub use definitions::{ApplyMode, DefinitionGraph, NodeListFilter, UpsertReport};
 pub use instances::Attempt;
-pub use scheduling::{Claim, Finish, FreeSlots, OpenAttempt, Outcome, RetryPolicy};
+pub use scheduling::{
+    Claim, Finish, FinishedAttempt, FreeSlots, OpenAttempt, Outcome, RetryPolicy, StartedProcess,
+};
 pub use snapshots::{DayBatch, NewInstance, SnapshotNode};
 
 use crate::definitions::DefinitionError;
@@ -52,6 +54,9 @@ pub enum StoreError {
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
+            StoreError::Definition(e @ DefinitionError::StillNeeded { .. }) => {
+                AppError::conflict(e.to_string())
+            }
             StoreError::Definition(e) => AppError::bad_request(e.to_string()),
             StoreError::Invalid(m) => AppError::bad_request(m),
             StoreError::NotFound(m) => AppError::not_found(m),

@@ -1,6 +1,8 @@
 //! The engine's state transitions, each a guarded, set-based update:
 //! not run → waiting for time → waiting for resources → running → success | failed.
 
+use std::collections::HashMap;
+
 use app::model::{InstanceId, InstanceState, RunType};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -27,6 +29,46 @@ pub struct Claim {
     pub run_type: RunType,
     pub bizdate: NaiveDate,
     pub planned_at: DateTime<Utc>,
+    /// Where the attempt's log goes, relative to the data directory.
+    pub log_path: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: i64,
+    attempt: i64,
+    name: String,
+    command: String,
+    timeout_secs: i64,
+    retries: i64,
+    retry_delay_secs: i64,
+    run_type: String,
+    bizdate: String,
+    planned_at: i64,
+    log_path: String,
+}
+
+impl ClaimRow {
+    fn into_claim(self) -> Result<Claim> {
+        Ok(Claim {
+            instance_id: InstanceId(self.id),
+            attempt: self.attempt as i32,
+            node_name: self.name,
+            command: self.command,
+            timeout_secs: self.timeout_secs as u32,
+            retry: RetryPolicy {
+                retries: self.retries as u32,
+                delay_secs: self.retry_delay_secs as u32,
+            },
+            run_type: self
+                .run_type
+                .parse()
+                .map_err(|_| StoreError::Corrupt(self.run_type))?,
+            bizdate: date(&self.bizdate)?,
+            planned_at: from_ms(self.planned_at),
+            log_path: self.log_path,
+        })
+    }
 }
 
 /// How an attempt ended.
@@ -39,7 +81,30 @@ pub enum Outcome {
     },
 }
 
-/// What [`Store::finish_attempt`] did.
+/// The process of a started attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartedProcess {
+    pub instance_id: InstanceId,
+    pub attempt: i32,
+    pub pid: i64,
+    /// See `attempts.pid_start`.
+    pub pid_start: Option<i64>,
+}
+
+/// The end of an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedAttempt {
+    pub instance_id: InstanceId,
+    pub attempt: i32,
+    pub outcome: Outcome,
+    pub retry: RetryPolicy,
+    pub at: DateTime<Utc>,
+}
+
+/// Rows per statement when recording attempts in bulk.
+const BATCH: usize = 400;
+
+/// What [`Store::record_attempts`] did with one finished attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finish {
     /// The instance's new state, or `None` if it had already left this attempt (killed).
@@ -53,6 +118,7 @@ pub struct Finish {
 pub struct OpenAttempt {
     pub instance_id: InstanceId,
     pub attempt: i32,
+    pub log_path: Option<String>,
     pub pid: Option<i64>,
     pub pid_start: Option<i64>,
     pub retry: RetryPolicy,
@@ -65,9 +131,11 @@ pub struct FreeSlots {
     pub free: u32,
 }
 
-/// Promotes the not-run instances among `candidates` (a SQL expression over ids) whose
-/// upstream instances have all succeeded and are not paused.
-const PROMOTE: &str = "UPDATE instances SET state = 'waiting_time', updated_at = ?1 \
+/// Promotes not-run instances whose upstream instances have all succeeded and are not paused:
+/// to waiting for time, or straight on to waiting for resources when their time has come
+/// (`?1` is now). Callers narrow it with `AND ...`.
+pub(super) const PROMOTE: &str = "UPDATE instances SET updated_at = ?1, \
+     state = CASE WHEN ready_at <= ?1 THEN 'waiting_resources' ELSE 'waiting_time' END \
      WHERE state = 'not_run' AND paused = 0 AND NOT EXISTS ( \
        SELECT 1 FROM instance_deps d JOIN instances u ON u.id = d.upstream_id \
        WHERE d.instance_id = instances.id AND (u.state <> 'success' OR u.paused <> 0))";
@@ -121,7 +189,7 @@ impl Store {
                WHERE i.state = 'waiting_resources' AND i.paused = 0 \
                AND n.resource_group = g.name)",
         )
-        .fetch_all(&self.write)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows
             .into_iter()
@@ -162,183 +230,152 @@ impl Store {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
+        // Every attempt is recorded in the claiming transaction, with the place of its log.
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO attempts (instance_id, attempt, started_at, host, log_path) \
+             SELECT id, attempt, started_at, host, 'logs/' || run_date || '/' || (id % 64) || '/' || id || '.' || attempt || '.log' \
+             FROM instances WHERE id IN (",
+        );
+        let mut list = insert.separated(", ");
+        for (id,) in &claimed {
+            list.push_bind(*id);
+        }
+        insert.push(")");
+        insert.build().execute(&mut *tx).await?;
         let mut query = QueryBuilder::<Sqlite>::new(
             "SELECT i.id, i.attempt, n.name, n.command, n.timeout_secs, n.retries, \
-             n.retry_delay_secs, i.run_type, i.bizdate, i.planned_at \
-             FROM instances i JOIN nodes n ON n.id = i.node_id WHERE i.id IN (",
+             n.retry_delay_secs, i.run_type, i.bizdate, i.planned_at, a.log_path \
+             FROM instances i JOIN nodes n ON n.id = i.node_id \
+             JOIN attempts a ON a.instance_id = i.id AND a.attempt = i.attempt WHERE i.id IN (",
         );
         let mut list = query.separated(", ");
         for (id,) in &claimed {
             list.push_bind(*id);
         }
         query.push(") ORDER BY i.priority, i.ready_at, i.id");
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(i64, i64, String, String, i64, i64, i64, String, String, i64)> =
-            query.build_query_as().fetch_all(&mut *tx).await?;
+        let rows: Vec<ClaimRow> = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        rows.into_iter()
-            .map(
-                |(
-                    id,
-                    attempt,
-                    node,
-                    command,
-                    timeout,
-                    retries,
-                    delay,
-                    run_type,
-                    bizdate,
-                    planned,
-                )| {
-                    Ok(Claim {
-                        instance_id: InstanceId(id),
-                        attempt: attempt as i32,
-                        node_name: node,
-                        command,
-                        timeout_secs: timeout as u32,
-                        retry: RetryPolicy {
-                            retries: retries as u32,
-                            delay_secs: delay as u32,
-                        },
-                        run_type: run_type
-                            .parse()
-                            .map_err(|_| StoreError::Corrupt(run_type))?,
-                        bizdate: date(&bizdate)?,
-                        planned_at: from_ms(planned),
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(ClaimRow::into_claim).collect()
     }
 
-    /// Records that an attempt's process started (or is about to: `pid` may come later).
-    pub async fn record_start(
-        &self,
-        id: InstanceId,
-        attempt: i32,
-        host: &str,
-        log_path: &str,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO attempts (instance_id, attempt, started_at, host, log_path) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (instance_id, attempt) DO NOTHING",
-        )
-        .bind(id.0)
-        .bind(attempt)
-        .bind(to_ms(now))
-        .bind(host)
-        .bind(log_path)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+    /// Ends one attempt (see [`Store::record_attempts`]).
+    pub async fn finish_attempt(&self, finished: FinishedAttempt) -> Result<Finish> {
+        let mut done = self.record_attempts(&[], &[finished]).await?;
+        Ok(done.remove(0))
     }
 
-    /// Records the process of a started attempt, so recovery can find it after a crash.
-    pub async fn record_pid(
+    /// Records, in one transaction (a group commit), the processes of started attempts (so
+    /// recovery can find them after a crash) and the ends of finished ones. A finished attempt
+    /// moves its instance, only if it is still running that attempt, to success, to failed, or
+    /// back to waiting for time for an automatic retry; successes promote their downstream in
+    /// the same transaction. Returns one [`Finish`] per finished attempt, in order.
+    pub async fn record_attempts(
         &self,
-        id: InstanceId,
-        attempt: i32,
-        pid: i64,
-        pid_start: Option<i64>,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE attempts SET pid = ?3, pid_start = ?4 WHERE instance_id = ?1 AND attempt = ?2",
-        )
-        .bind(id.0)
-        .bind(attempt)
-        .bind(pid)
-        .bind(pid_start)
-        .execute(&self.write)
-        .await?;
-        Ok(())
-    }
-
-    /// Ends an attempt: records it, then moves the instance (only if it is still running this
-    /// attempt) to success, to failed, or back to waiting for time for an automatic retry.
-    /// Success promotes the downstream in the same transaction.
-    pub async fn finish_attempt(
-        &self,
-        id: InstanceId,
-        attempt: i32,
-        outcome: &Outcome,
-        retry: RetryPolicy,
-        now: DateTime<Utc>,
-    ) -> Result<Finish> {
-        let now_ms = to_ms(now);
-        let (outcome_name, exit_code, reason) = match outcome {
-            Outcome::Success => ("success", Some(0), None),
-            Outcome::Failed { exit_code, reason } => ("failed", *exit_code, Some(reason.as_str())),
-        };
+        started: &[StartedProcess],
+        finished: &[FinishedAttempt],
+    ) -> Result<Vec<Finish>> {
         let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "UPDATE attempts SET ended_at = ?3, exit_code = ?4, outcome = ?5, reason = ?6 \
-             WHERE instance_id = ?1 AND attempt = ?2",
-        )
-        .bind(id.0)
-        .bind(attempt)
-        .bind(now_ms)
-        .bind(exit_code)
-        .bind(outcome_name)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
-        let state: Option<String> = match outcome {
-            Outcome::Success => {
-                sqlx::query_scalar(
-                    "UPDATE instances SET state = 'success', ended_at = ?3, exit_code = 0, \
-                     reason = NULL, updated_at = ?3 \
-                     WHERE id = ?1 AND attempt = ?2 AND state = 'running' RETURNING state",
-                )
-                .bind(id.0)
-                .bind(attempt)
-                .bind(now_ms)
-                .fetch_optional(&mut *tx)
-                .await?
+        for chunk in started.chunks(BATCH) {
+            let mut query =
+                QueryBuilder::<Sqlite>::new("WITH p (instance_id, attempt, pid, pid_start) AS (");
+            query.push_values(chunk, |mut row, p| {
+                row.push_bind(p.instance_id.0)
+                    .push_bind(p.attempt)
+                    .push_bind(p.pid)
+                    .push_bind(p.pid_start);
+            });
+            query.push(
+                ") UPDATE attempts SET pid = p.pid, pid_start = p.pid_start FROM p \
+                 WHERE attempts.instance_id = p.instance_id AND attempts.attempt = p.attempt",
+            );
+            query.build().execute(&mut *tx).await?;
+        }
+        let mut states: HashMap<(i64, i32), InstanceState> = HashMap::new();
+        let mut promoted: HashMap<i64, u64> = HashMap::new();
+        for chunk in finished.chunks(BATCH) {
+            let values = |query: &mut QueryBuilder<Sqlite>| {
+                query.push(
+                    "WITH f (instance_id, attempt, ended_at, exit_code, outcome, reason, retries, \
+                     retry_at) AS (",
+                );
+                query.push_values(chunk, |mut row, f| {
+                    let ended = to_ms(f.at);
+                    let (outcome, exit_code, reason) = match &f.outcome {
+                        Outcome::Success => ("success", Some(0), None),
+                        Outcome::Failed { exit_code, reason } => {
+                            ("failed", *exit_code, Some(reason.clone()))
+                        }
+                    };
+                    let retry_at =
+                        ended + Duration::seconds(f.retry.delay_secs as i64).num_milliseconds();
+                    row.push_bind(f.instance_id.0)
+                        .push_bind(f.attempt)
+                        .push_bind(ended)
+                        .push_bind(exit_code)
+                        .push_bind(outcome)
+                        .push_bind(reason)
+                        .push_bind(f.retry.retries as i64)
+                        .push_bind(retry_at);
+                });
+                query.push(") ");
+            };
+            let mut query = QueryBuilder::<Sqlite>::new("");
+            values(&mut query);
+            query.push(
+                "UPDATE attempts SET ended_at = f.ended_at, exit_code = f.exit_code, \
+                 outcome = f.outcome, reason = f.reason FROM f \
+                 WHERE attempts.instance_id = f.instance_id AND attempts.attempt = f.attempt",
+            );
+            query.build().execute(&mut *tx).await?;
+
+            let mut query = QueryBuilder::<Sqlite>::new("");
+            values(&mut query);
+            query.push(
+                "UPDATE instances SET \
+                   state = CASE WHEN f.outcome = 'success' THEN 'success' \
+                                WHEN instances.auto_retries < f.retries THEN 'waiting_time' \
+                                ELSE 'failed' END, \
+                   ready_at = CASE WHEN f.outcome <> 'success' AND instances.auto_retries < f.retries \
+                                   THEN f.retry_at ELSE instances.ready_at END, \
+                   auto_retries = CASE WHEN f.outcome <> 'success' \
+                                       AND instances.auto_retries < f.retries \
+                                       THEN instances.auto_retries + 1 ELSE instances.auto_retries END, \
+                   ended_at = f.ended_at, exit_code = f.exit_code, reason = f.reason, \
+                   updated_at = f.ended_at \
+                 FROM f WHERE instances.id = f.instance_id AND instances.attempt = f.attempt \
+                   AND instances.state = 'running' \
+                 RETURNING instances.id, instances.attempt, instances.state",
+            );
+            let rows: Vec<(i64, i32, String)> = query.build_query_as().fetch_all(&mut *tx).await?;
+            for (id, attempt, state) in rows {
+                let state = state
+                    .parse::<InstanceState>()
+                    .map_err(|_| StoreError::Corrupt(state))?;
+                states.insert((id, attempt), state);
             }
-            Outcome::Failed { .. } => {
-                let retry_at =
-                    now_ms + Duration::seconds(retry.delay_secs as i64).num_milliseconds();
-                sqlx::query_scalar(
-                    "UPDATE instances SET \
-                       state = CASE WHEN auto_retries < ?4 THEN 'waiting_time' ELSE 'failed' END, \
-                       ready_at = CASE WHEN auto_retries < ?4 THEN ?5 ELSE ready_at END, \
-                       auto_retries = CASE WHEN auto_retries < ?4 THEN auto_retries + 1 \
-                                      ELSE auto_retries END, \
-                       ended_at = ?3, exit_code = ?6, reason = ?7, updated_at = ?3 \
-                     WHERE id = ?1 AND attempt = ?2 AND state = 'running' RETURNING state",
-                )
-                .bind(id.0)
-                .bind(attempt)
-                .bind(now_ms)
-                .bind(retry.retries as i64)
-                .bind(retry_at)
-                .bind(exit_code)
-                .bind(reason)
-                .fetch_optional(&mut *tx)
-                .await?
+            let now = chunk.iter().map(|f| to_ms(f.at)).max().unwrap_or_default();
+            for f in chunk {
+                if states.get(&(f.instance_id.0, f.attempt)) == Some(&InstanceState::Success) {
+                    let count = promote_downstream(&mut tx, f.instance_id, now).await?;
+                    promoted.insert(f.instance_id.0, count);
+                }
             }
-        };
-        let state = state
-            .map(|s| {
-                s.parse::<InstanceState>()
-                    .map_err(|_| StoreError::Corrupt(s))
-            })
-            .transpose()?;
-        let promoted = if state == Some(InstanceState::Success) {
-            promote_downstream(&mut tx, id, now_ms).await?
-        } else {
-            0
-        };
+        }
         tx.commit().await?;
-        Ok(Finish { state, promoted })
+        Ok(finished
+            .iter()
+            .map(|f| Finish {
+                state: states.get(&(f.instance_id.0, f.attempt)).copied(),
+                promoted: promoted.get(&f.instance_id.0).copied().unwrap_or_default(),
+            })
+            .collect())
     }
 
     /// Running instances with their current attempt's process, for recovery after a restart.
     pub async fn open_attempts(&self) -> Result<Vec<OpenAttempt>> {
         #[allow(clippy::type_complexity)]
-        let rows: Vec<(i64, i64, Option<i64>, Option<i64>, i64, i64)> = sqlx::query_as(
-            "SELECT i.id, i.attempt, a.pid, a.pid_start, n.retries, n.retry_delay_secs \
+        let rows: Vec<(i64, i64, Option<String>, Option<i64>, Option<i64>, i64, i64)> = sqlx::query_as(
+            "SELECT i.id, i.attempt, a.log_path, a.pid, a.pid_start, n.retries, n.retry_delay_secs \
              FROM instances i JOIN nodes n ON n.id = i.node_id \
              LEFT JOIN attempts a ON a.instance_id = i.id AND a.attempt = i.attempt \
              WHERE i.state = 'running' ORDER BY i.id",
@@ -348,9 +385,10 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(id, attempt, pid, pid_start, retries, delay)| OpenAttempt {
+                |(id, attempt, log_path, pid, pid_start, retries, delay)| OpenAttempt {
                     instance_id: InstanceId(id),
                     attempt: attempt as i32,
+                    log_path,
                     pid,
                     pid_start,
                     retry: RetryPolicy {

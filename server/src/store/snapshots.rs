@@ -6,8 +6,9 @@ use std::collections::HashMap;
 
 use app::model::{InstanceState, RunType};
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, SqliteConnection};
 
+use super::scheduling::PROMOTE;
 use super::{Result, Store, to_ms};
 
 /// A live node as the snapshot needs it.
@@ -160,14 +161,10 @@ impl Store {
                 query.build().execute(&mut *tx).await?;
             }
         }
-        // The first promotion: whatever has nothing left to wait for starts waiting for time.
-        sqlx::query(
-            "UPDATE instances SET state = 'waiting_time', updated_at = ?1 \
-             WHERE run_type = ?2 AND job_id = ?3 AND run_date = ?4 AND state = 'not_run' \
-             AND paused = 0 AND NOT EXISTS ( \
-               SELECT 1 FROM instance_deps d JOIN instances u ON u.id = d.upstream_id \
-               WHERE d.instance_id = instances.id AND (u.state <> 'success' OR u.paused <> 0))",
-        )
+        // The first promotion: whatever has nothing left to wait for moves on.
+        sqlx::query(AssertSqlSafe(format!(
+            "{PROMOTE} AND run_type = ?2 AND job_id = ?3 AND run_date = ?4"
+        )))
         .bind(now)
         .bind(batch.run_type.as_str())
         .bind(batch.job_id)

@@ -1,0 +1,48 @@
+import { defineConfig } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// scripts/test.sh passes a free port and a fresh data directory; run by hand, we make our own.
+const port = process.env.NIGHTSHIFT_E2E_PORT ?? '3917';
+const dataDir =
+  process.env.NIGHTSHIFT_E2E_DATA_DIR ??
+  (process.env.NIGHTSHIFT_E2E_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'nightshift-e2e-')));
+const root = path.resolve(__dirname, '..');
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  webServer: {
+    command:
+      `${root}/target/release/nightshift --listen 127.0.0.1:${port} ` +
+      `--data-dir ${dataDir} --site-root ${root}/target/site`,
+    url: `http://127.0.0.1:${port}/api/v1/health`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+});

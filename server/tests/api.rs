@@ -1,0 +1,312 @@
+//! The REST API against a live server on an ephemeral port.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use clap::Parser;
+use common::eventually;
+use common::http::{get, post, request};
+use serde_json::{Value, json};
+use server::config::Cli;
+use server::engine::clock::SystemClock;
+use server::serve::Server;
+
+async fn start() -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = Cli::parse_from([
+        "nightshift",
+        "--listen",
+        "127.0.0.1:0",
+        "--site-root",
+        "/nonexistent",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    (
+        Server::start(&cli.serve, Arc::new(SystemClock))
+            .await
+            .unwrap(),
+        dir,
+    )
+}
+
+fn error_message(body: &Value) -> &str {
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an API error: {body}"))
+}
+
+async fn put(addr: SocketAddr, path: &str, body: &str) -> common::http::Response {
+    request(addr, "PUT", path, Some(body)).await
+}
+
+#[tokio::test]
+async fn nodes_are_created_validated_and_deleted() {
+    let (server, _dir) = start().await;
+    let addr = server.addr;
+    let created = post(
+        addr,
+        "/api/v1/nodes",
+        r#"{"name": "a", "command": "true", "owner": "alice"}"#,
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let node = created.json();
+    assert_eq!(node["workflow"], "default");
+    assert_eq!(node["resource_group"], "default");
+    assert_eq!(node["schedule"], "0 0 * * *");
+    assert_eq!(node["paused"], false);
+
+    let again = post(addr, "/api/v1/nodes", r#"{"name": "a", "command": "true"}"#).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(error_message(&again.json()), "node 'a' already exists");
+    assert_eq!(again.json()["error"]["code"], "conflict");
+
+    let b = post(
+        addr,
+        "/api/v1/nodes",
+        r#"{"name": "b", "command": "true", "upstream": ["a"]}"#,
+    )
+    .await;
+    assert_eq!(b.status, 201);
+
+    // Each bad definition is refused with a message naming the culprit, and changes nothing.
+    let cases = [
+        (
+            r#"{"name": "a", "command": "true", "upstream": ["b"]}"#,
+            "dependency cycle: a → b → a",
+        ),
+        (
+            r#"{"name": "a", "command": "true", "upstream": ["ghost"]}"#,
+            "node 'a' depends on unknown node 'ghost'",
+        ),
+        (
+            r#"{"name": "a", "command": "true", "schedule": "0 25 * * *"}"#,
+            "node 'a': schedule '0 25 * * *' is not valid",
+        ),
+        (
+            r#"{"name": "a", "command": "  "}"#,
+            "node 'a' has an empty command",
+        ),
+        (
+            r#"{"name": "a", "command": "true", "resource_group": "gpu"}"#,
+            "unknown resource group 'gpu'",
+        ),
+        (
+            r#"{"name": "a", "command": "true", "comand": "x"}"#,
+            "unknown field `comand`",
+        ),
+        (
+            r#"{"name": "zz", "command": "true"}"#,
+            "the body names node 'zz' but the path names 'a'",
+        ),
+        ("not json", "invalid JSON"),
+    ];
+    for (body, message) in cases {
+        let refused = put(addr, "/api/v1/nodes/a", body).await;
+        assert_eq!(refused.status, 400, "{body}: {}", refused.body);
+        assert!(
+            error_message(&refused.json()).contains(message),
+            "{body}: {}",
+            refused.body
+        );
+    }
+    let a = get(addr, "/api/v1/nodes/a").await.json();
+    assert_eq!(a["upstream"], json!([]));
+    assert_eq!(a["owner"], "alice");
+
+    let replaced = put(
+        addr,
+        "/api/v1/nodes/a",
+        r#"{"command": "echo hi", "owner": "bob"}"#,
+    )
+    .await;
+    assert_eq!(replaced.status, 200);
+    assert_eq!(replaced.json()["owner"], "bob");
+
+    let listed = get(addr, "/api/v1/nodes?limit=1").await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["next_cursor"], "a");
+    let rest = get(addr, "/api/v1/nodes?limit=1&cursor=a").await.json();
+    assert_eq!(rest["items"][0]["name"], "b");
+    assert_eq!(rest["next_cursor"], Value::Null);
+
+    let needed = request(addr, "DELETE", "/api/v1/nodes/a", None).await;
+    assert_eq!(needed.status, 409);
+    assert_eq!(
+        error_message(&needed.json()),
+        "node 'a' cannot be deleted: b depend on it"
+    );
+    assert_eq!(
+        request(addr, "DELETE", "/api/v1/nodes/b", None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(get(addr, "/api/v1/nodes/b").await.status, 404);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn import_upserts_a_file_and_refuses_a_bad_one_whole() {
+    let (server, _dir) = start().await;
+    let addr = server.addr;
+    let file = include_str!("../../examples/warehouse.toml");
+    let report = post(addr, "/api/v1/import", file).await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    let created = report.json()["created"].as_array().unwrap().len();
+    assert!(created >= 8, "{}", report.body);
+    let again = post(addr, "/api/v1/import", file).await.json();
+    assert_eq!(again["unchanged"].as_array().unwrap().len(), created);
+
+    let cyclic = "[[nodes]]\nname = \"x1\"\ncommand = \"true\"\nupstream = [\"x2\"]\n\
+                  [[nodes]]\nname = \"x2\"\ncommand = \"true\"\nupstream = [\"x1\"]\n";
+    let refused = post(addr, "/api/v1/import", cyclic).await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        error_message(&refused.json()).starts_with("dependency cycle: x"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        get(addr, "/api/v1/nodes/x1").await.status,
+        404,
+        "nothing was written"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn snapshots_instances_stats_and_logs() {
+    let (server, _dir) = start().await;
+    let addr = server.addr;
+    for body in [
+        r#"{"name": "job_root", "command": "echo hello from ${bizdate}", "owner": "alice", "schedule": "0 1 * * *"}"#,
+        r#"{"name": "job_child", "command": "true", "owner": "bob", "schedule": "0 2 * * *", "upstream": ["job_root"]}"#,
+    ] {
+        assert_eq!(post(addr, "/api/v1/nodes", body).await.status, 201);
+    }
+    let made = post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-05-02"}"#)
+        .await
+        .json();
+    assert_eq!(made, json!({"run_date": "2031-05-02", "created": 2}));
+    let again = post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-05-02"}"#)
+        .await
+        .json();
+    assert_eq!(again["created"], 0);
+    let bad = post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-02-30"}"#).await;
+    assert_eq!(bad.status, 400);
+    assert!(error_message(&bad.json()).contains("YYYY-MM-DD"));
+
+    let page = get(addr, "/api/v1/instances?owner=bob&bizdate=2031-05-01")
+        .await
+        .json();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    let child = &items[0];
+    for field in [
+        "id",
+        "node",
+        "workflow",
+        "owner",
+        "state",
+        "paused",
+        "run_type",
+        "bizdate",
+        "run_date",
+        "planned_at",
+        "started_at",
+        "ended_at",
+        "attempt",
+    ] {
+        assert!(child.get(field).is_some(), "field {field} in {child}");
+    }
+    assert_eq!(child["state"], "not_run");
+    assert_eq!(child["run_type"], "cycle");
+    assert_eq!(child["planned_at"], "2031-05-02T02:00:00Z");
+
+    let first = get(addr, "/api/v1/instances?limit=1").await.json();
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let second = get(addr, &format!("/api/v1/instances?limit=1&cursor={cursor}"))
+        .await
+        .json();
+    assert_ne!(first["items"][0]["id"], second["items"][0]["id"]);
+    assert_eq!(second["next_cursor"], Value::Null);
+
+    let stats = get(addr, "/api/v1/instances/stats").await.json();
+    assert_eq!(stats["total"], 2);
+    assert_eq!(stats["waiting_time"], 1);
+    assert_eq!(stats["not_run"], 1);
+
+    for bad in [
+        "/api/v1/instances?state=done",
+        "/api/v1/instances?bizdate=yesterday",
+        "/api/v1/instances?colour=red",
+        "/api/v1/instances/abc",
+    ] {
+        let refused = get(addr, bad).await;
+        assert_eq!(refused.status, 400, "{bad}");
+        assert_eq!(refused.json()["error"]["code"], "bad_request");
+    }
+    assert_eq!(get(addr, "/api/v1/instances/999999").await.status, 404);
+
+    // The log of an instance that has not run is refused by the shared rule.
+    let id = child["id"].as_i64().unwrap();
+    let no_log = get(addr, &format!("/api/v1/instances/{id}/log")).await;
+    assert_eq!(no_log.status, 409);
+    assert!(error_message(&no_log.json()).contains("view log is only possible"));
+
+    // A past run date runs at once; its log is served as text.
+    post(addr, "/api/v1/snapshots", r#"{"run_date": "2020-01-02"}"#).await;
+    let root = eventually("the root ran", async || {
+        let page = get(
+            addr,
+            "/api/v1/instances?node=job_root&run_date=2020-01-02&state=success",
+        )
+        .await
+        .json();
+        page["items"].as_array().unwrap().first().cloned()
+    })
+    .await;
+    let log = get(addr, &format!("/api/v1/instances/{}/log", root["id"])).await;
+    assert_eq!(log.status, 200);
+    assert!(log.content_type.starts_with("text/plain"));
+    assert!(log.body.contains("hello from 20200101\n"), "{}", log.body);
+    let detail = get(addr, &format!("/api/v1/instances/{}", root["id"]))
+        .await
+        .json();
+    assert_eq!(detail["attempts"][0]["outcome"], "success");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_documented_endpoint_exists() {
+    let (server, _dir) = start().await;
+    let doc: Value = serde_json::from_str(server::http::api::OPENAPI).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path.replace("{name}", "nobody").replace("{id}", "1");
+        for method in ["get", "post", "put", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let answer = request(
+                server.addr,
+                &method.to_uppercase(),
+                &format!("/api/v1{concrete}"),
+                Some("{}"),
+            )
+            .await;
+            assert_ne!(answer.status, 405, "{method} {path}");
+            assert!(
+                !answer.body.contains("no such API endpoint"),
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+    let unknown = get(server.addr, "/api/v1/nope").await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.body.contains("no such API endpoint"));
+    server.stop().await;
+}

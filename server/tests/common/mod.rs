@@ -1,0 +1,175 @@
+//! Test harness: a real engine on a temporary SQLite file, real child processes, and a way to
+//! wait for a condition (with a deadline) instead of sleeping.
+#![allow(dead_code)]
+
+pub mod http;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::{Instance, InstanceFilter, InstanceState, PageRequest};
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use server::definitions::DefinitionFile;
+use server::engine::clock::{ManualClock, SharedClock, SystemClock};
+use server::engine::snapshot::NightlySchedule;
+use server::engine::{Engine, EngineConfig};
+use server::store::{ApplyMode, Store, StoreOptions};
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+
+pub struct Harness {
+    pub dir: TempDir,
+    pub engine: Engine,
+    pub manual: Option<Arc<ManualClock>>,
+    cancel: CancellationToken,
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+pub async fn open_store(dir: &TempDir) -> Store {
+    let url = format!("sqlite://{}", dir.path().join("nightshift.db").display());
+    Store::open(&StoreOptions {
+        url,
+        synchronous_full: false,
+    })
+    .await
+    .unwrap()
+}
+
+pub fn engine_config(dir: &TempDir) -> EngineConfig {
+    EngineConfig {
+        data_dir: dir.path().to_path_buf(),
+        host: "test-host".into(),
+        tz: Tz::UTC,
+        nightly: NightlySchedule {
+            tz: Tz::UTC,
+            at: chrono::NaiveTime::from_hms_opt(22, 30, 0).unwrap(),
+        },
+        kill_grace: Duration::from_millis(500),
+    }
+}
+
+impl Harness {
+    /// A started engine on the wall clock.
+    pub async fn start() -> Harness {
+        Harness::start_with(Arc::new(SystemClock), None).await
+    }
+
+    /// A started engine on a manual clock set to `now`.
+    pub async fn start_manual(now: &str) -> Harness {
+        let manual = ManualClock::new(now.parse().unwrap());
+        Harness::start_with(manual.clone(), Some(manual)).await
+    }
+
+    async fn start_with(clock: SharedClock, manual: Option<Arc<ManualClock>>) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(&dir).await;
+        let engine = Engine::new(store, clock, engine_config(&dir));
+        let cancel = CancellationToken::new();
+        engine.start(cancel.clone()).await.unwrap();
+        Harness {
+            dir,
+            engine,
+            manual,
+            cancel,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        self.engine.store()
+    }
+
+    pub fn clock(&self) -> &ManualClock {
+        self.manual.as_deref().expect("a manual clock")
+    }
+
+    /// A scratch file path for commands to write to.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Applies a workflow-as-code TOML text.
+    pub async fn define(&self, toml: &str) {
+        let file = DefinitionFile::parse("test.toml", toml).unwrap();
+        self.store()
+            .apply_definitions(&file, ApplyMode::Upsert, self.engine.clock().now())
+            .await
+            .unwrap();
+    }
+
+    pub async fn snapshot(&self, run_date: &str) -> u64 {
+        self.engine.snapshot(date(run_date)).await.unwrap()
+    }
+
+    /// Every instance of a node (exact name), oldest first.
+    pub async fn instances_of(&self, node: &str) -> Vec<Instance> {
+        let filter = InstanceFilter {
+            node: Some(node.to_string()),
+            ..Default::default()
+        };
+        let page = PageRequest {
+            limit: Some(500),
+            cursor: None,
+        };
+        let mut items: Vec<Instance> = self
+            .store()
+            .list_instances(&filter, &page)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|i| i.node == node)
+            .collect();
+        items.reverse();
+        items
+    }
+
+    pub async fn instance(&self, node: &str) -> Instance {
+        let mut all = self.instances_of(node).await;
+        assert_eq!(all.len(), 1, "expected one instance of {node}");
+        all.remove(0)
+    }
+
+    /// Waits (up to 20 s) until the node's single instance satisfies `check`.
+    pub async fn wait_for(
+        &self,
+        node: &str,
+        what: &str,
+        check: impl Fn(&Instance) -> bool,
+    ) -> Instance {
+        eventually(&format!("{node} {what}"), async || {
+            let instance = self.instance(node).await;
+            check(&instance).then_some(instance)
+        })
+        .await
+    }
+
+    pub async fn wait_state(&self, node: &str, state: InstanceState) -> Instance {
+        self.wait_for(node, state.as_str(), |i| i.state == state)
+            .await
+    }
+
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        self.engine.wait_attempts_idle().await;
+    }
+}
+
+/// Re-checks a condition until it holds, failing the test after 20 seconds.
+pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
