@@ -10,9 +10,7 @@ pub async fn list_instances(
     filter: InstanceFilter,
     page: PageRequest,
 ) -> Result<InstancePage, AppError> {
-    crate::backend::backend()?
-        .list_instances(filter, page)
-        .await
+    crate::backend::backend()?.list_instances(filter, page).await
 }
 
 #[server(prefix = "/rpc", input = server_fn::codec::Json)]

@@ -44,10 +44,7 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError {
-            code,
-            message: message.into(),
-        }
+        AppError { code, message: message.into() }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         AppError::new(ErrorCode::BadRequest, message)

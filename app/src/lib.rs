@@ -10,6 +10,7 @@ pub mod definition;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod people;
 pub mod rules;
 
 use leptos::prelude::*;

@@ -110,15 +110,12 @@ impl fmt::Display for InstanceState {
 impl FromStr for InstanceState {
     type Err = AppError;
     fn from_str(s: &str) -> Result<Self, AppError> {
-        InstanceState::ALL
-            .into_iter()
-            .find(|state| state.as_str() == s)
-            .ok_or_else(|| {
-                AppError::bad_request(format!(
-                    "unknown state '{s}' (expected one of: {})",
-                    InstanceState::ALL.map(InstanceState::as_str).join(", ")
-                ))
-            })
+        InstanceState::ALL.into_iter().find(|state| state.as_str() == s).ok_or_else(|| {
+            AppError::bad_request(format!(
+                "unknown state '{s}' (expected one of: {})",
+                InstanceState::ALL.map(InstanceState::as_str).join(", ")
+            ))
+        })
     }
 }
 
@@ -155,14 +152,11 @@ impl fmt::Display for RunType {
 impl FromStr for RunType {
     type Err = AppError;
     fn from_str(s: &str) -> Result<Self, AppError> {
-        RunType::ALL
-            .into_iter()
-            .find(|run_type| run_type.as_str() == s)
-            .ok_or_else(|| {
-                AppError::bad_request(format!(
-                    "unknown run_type '{s}' (expected cycle, test or backfill)"
-                ))
-            })
+        RunType::ALL.into_iter().find(|run_type| run_type.as_str() == s).ok_or_else(|| {
+            AppError::bad_request(format!(
+                "unknown run_type '{s}' (expected cycle, test or backfill)"
+            ))
+        })
     }
 }
 
@@ -174,9 +168,7 @@ pub fn bizdate_of(run_date: NaiveDate) -> NaiveDate {
 /// Parses a `YYYY-MM-DD` date given by a person, naming the field on error.
 pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, AppError> {
     NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
-        AppError::bad_request(format!(
-            "{field} '{value}' is not a date of the form YYYY-MM-DD"
-        ))
+        AppError::bad_request(format!("{field} '{value}' is not a date of the form YYYY-MM-DD"))
     })
 }
 
@@ -238,9 +230,7 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn limit(&self) -> u32 {
-        self.limit
-            .unwrap_or(DEFAULT_PAGE_SIZE)
-            .clamp(1, MAX_PAGE_SIZE)
+        self.limit.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE)
     }
 
     /// The instance id the next page starts below (lists are newest first).
@@ -325,11 +315,7 @@ impl InstanceFilter {
             let states: Vec<&str> = self.state.iter().map(|s| s.as_str()).collect();
             pairs.push(("state", states.join(",")));
         }
-        let text = [
-            ("owner", &self.owner),
-            ("node", &self.node),
-            ("workflow", &self.workflow),
-        ];
+        let text = [("owner", &self.owner), ("node", &self.node), ("workflow", &self.workflow)];
         for (key, value) in text {
             if let Some(value) = value {
                 pairs.push((key, value.clone()));
@@ -414,10 +400,7 @@ mod tests {
             ("cursor", "1234"),
         ])
         .unwrap();
-        assert_eq!(
-            filter.state,
-            vec![InstanceState::Failed, InstanceState::Running]
-        );
+        assert_eq!(filter.state, vec![InstanceState::Failed, InstanceState::Running]);
         assert_eq!(filter.owner.as_deref(), Some("alice"));
         assert_eq!(filter.bizdate, NaiveDate::from_ymd_opt(2026, 11, 23));
         assert_eq!(filter.run_type, Some(RunType::Cycle));
@@ -440,20 +423,13 @@ mod tests {
             ("colour", "red", "unknown filter 'colour'"),
         ] {
             let err = InstanceFilter::from_query([(key, value)]).unwrap_err();
-            assert!(
-                err.message.contains(needle),
-                "{key}={value}: {}",
-                err.message
-            );
+            assert!(err.message.contains(needle), "{key}={value}: {}", err.message);
         }
     }
 
     #[test]
     fn bizdate_is_the_day_before_the_run_date() {
         let run = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        assert_eq!(
-            bizdate_of(run),
-            NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
-        );
+        assert_eq!(bizdate_of(run), NaiveDate::from_ymd_opt(2026, 2, 28).unwrap());
     }
 }

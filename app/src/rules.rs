@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{InstanceId, InstanceState};
+use crate::people::{Actor, Role};
 
 /// Everything a person can do to one instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -111,10 +112,7 @@ pub fn check(op: Operation, facts: Facts) -> Result<(), Refusal> {
         } else {
             "this instance is already paused"
         };
-        return Err(Refusal {
-            operation: op,
-            reason: reason.to_string(),
-        });
+        return Err(Refusal { operation: op, reason: reason.to_string() });
     }
     let allowed = allowed_states(op);
     if allowed.contains(&facts.state) {
@@ -144,11 +142,7 @@ pub fn check_selection(
         .filter(|(_, state)| !allowed_states(Operation::RerunDownstream).contains(state))
         .map(|(id, _)| id)
         .collect();
-    if ineligible.is_empty() {
-        Ok(())
-    } else {
-        Err(SelectionRefusal { ineligible })
-    }
+    if ineligible.is_empty() { Ok(()) } else { Err(SelectionRefusal { ineligible }) }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +154,53 @@ impl fmt::Display for SelectionRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ids: Vec<String> = self.ineligible.iter().map(|id| id.to_string()).collect();
         write!(f, "{INELIGIBLE_SELECTION} (instances {})", ids.join(", "))
+    }
+}
+
+/// Batch repair rerun: each selected instance must have failed (or been stopped).
+pub const REPAIR_STATES: &[InstanceState] = &[Failed, Stopped];
+
+pub fn check_repair(facts: Facts) -> Result<(), Refusal> {
+    if REPAIR_STATES.contains(&facts.state) {
+        Ok(())
+    } else {
+        Err(Refusal {
+            operation: Operation::Rerun,
+            reason: format!(
+                "repair rerun is only for failed instances; this one is {}",
+                facts.state.label()
+            ),
+        })
+    }
+}
+
+/// What an actor wants to do, for the role check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission<'a> {
+    /// Look at anything.
+    Read,
+    /// Operate on an instance of a node owned by `owner`.
+    Operate { owner: &'a str },
+    /// Kill instances in bulk.
+    BatchKill,
+    /// Create, change or delete definitions, import, make snapshots.
+    Define,
+}
+
+/// Decides whether the actor's role allows it; the error is the reason (a 403).
+pub fn authorize(actor: &Actor, permission: Permission<'_>) -> Result<(), String> {
+    match (actor.role, permission) {
+        (_, Permission::Read) | (Role::Admin, _) => Ok(()),
+        (Role::Developer, Permission::Operate { owner }) if owner == actor.name => Ok(()),
+        (Role::Developer, Permission::Operate { owner }) => Err(format!(
+            "{} may only operate on instances of nodes they own; this one belongs to {owner}",
+            actor.name
+        )),
+        (Role::Developer, Permission::Define) => Ok(()),
+        (_, Permission::BatchKill) => {
+            Err("batch kill is for project administrators only".to_string())
+        }
+        (Role::Viewer, _) => Err(format!("{} is a viewer and can only look", actor.name)),
     }
 }
 
@@ -195,23 +236,12 @@ mod tests {
         (Operation::Resume, "Y Y Y Y Y Y Y"),
     ];
 
-    const COLUMNS: [InstanceState; 7] = [
-        NotRun,
-        WaitingTime,
-        WaitingResources,
-        Running,
-        Success,
-        Failed,
-        Stopped,
-    ];
+    const COLUMNS: [InstanceState; 7] =
+        [NotRun, WaitingTime, WaitingResources, Running, Success, Failed, Stopped];
 
     #[test]
     fn every_state_times_every_operation_follows_the_table() {
-        assert_eq!(
-            TABLE.len(),
-            Operation::ALL.len(),
-            "every operation has a row"
-        );
+        assert_eq!(TABLE.len(), Operation::ALL.len(), "every operation has a row");
         for (op, row) in TABLE {
             let cells: Vec<&str> = row.split_whitespace().collect();
             assert_eq!(cells.len(), COLUMNS.len());
@@ -237,72 +267,21 @@ mod tests {
     #[test]
     fn pause_and_resume_follow_the_paused_flag_in_every_state() {
         for state in COLUMNS {
-            assert!(
-                check(
-                    Operation::Pause,
-                    Facts {
-                        state,
-                        paused: false
-                    }
-                )
-                .is_ok()
-            );
-            let again = check(
-                Operation::Pause,
-                Facts {
-                    state,
-                    paused: true,
-                },
-            )
-            .unwrap_err();
+            assert!(check(Operation::Pause, Facts { state, paused: false }).is_ok());
+            let again = check(Operation::Pause, Facts { state, paused: true }).unwrap_err();
             assert_eq!(again.reason, "this instance is already paused");
-            assert!(
-                check(
-                    Operation::Resume,
-                    Facts {
-                        state,
-                        paused: true
-                    }
-                )
-                .is_ok()
-            );
-            assert!(
-                check(
-                    Operation::Resume,
-                    Facts {
-                        state,
-                        paused: false
-                    }
-                )
-                .is_err()
-            );
+            assert!(check(Operation::Resume, Facts { state, paused: true }).is_ok());
+            assert!(check(Operation::Resume, Facts { state, paused: false }).is_err());
         }
     }
 
     #[test]
     fn other_operations_ignore_the_paused_flag() {
-        for op in Operation::ALL
-            .into_iter()
-            .filter(|op| required_paused(*op).is_none())
-        {
+        for op in Operation::ALL.into_iter().filter(|op| required_paused(*op).is_none()) {
             for state in COLUMNS {
                 assert_eq!(
-                    check(
-                        op,
-                        Facts {
-                            state,
-                            paused: true
-                        }
-                    )
-                    .is_ok(),
-                    check(
-                        op,
-                        Facts {
-                            state,
-                            paused: false
-                        }
-                    )
-                    .is_ok(),
+                    check(op, Facts { state, paused: true }).is_ok(),
+                    check(op, Facts { state, paused: false }).is_ok(),
                     "{op:?} on {state:?}"
                 );
             }
@@ -311,26 +290,13 @@ mod tests {
 
     #[test]
     fn refusals_read_like_sentences() {
-        let refusal = check(
-            Operation::Kill,
-            Facts {
-                state: Success,
-                paused: false,
-            },
-        )
-        .unwrap_err();
+        let refusal = check(Operation::Kill, Facts { state: Success, paused: false }).unwrap_err();
         assert_eq!(
             refusal.reason,
             "kill is only possible for an instance that is waiting for time, waiting for \
              resources or running; this one is success"
         );
-        let refusal = check(
-            Operation::SetSuccess,
-            Facts {
-                state: NotRun,
-                paused: false,
-            },
-        );
+        let refusal = check(Operation::SetSuccess, Facts { state: NotRun, paused: false });
         assert_eq!(
             refusal.unwrap_err().reason,
             "set success and resume is only possible for an instance that is failed; this one \
@@ -339,18 +305,56 @@ mod tests {
     }
 
     #[test]
+    fn repair_is_for_failures_only() {
+        for state in COLUMNS {
+            assert_eq!(
+                check_repair(Facts { state, paused: false }).is_ok(),
+                state.is_failure(),
+                "{state:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn roles_decide_who_may_do_what() {
+        let who = |role| Actor { name: "ann".into(), role };
+        let mine = Permission::Operate { owner: "ann" };
+        let theirs = Permission::Operate { owner: "bob" };
+        // (role, permission, allowed)
+        let table = [
+            (Role::Admin, Permission::Read, true),
+            (Role::Admin, theirs, true),
+            (Role::Admin, Permission::BatchKill, true),
+            (Role::Admin, Permission::Define, true),
+            (Role::Developer, Permission::Read, true),
+            (Role::Developer, mine, true),
+            (Role::Developer, theirs, false),
+            (Role::Developer, Permission::BatchKill, false),
+            (Role::Developer, Permission::Define, true),
+            (Role::Viewer, Permission::Read, true),
+            (Role::Viewer, mine, false),
+            (Role::Viewer, Permission::BatchKill, false),
+            (Role::Viewer, Permission::Define, false),
+        ];
+        for (role, permission, allowed) in table {
+            assert_eq!(
+                authorize(&who(role), permission).is_ok(),
+                allowed,
+                "{role:?} {permission:?}"
+            );
+        }
+        assert_eq!(
+            authorize(&who(Role::Developer), Permission::BatchKill).unwrap_err(),
+            "batch kill is for project administrators only"
+        );
+    }
+
+    #[test]
     fn a_selection_with_one_ineligible_instance_is_refused_naming_it() {
-        let ok = [
-            (InstanceId(1), Success),
-            (InstanceId(2), NotRun),
-            (InstanceId(3), Stopped),
-        ];
+        let ok = [(InstanceId(1), Success), (InstanceId(2), NotRun), (InstanceId(3), Stopped)];
         assert!(check_selection(ok).is_ok());
-        let bad = [
-            (InstanceId(1), Success),
-            (InstanceId(2), Running),
-            (InstanceId(3), WaitingTime),
-        ];
+        let bad =
+            [(InstanceId(1), Success), (InstanceId(2), Running), (InstanceId(3), WaitingTime)];
         let refusal = check_selection(bad).unwrap_err();
         assert_eq!(refusal.ineligible, vec![InstanceId(2), InstanceId(3)]);
         assert_eq!(

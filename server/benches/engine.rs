@@ -25,33 +25,18 @@ struct Run {
 async fn run_chains(dir: &Path, chains: usize, length: usize) -> Run {
     std::fs::create_dir_all(dir).unwrap();
     let url = format!("sqlite://{}", dir.join("bench.db").display());
-    let store = Store::open(&StoreOptions {
-        url,
-        synchronous_full: false,
-    })
-    .await
-    .unwrap();
-    let mut toml = format!(
-        "[[resource_groups]]\nname = \"default\"\nslots = {}\n",
-        chains.max(1)
-    );
+    let store = Store::open(&StoreOptions { url, synchronous_full: false }).await.unwrap();
+    let mut toml = format!("[[resource_groups]]\nname = \"default\"\nslots = {}\n", chains.max(1));
     for c in 0..chains {
         for k in 0..length {
-            let upstream = if k == 0 {
-                String::new()
-            } else {
-                format!("\"c{c}_{}\"", k - 1)
-            };
+            let upstream = if k == 0 { String::new() } else { format!("\"c{c}_{}\"", k - 1) };
             toml.push_str(&format!(
                 "[[nodes]]\nname = \"c{c}_{k}\"\ncommand = \"true\"\nschedule = \"0 0 * * *\"\nupstream = [{upstream}]\n"
             ));
         }
     }
     let file = DefinitionFile::parse("bench.toml", &toml).unwrap();
-    store
-        .apply_definitions(&file, ApplyMode::Upsert, Utc::now())
-        .await
-        .unwrap();
+    store.apply_definitions(&file, ApplyMode::Upsert, Utc::now()).await.unwrap();
     let config = EngineConfig {
         data_dir: dir.to_path_buf(),
         host: "bench".into(),
@@ -72,40 +57,28 @@ async fn run_chains(dir: &Path, chains: usize, length: usize) -> Run {
     let mut succeeded = 0;
     while succeeded < tasks {
         match events.recv().await {
-            Ok(EngineEvent::AttemptFinished {
-                state: Some(InstanceState::Success),
-                ..
-            }) => succeeded += 1,
-            Ok(EngineEvent::AttemptFinished {
-                state, instance, ..
-            }) if state != Some(InstanceState::Success) => {
+            Ok(EngineEvent::AttemptFinished { state: Some(InstanceState::Success), .. }) => {
+                succeeded += 1
+            }
+            Ok(EngineEvent::AttemptFinished { state, instance, .. })
+                if state != Some(InstanceState::Success) =>
+            {
                 panic!("instance {instance} ended {state:?}")
             }
             Ok(_) => {}
             Err(_lagged) => {
-                let stats = store
-                    .instance_stats(&InstanceFilter::default())
-                    .await
-                    .unwrap();
+                let stats = store.instance_stats(&InstanceFilter::default()).await.unwrap();
                 succeeded = stats.success as usize;
             }
         }
     }
     let total = started.elapsed();
     let mut in_commands = Duration::ZERO;
-    let mut page = app::model::PageRequest {
-        limit: Some(500),
-        cursor: None,
-    };
+    let mut page = app::model::PageRequest { limit: Some(500), cursor: None };
     loop {
-        let list = store
-            .list_instances(&InstanceFilter::default(), &page)
-            .await
-            .unwrap();
+        let list = store.list_instances(&InstanceFilter::default(), &page).await.unwrap();
         for i in &list.items {
-            in_commands += (i.ended_at.unwrap() - i.started_at.unwrap())
-                .to_std()
-                .unwrap();
+            in_commands += (i.ended_at.unwrap() - i.started_at.unwrap()).to_std().unwrap();
         }
         match list.next_cursor {
             Some(cursor) => page.cursor = Some(cursor),
@@ -115,11 +88,7 @@ async fn run_chains(dir: &Path, chains: usize, length: usize) -> Run {
     cancel.cancel();
     engine.wait_attempts_idle().await;
     store.close().await;
-    Run {
-        total,
-        in_commands,
-        tasks,
-    }
+    Run { total, in_commands, tasks }
 }
 
 /// A fresh directory under `target/bench-data` (or `$NIGHTSHIFT_BENCH_DIR`). Runs are kept for
@@ -131,19 +100,13 @@ fn bench_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data"));
     std::fs::create_dir_all(&root).unwrap();
     for entry in std::fs::read_dir(&root).unwrap().flatten() {
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok());
+        let old = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
         if old.is_some_and(|age| age > Duration::from_secs(3600)) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
+    let stamp =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
     root.join(format!("run-{stamp}"))
 }
 
@@ -158,10 +121,7 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         // Warm up: first process spawns and SQLite file creation are slower.
         let base = bench_dir();

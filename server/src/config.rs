@@ -8,11 +8,7 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "nightshift",
-    version,
-    about = "Workflow scheduler and operations center"
-)]
+#[command(name = "nightshift", version, about = "Workflow scheduler and operations center")]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
@@ -56,10 +52,7 @@ impl CommonArgs {
     }
 
     pub fn store_options(&self) -> crate::store::StoreOptions {
-        crate::store::StoreOptions {
-            url: self.database_url(),
-            synchronous_full: self.sync_full,
-        }
+        crate::store::StoreOptions { url: self.database_url(), synchronous_full: self.sync_full }
     }
 }
 
@@ -79,6 +72,12 @@ pub struct ServeArgs {
     /// Local time of the nightly snapshot (HH:MM).
     #[arg(long, env = "NIGHTSHIFT_SNAPSHOT_AT", default_value = "22:30", value_parser = parse_hhmm)]
     pub snapshot_at: NaiveTime,
+    /// Who the server acts as until logins exist (the audit names them).
+    #[arg(long, env = "NIGHTSHIFT_USER", default_value = "admin")]
+    pub user: String,
+    /// That user's role: admin, developer or viewer.
+    #[arg(long, env = "NIGHTSHIFT_ROLE", default_value = "admin", value_parser = parse_role)]
+    pub role: app::people::Role,
     /// Seconds between SIGTERM and SIGKILL when a command is stopped.
     #[arg(long, env = "NIGHTSHIFT_KILL_GRACE_SECS", default_value_t = 5)]
     pub kill_grace_secs: u64,
@@ -103,6 +102,10 @@ pub struct SnapshotArgs {
 
 fn default_site_root() -> &'static str {
     concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")
+}
+
+fn parse_role(value: &str) -> Result<app::people::Role, String> {
+    value.parse().map_err(|e: app::error::AppError| e.message)
 }
 
 fn parse_hhmm(value: &str) -> Result<NaiveTime, String> {

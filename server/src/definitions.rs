@@ -18,11 +18,7 @@ pub enum DefinitionError {
     #[error("node '{node}' depends on unknown node '{upstream}'")]
     UnknownUpstream { node: String, upstream: String },
     #[error("node '{node}': schedule '{schedule}' is not valid: {reason}")]
-    BadSchedule {
-        node: String,
-        schedule: String,
-        reason: String,
-    },
+    BadSchedule { node: String, schedule: String, reason: String },
     #[error("node '{0}' is defined more than once")]
     Duplicate(String),
     #[error("node '{0}' has an empty command")]
@@ -36,10 +32,7 @@ pub enum DefinitionError {
     #[error("resource group '{0}' must have at least one slot")]
     BadResourceGroup(String),
     #[error("node '{node}' cannot be deleted: {} depend on it", .downstream.join(", "))]
-    StillNeeded {
-        node: String,
-        downstream: Vec<String>,
-    },
+    StillNeeded { node: String, downstream: Vec<String> },
     #[error("{file}: {message}")]
     BadFile { file: String, message: String },
 }
@@ -48,9 +41,7 @@ pub type Result<T, E = DefinitionError> = std::result::Result<T, E>;
 
 fn valid_name(name: &str) -> bool {
     (1..=128).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// Checks one node on its own (everything but its place in the graph).
@@ -74,10 +65,7 @@ pub fn check_spec(spec: &NodeSpec) -> Result<()> {
         });
     }
     if spec.owner.trim().is_empty() {
-        return Err(DefinitionError::BadField {
-            node: node(),
-            message: "owner is empty".into(),
-        });
+        return Err(DefinitionError::BadField { node: node(), message: "owner is empty".into() });
     }
     if spec.timeout_secs == 0 {
         return Err(DefinitionError::BadField {
@@ -118,10 +106,8 @@ pub fn check_graph(graph: &BTreeMap<String, Vec<String>>, changed: &[&str]) -> R
         }
     }
     let mut dag = DiGraph::<&str, ()>::with_capacity(graph.len(), graph.len());
-    let index: HashMap<&str, NodeIndex> = graph
-        .keys()
-        .map(|name| (name.as_str(), dag.add_node(name.as_str())))
-        .collect();
+    let index: HashMap<&str, NodeIndex> =
+        graph.keys().map(|name| (name.as_str(), dag.add_node(name.as_str()))).collect();
     for (node, upstreams) in graph {
         for upstream in upstreams {
             dag.add_edge(index[upstream.as_str()], index[node.as_str()], ());
@@ -270,9 +256,7 @@ mod tests {
     fn a_cycle_is_shown_as_a_path() {
         let g = graph(&[("a", &["c"]), ("b", &["a"]), ("c", &["b"]), ("x", &[])]);
         let err = check_graph(&g, &[]).unwrap_err();
-        let DefinitionError::Cycle(path) = &err else {
-            panic!("{err:?}")
-        };
+        let DefinitionError::Cycle(path) = &err else { panic!("{err:?}") };
         assert_eq!(path.first(), path.last());
         assert_eq!(path.len(), 4, "{path:?}");
         // Each step follows an upstream → downstream edge.
@@ -297,13 +281,10 @@ mod tests {
     }
 
     fn spec(name: &str) -> NodeSpec {
-        DefinitionFile::parse(
-            "t",
-            &format!("[[nodes]]\nname = \"{name}\"\ncommand = \"true\"\n"),
-        )
-        .unwrap()
-        .nodes
-        .remove(0)
+        DefinitionFile::parse("t", &format!("[[nodes]]\nname = \"{name}\"\ncommand = \"true\"\n"))
+            .unwrap()
+            .nodes
+            .remove(0)
     }
 
     #[test]
@@ -313,17 +294,11 @@ mod tests {
         assert!(matches!(check_spec(&s), Err(DefinitionError::BadName(_))));
         s = spec("n");
         s.command = "  ".into();
-        assert_eq!(
-            check_spec(&s).unwrap_err().to_string(),
-            "node 'n' has an empty command"
-        );
+        assert_eq!(check_spec(&s).unwrap_err().to_string(), "node 'n' has an empty command");
         s = spec("n");
         s.schedule = "0 25 * * *".into();
         assert!(
-            check_spec(&s)
-                .unwrap_err()
-                .to_string()
-                .starts_with("node 'n': schedule '0 25 * * *'")
+            check_spec(&s).unwrap_err().to_string().starts_with("node 'n': schedule '0 25 * * *'")
         );
         s = spec("n");
         s.timeout_secs = 0;

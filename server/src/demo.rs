@@ -12,10 +12,7 @@ pub const DEMO_PROJECT: &str = include_str!("../demo/demo.toml");
 pub async fn load(engine: &Engine) -> anyhow::Result<()> {
     let file = DefinitionFile::parse("demo.toml", DEMO_PROJECT)?;
     let now = engine.clock().now();
-    engine
-        .store()
-        .apply_definitions(&file, ApplyMode::Upsert, now)
-        .await?;
+    engine.store().apply_definitions(&file, ApplyMode::Upsert, now).await?;
     let today = now.with_timezone(&engine.config().tz).date_naive();
     for days_ago in (0..3).rev() {
         engine.snapshot(today - Duration::days(days_ago)).await?;

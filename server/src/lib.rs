@@ -6,6 +6,7 @@ pub mod definitions;
 pub mod demo;
 pub mod engine;
 pub mod http;
+pub mod ops;
 pub mod serve;
 pub mod store;
 pub mod web;

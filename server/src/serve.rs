@@ -34,10 +34,7 @@ pub fn engine_config(args: &ServeArgs) -> EngineConfig {
         data_dir: args.common.data_dir.clone(),
         host: host_name(),
         tz: args.common.timezone,
-        nightly: NightlySchedule {
-            tz: args.common.timezone,
-            at: args.snapshot_at,
-        },
+        nightly: NightlySchedule { tz: args.common.timezone, at: args.snapshot_at },
         kill_grace: Duration::from_secs(args.kill_grace_secs),
     }
 }
@@ -56,8 +53,10 @@ impl Server {
         let listener = TcpListener::bind(args.listen).await?;
         let addr = listener.local_addr()?;
         let options = crate::web::leptos_options(&args.site_root, addr);
+        let actor = app::people::Actor { name: args.user.clone(), role: args.role };
+        let state = crate::http::api::ApiState { engine: engine.clone(), actor };
         let app = axum::Router::new()
-            .nest("/api/v1", crate::http::api::router(engine.clone()))
+            .nest("/api/v1", crate::http::api::router(state))
             .merge(crate::web::router(engine.clone(), options));
         let shutdown = cancel.clone();
         let http = TaskTracker::new();
@@ -77,12 +76,7 @@ impl Server {
             http.wait().await;
         });
         all.close();
-        Ok(Server {
-            addr,
-            engine,
-            cancel,
-            tasks: all,
-        })
+        Ok(Server { addr, engine, cancel, tasks: all })
     }
 
     /// Stops accepting work and waits for the HTTP server and the engine loops to end. Running

@@ -47,15 +47,10 @@ pub fn router(engine: Engine, options: LeptosOptions) -> Router {
     let backend: SharedBackend = Arc::new(EngineBackend { engine });
     let routes = generate_route_list(App);
     Router::new()
-        .leptos_routes_with_context(
-            &options,
-            routes,
-            move || provide_context(backend.clone()),
-            {
-                let options = options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&options, routes, move || provide_context(backend.clone()), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
 }

@@ -24,18 +24,11 @@ async fn start() -> (Server, tempfile::TempDir) {
         "--data-dir",
         dir.path().to_str().unwrap(),
     ]);
-    (
-        Server::start(&cli.serve, Arc::new(SystemClock))
-            .await
-            .unwrap(),
-        dir,
-    )
+    (Server::start(&cli.serve, Arc::new(SystemClock)).await.unwrap(), dir)
 }
 
 fn error_message(body: &Value) -> &str {
-    body["error"]["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("not an API error: {body}"))
+    body["error"]["message"].as_str().unwrap_or_else(|| panic!("not an API error: {body}"))
 }
 
 async fn put(addr: SocketAddr, path: &str, body: &str) -> common::http::Response {
@@ -46,12 +39,8 @@ async fn put(addr: SocketAddr, path: &str, body: &str) -> common::http::Response
 async fn nodes_are_created_validated_and_deleted() {
     let (server, _dir) = start().await;
     let addr = server.addr;
-    let created = post(
-        addr,
-        "/api/v1/nodes",
-        r#"{"name": "a", "command": "true", "owner": "alice"}"#,
-    )
-    .await;
+    let created =
+        post(addr, "/api/v1/nodes", r#"{"name": "a", "command": "true", "owner": "alice"}"#).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let node = created.json();
     assert_eq!(node["workflow"], "default");
@@ -64,20 +53,13 @@ async fn nodes_are_created_validated_and_deleted() {
     assert_eq!(error_message(&again.json()), "node 'a' already exists");
     assert_eq!(again.json()["error"]["code"], "conflict");
 
-    let b = post(
-        addr,
-        "/api/v1/nodes",
-        r#"{"name": "b", "command": "true", "upstream": ["a"]}"#,
-    )
-    .await;
+    let b =
+        post(addr, "/api/v1/nodes", r#"{"name": "b", "command": "true", "upstream": ["a"]}"#).await;
     assert_eq!(b.status, 201);
 
     // Each bad definition is refused with a message naming the culprit, and changes nothing.
     let cases = [
-        (
-            r#"{"name": "a", "command": "true", "upstream": ["b"]}"#,
-            "dependency cycle: a → b → a",
-        ),
+        (r#"{"name": "a", "command": "true", "upstream": ["b"]}"#, "dependency cycle: a → b → a"),
         (
             r#"{"name": "a", "command": "true", "upstream": ["ghost"]}"#,
             "node 'a' depends on unknown node 'ghost'",
@@ -86,43 +68,25 @@ async fn nodes_are_created_validated_and_deleted() {
             r#"{"name": "a", "command": "true", "schedule": "0 25 * * *"}"#,
             "node 'a': schedule '0 25 * * *' is not valid",
         ),
-        (
-            r#"{"name": "a", "command": "  "}"#,
-            "node 'a' has an empty command",
-        ),
+        (r#"{"name": "a", "command": "  "}"#, "node 'a' has an empty command"),
         (
             r#"{"name": "a", "command": "true", "resource_group": "gpu"}"#,
             "unknown resource group 'gpu'",
         ),
-        (
-            r#"{"name": "a", "command": "true", "comand": "x"}"#,
-            "unknown field `comand`",
-        ),
-        (
-            r#"{"name": "zz", "command": "true"}"#,
-            "the body names node 'zz' but the path names 'a'",
-        ),
+        (r#"{"name": "a", "command": "true", "comand": "x"}"#, "unknown field `comand`"),
+        (r#"{"name": "zz", "command": "true"}"#, "the body names node 'zz' but the path names 'a'"),
         ("not json", "invalid JSON"),
     ];
     for (body, message) in cases {
         let refused = put(addr, "/api/v1/nodes/a", body).await;
         assert_eq!(refused.status, 400, "{body}: {}", refused.body);
-        assert!(
-            error_message(&refused.json()).contains(message),
-            "{body}: {}",
-            refused.body
-        );
+        assert!(error_message(&refused.json()).contains(message), "{body}: {}", refused.body);
     }
     let a = get(addr, "/api/v1/nodes/a").await.json();
     assert_eq!(a["upstream"], json!([]));
     assert_eq!(a["owner"], "alice");
 
-    let replaced = put(
-        addr,
-        "/api/v1/nodes/a",
-        r#"{"command": "echo hi", "owner": "bob"}"#,
-    )
-    .await;
+    let replaced = put(addr, "/api/v1/nodes/a", r#"{"command": "echo hi", "owner": "bob"}"#).await;
     assert_eq!(replaced.status, 200);
     assert_eq!(replaced.json()["owner"], "bob");
 
@@ -135,16 +99,8 @@ async fn nodes_are_created_validated_and_deleted() {
 
     let needed = request(addr, "DELETE", "/api/v1/nodes/a", None).await;
     assert_eq!(needed.status, 409);
-    assert_eq!(
-        error_message(&needed.json()),
-        "node 'a' cannot be deleted: b depend on it"
-    );
-    assert_eq!(
-        request(addr, "DELETE", "/api/v1/nodes/b", None)
-            .await
-            .status,
-        204
-    );
+    assert_eq!(error_message(&needed.json()), "node 'a' cannot be deleted: b depend on it");
+    assert_eq!(request(addr, "DELETE", "/api/v1/nodes/b", None).await.status, 204);
     assert_eq!(get(addr, "/api/v1/nodes/b").await.status, 404);
     server.stop().await;
 }
@@ -165,16 +121,8 @@ async fn import_upserts_a_file_and_refuses_a_bad_one_whole() {
                   [[nodes]]\nname = \"x2\"\ncommand = \"true\"\nupstream = [\"x1\"]\n";
     let refused = post(addr, "/api/v1/import", cyclic).await;
     assert_eq!(refused.status, 400);
-    assert!(
-        error_message(&refused.json()).starts_with("dependency cycle: x"),
-        "{}",
-        refused.body
-    );
-    assert_eq!(
-        get(addr, "/api/v1/nodes/x1").await.status,
-        404,
-        "nothing was written"
-    );
+    assert!(error_message(&refused.json()).starts_with("dependency cycle: x"), "{}", refused.body);
+    assert_eq!(get(addr, "/api/v1/nodes/x1").await.status, 404, "nothing was written");
     server.stop().await;
 }
 
@@ -188,21 +136,15 @@ async fn snapshots_instances_stats_and_logs() {
     ] {
         assert_eq!(post(addr, "/api/v1/nodes", body).await.status, 201);
     }
-    let made = post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-05-02"}"#)
-        .await
-        .json();
+    let made = post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-05-02"}"#).await.json();
     assert_eq!(made, json!({"run_date": "2031-05-02", "created": 2}));
-    let again = post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-05-02"}"#)
-        .await
-        .json();
+    let again = post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-05-02"}"#).await.json();
     assert_eq!(again["created"], 0);
     let bad = post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-02-30"}"#).await;
     assert_eq!(bad.status, 400);
     assert!(error_message(&bad.json()).contains("YYYY-MM-DD"));
 
-    let page = get(addr, "/api/v1/instances?owner=bob&bizdate=2031-05-01")
-        .await
-        .json();
+    let page = get(addr, "/api/v1/instances?owner=bob&bizdate=2031-05-01").await.json();
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     let child = &items[0];
@@ -229,9 +171,7 @@ async fn snapshots_instances_stats_and_logs() {
 
     let first = get(addr, "/api/v1/instances?limit=1").await.json();
     let cursor = first["next_cursor"].as_str().unwrap().to_string();
-    let second = get(addr, &format!("/api/v1/instances?limit=1&cursor={cursor}"))
-        .await
-        .json();
+    let second = get(addr, &format!("/api/v1/instances?limit=1&cursor={cursor}")).await.json();
     assert_ne!(first["items"][0]["id"], second["items"][0]["id"]);
     assert_eq!(second["next_cursor"], Value::Null);
 
@@ -261,12 +201,9 @@ async fn snapshots_instances_stats_and_logs() {
     // A past run date runs at once; its log is served as text.
     post(addr, "/api/v1/snapshots", r#"{"run_date": "2020-01-02"}"#).await;
     let root = eventually("the root ran", async || {
-        let page = get(
-            addr,
-            "/api/v1/instances?node=job_root&run_date=2020-01-02&state=success",
-        )
-        .await
-        .json();
+        let page = get(addr, "/api/v1/instances?node=job_root&run_date=2020-01-02&state=success")
+            .await
+            .json();
         page["items"].as_array().unwrap().first().cloned()
     })
     .await;
@@ -274,9 +211,7 @@ async fn snapshots_instances_stats_and_logs() {
     assert_eq!(log.status, 200);
     assert!(log.content_type.starts_with("text/plain"));
     assert!(log.body.contains("hello from 20200101\n"), "{}", log.body);
-    let detail = get(addr, &format!("/api/v1/instances/{}", root["id"]))
-        .await
-        .json();
+    let detail = get(addr, &format!("/api/v1/instances/{}", root["id"])).await.json();
     assert_eq!(detail["attempts"][0]["outcome"], "success");
     server.stop().await;
 }

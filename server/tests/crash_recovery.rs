@@ -33,14 +33,7 @@ upstream = ["c_long"]
 
 fn start_server(dir: &std::path::Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_nightshift"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--site-root",
-            "/nonexistent",
-            "--kill-grace-secs",
-            "1",
-        ])
+        .args(["--listen", "127.0.0.1:0", "--site-root", "/nonexistent", "--kill-grace-secs", "1"])
         .arg("--data-dir")
         .arg(dir)
         .env("NIGHTSHIFT_LOG", "warn")
@@ -50,14 +43,8 @@ fn start_server(dir: &std::path::Path) -> Child {
 }
 
 async fn instance(store: &Store, node: &str) -> Instance {
-    let filter = app::model::InstanceFilter {
-        node: Some(node.into()),
-        ..Default::default()
-    };
-    let page = store
-        .list_instances(&filter, &Default::default())
-        .await
-        .unwrap();
+    let filter = app::model::InstanceFilter { node: Some(node.into()), ..Default::default() };
+    let page = store.list_instances(&filter, &Default::default()).await.unwrap();
     page.items.into_iter().find(|i| i.node == node).unwrap()
 }
 
@@ -66,10 +53,7 @@ async fn kill_9_then_restart_fails_the_lost_attempt_and_changes_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir).await;
     let file = DefinitionFile::parse("crash.toml", PROJECT).unwrap();
-    store
-        .apply_definitions(&file, ApplyMode::Upsert, chrono::Utc::now())
-        .await
-        .unwrap();
+    store.apply_definitions(&file, ApplyMode::Upsert, chrono::Utc::now()).await.unwrap();
     server::engine::snapshot::generate(
         &store,
         chrono_tz::Tz::UTC,
@@ -95,10 +79,7 @@ async fn kill_9_then_restart_fails_the_lost_attempt_and_changes_nothing_else() {
 
     first.kill().unwrap(); // SIGKILL: no shutdown code runs
     first.wait().unwrap();
-    assert!(
-        process::group_alive(pid),
-        "the command outlives the server; recovery must stop it"
-    );
+    assert!(process::group_alive(pid), "the command outlives the server; recovery must stop it");
     let quick_before = instance(&store, "c_quick").await;
     let after_before = instance(&store, "c_after").await;
 
@@ -112,29 +93,16 @@ async fn kill_9_then_restart_fails_the_lost_attempt_and_changes_nothing_else() {
     assert_eq!(recovered.state, InstanceState::WaitingTime);
     assert_eq!(recovered.attempt, long.attempt);
     assert!(
-        recovered
-            .reason
-            .as_deref()
-            .unwrap()
-            .starts_with(LOST_REASON),
+        recovered.reason.as_deref().unwrap().starts_with(LOST_REASON),
         "{:?}",
         recovered.reason
     );
-    assert!(
-        !process::group_alive(pid),
-        "the orphaned command was stopped"
-    );
+    assert!(!process::group_alive(pid), "the orphaned command was stopped");
     let attempt = store.attempts(long.id).await.unwrap().pop().unwrap();
     assert_eq!(attempt.outcome.as_deref(), Some("failed"));
     let log = std::fs::read_to_string(dir.path().join(&attempt.log_path)).unwrap();
-    assert!(
-        log.contains("before-crash\n"),
-        "the log written before the crash is kept: {log}"
-    );
-    assert!(
-        log.contains(&format!("[nightshift] failed: {LOST_REASON}")),
-        "{log}"
-    );
+    assert!(log.contains("before-crash\n"), "the log written before the crash is kept: {log}");
+    assert!(log.contains(&format!("[nightshift] failed: {LOST_REASON}")), "{log}");
     // Nothing else changed.
     assert_eq!(instance(&store, "c_quick").await, quick_before);
     assert_eq!(instance(&store, "c_after").await, after_before);

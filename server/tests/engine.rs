@@ -28,20 +28,13 @@ async fn a_diamond_runs_in_dependency_order() {
     h.define(&toml).await;
     assert_eq!(h.snapshot("2020-01-02").await, 4);
     let d = h.wait_state("d_d", Success).await;
-    let (a, b, c) = (
-        h.instance("d_a").await,
-        h.instance("d_b").await,
-        h.instance("d_c").await,
-    );
+    let (a, b, c) = (h.instance("d_a").await, h.instance("d_b").await, h.instance("d_c").await);
     for parent in [&b, &c] {
         assert!(
             a.ended_at.unwrap() <= parent.started_at.unwrap(),
             "a ends before its children start"
         );
-        assert!(
-            parent.ended_at.unwrap() <= d.started_at.unwrap(),
-            "d starts after both parents"
-        );
+        assert!(parent.ended_at.unwrap() <= d.started_at.unwrap(), "d starts after both parents");
     }
     let written = std::fs::read_to_string(&order).unwrap();
     let lines: Vec<&str> = written.lines().collect();
@@ -72,14 +65,8 @@ async fn a_failure_leaves_the_downstream_not_run_and_the_log_says_why() {
     assert_eq!(h.instance("f_down").await.state, NotRun);
     let attempts = h.store().attempts(up.id).await.unwrap();
     let log = std::fs::read_to_string(h.dir.path().join(&attempts[0].log_path)).unwrap();
-    assert!(
-        log.contains("going to fail\noops\n"),
-        "stdout and stderr in order: {log}"
-    );
-    assert!(
-        log.contains("[nightshift] failed: exited with code 3"),
-        "{log}"
-    );
+    assert!(log.contains("going to fail\noops\n"), "stdout and stderr in order: {log}");
+    assert!(log.contains("[nightshift] failed: exited with code 3"), "{log}");
     h.stop().await;
 }
 
@@ -136,24 +123,13 @@ async fn a_planned_time_in_the_future_waits_for_time_then_runs() {
 async fn a_timeout_stops_the_whole_process_group() {
     let h = Harness::start().await;
     // The command starts a grandchild; both must end.
-    h.define(&node(
-        "to_slow",
-        "sleep 30 & sleep 30; wait",
-        "timeout_secs = 1",
-    ))
-    .await;
+    h.define(&node("to_slow", "sleep 30 & sleep 30; wait", "timeout_secs = 1")).await;
     h.snapshot("2020-01-02").await;
     let failed = h.wait_state("to_slow", Failed).await;
-    assert_eq!(
-        failed.reason.as_deref(),
-        Some("timed out after 1s and was stopped")
-    );
+    assert_eq!(failed.reason.as_deref(), Some("timed out after 1s and was stopped"));
     let attempt = &h.store().attempts(failed.id).await.unwrap()[0];
     let pid = attempt.pid.expect("the pid was recorded");
-    assert!(
-        !process::group_alive(pid),
-        "no process of group {pid} is left"
-    );
+    assert!(!process::group_alive(pid), "no process of group {pid} is left");
     h.stop().await;
 }
 
@@ -165,18 +141,11 @@ async fn a_failed_attempt_is_retried_after_its_delay() {
         "if [ -f {m} ]; then echo second; else touch {m}; echo first; exit 1; fi",
         m = marker.display()
     );
-    h.define(&node(
-        "r_flaky",
-        &flaky,
-        "retries = 1\nretry_delay_secs = 60",
-    ))
-    .await;
+    h.define(&node("r_flaky", &flaky, "retries = 1\nretry_delay_secs = 60")).await;
     h.snapshot("2026-03-10").await;
     // The first attempt fails and waits 60 s (of the injected clock) for its retry.
     let waiting = h
-        .wait_for("r_flaky", "waiting for its retry", |i| {
-            i.state == WaitingTime && i.attempt == 1
-        })
+        .wait_for("r_flaky", "waiting for its retry", |i| i.state == WaitingTime && i.attempt == 1)
         .await;
     assert_eq!(waiting.reason.as_deref(), Some("exited with code 1"));
     h.clock().advance(chrono::Duration::seconds(60));
@@ -189,10 +158,7 @@ async fn a_failed_attempt_is_retried_after_its_delay() {
     // Each attempt keeps its own log.
     let first = std::fs::read_to_string(h.dir.path().join(&attempts[0].log_path)).unwrap();
     let second = std::fs::read_to_string(h.dir.path().join(&attempts[1].log_path)).unwrap();
-    assert!(
-        first.contains("\nfirst\n") && !first.contains("\nsecond\n"),
-        "{first}"
-    );
+    assert!(first.contains("\nfirst\n") && !first.contains("\nsecond\n"), "{first}");
     assert!(second.contains("\nsecond\n"), "{second}");
     h.stop().await;
 }
@@ -200,12 +166,7 @@ async fn a_failed_attempt_is_retried_after_its_delay() {
 #[tokio::test]
 async fn retries_run_out_and_the_instance_fails() {
     let h = Harness::start().await;
-    h.define(&node(
-        "r_always",
-        "exit 1",
-        "retries = 2\nretry_delay_secs = 0",
-    ))
-    .await;
+    h.define(&node("r_always", "exit 1", "retries = 2\nretry_delay_secs = 0")).await;
     h.snapshot("2020-01-02").await;
     let failed = h.wait_state("r_always", Failed).await;
     assert_eq!(failed.attempt, 3, "one run and two retries");
@@ -218,19 +179,13 @@ async fn parameters_are_substituted_in_the_command() {
     let out = h.path("params");
     h.define(&node(
         "p_node",
-        &format!(
-            "echo ${{bizdate}} ${{cyctime}} $NIGHTSHIFT_BIZDATE > {}",
-            out.display()
-        ),
+        &format!("echo ${{bizdate}} ${{cyctime}} $NIGHTSHIFT_BIZDATE > {}", out.display()),
         "",
     ))
     .await;
     h.snapshot("2020-01-02").await;
     h.wait_state("p_node", Success).await;
-    assert_eq!(
-        std::fs::read_to_string(&out).unwrap(),
-        "20200101 20200102010000 20200101\n"
-    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "20200101 20200102010000 20200101\n");
     h.stop().await;
 }
 

@@ -19,14 +19,7 @@ fn node(name: &str, schedule: &str, upstream: &[&str]) -> String {
 async fn running_the_snapshot_again_creates_nothing() {
     // A manual clock well before the run date: nothing starts running underneath the test.
     let h = Harness::start_manual("2026-01-01T00:00:00Z").await;
-    h.define(
-        &[
-            node("i_a", "0 1 * * *", &[]),
-            node("i_b", "0 * * * *", &["i_a"]),
-        ]
-        .concat(),
-    )
-    .await;
+    h.define(&[node("i_a", "0 1 * * *", &[]), node("i_b", "0 * * * *", &["i_a"])].concat()).await;
     assert_eq!(h.snapshot("2026-03-10").await, 25);
     assert_eq!(h.snapshot("2026-03-10").await, 0);
     assert_eq!(h.instances_of("i_a").await.len(), 1);
@@ -44,12 +37,7 @@ async fn a_node_added_after_the_snapshot_appears_the_next_day() {
     h.snapshot("2026-03-10").await;
     h.define(&node("l_new", "0 2 * * *", &["l_old"])).await;
     h.snapshot("2026-03-11").await;
-    let new: Vec<_> = h
-        .instances_of("l_new")
-        .await
-        .into_iter()
-        .map(|i| i.run_date)
-        .collect();
+    let new: Vec<_> = h.instances_of("l_new").await.into_iter().map(|i| i.run_date).collect();
     assert_eq!(new, vec![date("2026-03-11")]);
     assert_eq!(h.instances_of("l_old").await.len(), 2);
     h.stop().await;
@@ -95,16 +83,10 @@ async fn dependencies_between_hourly_and_daily_instances() {
     let the_daily = h.instance("h_daily").await.id;
     for instance in h.instances_of("h_hourly_after_daily").await {
         let ups = upstream_of(instance.id).await;
-        assert_eq!(
-            ups.iter().map(|u| u.id).collect::<Vec<_>>(),
-            vec![the_daily]
-        );
+        assert_eq!(ups.iter().map(|u| u.id).collect::<Vec<_>>(), vec![the_daily]);
     }
     // Roots start by waiting for their time; everything else waits for its upstream.
-    assert_eq!(
-        h.instance("h_daily").await.state,
-        InstanceState::WaitingTime
-    );
+    assert_eq!(h.instance("h_daily").await.state, InstanceState::WaitingTime);
     h.stop().await;
 }
 
@@ -119,13 +101,7 @@ async fn at_22_30_the_next_day_is_generated() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        event,
-        EngineEvent::SnapshotMade {
-            run_date: date("2026-03-11"),
-            created: 1
-        }
-    );
+    assert_eq!(event, EngineEvent::SnapshotMade { run_date: date("2026-03-11"), created: 1 });
     let instance = h.instance("n_nightly").await;
     assert_eq!(instance.run_date, date("2026-03-11"));
     assert_eq!(instance.bizdate, date("2026-03-10"));
@@ -136,13 +112,7 @@ async fn at_22_30_the_next_day_is_generated() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        event,
-        EngineEvent::SnapshotMade {
-            run_date: date("2026-03-12"),
-            created: 1
-        }
-    );
+    assert_eq!(event, EngineEvent::SnapshotMade { run_date: date("2026-03-12"), created: 1 });
     h.stop().await;
 }
 

@@ -20,11 +20,7 @@ fn href_with(filter: &InstanceFilter) -> String {
         .into_iter()
         .map(|(k, v)| format!("{k}={}", urlencode(&v)))
         .collect();
-    if pairs.is_empty() {
-        "?".to_string()
-    } else {
-        format!("?{}", pairs.join("&"))
-    }
+    if pairs.is_empty() { "?".to_string() } else { format!("?{}", pairs.join("&")) }
 }
 
 fn urlencode(value: &str) -> String {
@@ -100,10 +96,7 @@ fn FilterBar(filter: Signal<InstanceFilter>) -> impl IntoView {
     let on_state = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
         let mut next = filter.get_untracked();
-        next.state = value
-            .parse::<InstanceState>()
-            .map(|s| vec![s])
-            .unwrap_or_default();
+        next.state = value.parse::<InstanceState>().map(|s| vec![s]).unwrap_or_default();
         navigate(&href_with(&next), NavigateOptions::default());
     };
     let selected = move || filter.with(|f| f.state.first().map(|s| s.as_str()).unwrap_or(""));
@@ -134,12 +127,8 @@ fn FilterBar(filter: Signal<InstanceFilter>) -> impl IntoView {
 #[component]
 fn StatsBar(counts: StateCounts, filter: InstanceFilter) -> impl IntoView {
     let active = filter.state.clone();
-    let with_state = move |state: Vec<InstanceState>| {
-        href_with(&InstanceFilter {
-            state,
-            ..filter.clone()
-        })
-    };
+    let with_state =
+        move |state: Vec<InstanceState>| href_with(&InstanceFilter { state, ..filter.clone() });
     let shown = [
         InstanceState::Running,
         InstanceState::Success,
@@ -203,10 +192,7 @@ fn InstanceTable(
         let filter = filter.clone();
         loading.set(true);
         spawn_local(async move {
-            let page = PageRequest {
-                cursor: Some(after),
-                limit: None,
-            };
+            let page = PageRequest { cursor: Some(after), limit: None };
             match list_instances(filter, page).await {
                 Ok(page) => {
                     more.update(|rows| rows.extend(page.items));

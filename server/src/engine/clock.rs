@@ -30,10 +30,7 @@ impl Clock for SystemClock {
     }
 
     fn sleep_until(&self, at: DateTime<Utc>) -> BoxFuture {
-        let wait = (at - Utc::now())
-            .to_std()
-            .unwrap_or_default()
-            .min(MAX_SLEEP);
+        let wait = (at - Utc::now()).to_std().unwrap_or_default().min(MAX_SLEEP);
         Box::pin(tokio::time::sleep(wait))
     }
 }
@@ -45,9 +42,7 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Arc<ManualClock> {
-        Arc::new(ManualClock {
-            now: watch::Sender::new(start),
-        })
+        Arc::new(ManualClock { now: watch::Sender::new(start) })
     }
 
     pub fn set(&self, at: DateTime<Utc>) {

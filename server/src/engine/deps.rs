@@ -29,11 +29,8 @@ pub fn instance_edges(upstream: &[DateTime<Utc>], downstream: &[DateTime<Utc>]) 
     let mut low = 0;
     for &at in downstream {
         let high = upstream.partition_point(|u| *u <= at);
-        let chosen: Vec<usize> = if low < high {
-            (low..high).collect()
-        } else {
-            vec![high.saturating_sub(1)]
-        };
+        let chosen: Vec<usize> =
+            if low < high { (low..high).collect() } else { vec![high.saturating_sub(1)] };
         edges.push(chosen);
         low = high;
     }

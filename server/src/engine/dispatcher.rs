@@ -5,12 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::clock::SharedClock;
 use super::executor::Executor;
+use super::running::Running;
 use crate::store::{Result, Store};
 
 pub struct Dispatcher {
@@ -19,6 +20,8 @@ pub struct Dispatcher {
     pub(super) executor: Arc<Executor>,
     pub(super) wake: Arc<Notify>,
     pub(super) attempts: TaskTracker,
+    pub(super) running: Arc<Running>,
+    pub(super) claim_lock: Arc<Mutex<()>>,
 }
 
 /// Changes made by another process (the `import` and `snapshot` commands) wake nobody here;
@@ -65,14 +68,21 @@ impl Dispatcher {
         }
         let host = &self.executor.config().host;
         for slots in self.store.free_slots().await? {
-            for claim in self
-                .store
-                .claim(&slots.group, slots.free, host, now)
-                .await?
-            {
+            // Claimed and registered under one lock: an operation that stops instances takes
+            // it too, so it never sees a running instance this server does not know about.
+            let claiming = self.claim_lock.lock().await;
+            let claims = self.store.claim(&slots.group, slots.free, host, now).await?;
+            let started: Vec<_> = claims
+                .into_iter()
+                .map(|claim| {
+                    let guard = self.running.register(claim.instance_id, claim.attempt);
+                    (claim, guard)
+                })
+                .collect();
+            drop(claiming);
+            for (claim, guard) in started {
                 let executor = self.executor.clone();
-                self.attempts
-                    .spawn(async move { executor.run(claim).await });
+                self.attempts.spawn(async move { executor.run(claim, guard).await });
             }
         }
         Ok(())

@@ -17,7 +17,9 @@ use super::clock::SharedClock;
 use super::params::RunParams;
 use super::process;
 use super::recorder::Recorder;
+use super::running::RunningGuard;
 use crate::store::{Claim, FinishedAttempt, Outcome, StartedProcess};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct ExecutorConfig {
@@ -46,13 +48,7 @@ impl Executor {
         wake: Arc<Notify>,
         events: broadcast::Sender<EngineEvent>,
     ) -> Self {
-        Executor {
-            recorder,
-            clock,
-            config,
-            wake,
-            events,
-        }
+        Executor { recorder, clock, config, wake, events }
     }
 
     pub fn config(&self) -> &ExecutorConfig {
@@ -61,27 +57,22 @@ impl Executor {
 
     /// Runs a claimed attempt to its end and records the outcome. Never panics: every failure
     /// becomes a failed outcome with its reason.
-    pub async fn run(&self, claim: Claim) {
+    pub async fn run(&self, claim: Claim, guard: RunningGuard) {
         let span = tracing::info_span!(
             "attempt",
             instance = claim.instance_id.0,
             attempt = claim.attempt,
             node = %claim.node_name
         );
-        self.run_traced(claim).instrument(span).await
+        self.run_traced(claim, guard).instrument(span).await
     }
 
-    async fn run_traced(&self, claim: Claim) {
+    async fn run_traced(&self, claim: Claim, guard: RunningGuard) {
         let (id, attempt) = (claim.instance_id, claim.attempt);
-        let outcome = self.execute(&claim).await;
+        let outcome = self.execute(&claim, &guard.stop).await;
         let now = self.clock.now();
-        let finished = FinishedAttempt {
-            instance_id: id,
-            attempt,
-            outcome,
-            retry: claim.retry,
-            at: now,
-        };
+        let finished =
+            FinishedAttempt { instance_id: id, attempt, outcome, retry: claim.retry, at: now };
         let state = match self.recorder.finished(finished).await {
             Ok(finish) => {
                 tracing::debug!(state = ?finish.state, promoted = finish.promoted, "attempt finished");
@@ -93,20 +84,16 @@ impl Executor {
             }
         };
         self.wake.notify_one();
-        let _ = self.events.send(EngineEvent::AttemptFinished {
-            instance: id,
-            attempt,
-            state,
-        });
+        let _ = self.events.send(EngineEvent::AttemptFinished { instance: id, attempt, state });
     }
 
-    async fn execute(&self, claim: &Claim) -> Outcome {
+    async fn execute(&self, claim: &Claim, stop: &CancellationToken) -> Outcome {
+        if stop.is_cancelled() {
+            return failed(None, STOPPED.to_string());
+        }
         let path = self.config.data_dir.join(&claim.log_path);
-        let params = RunParams {
-            bizdate: claim.bizdate,
-            planned_at: claim.planned_at,
-            tz: self.config.tz,
-        };
+        let params =
+            RunParams { bizdate: claim.bizdate, planned_at: claim.planned_at, tz: self.config.tz };
         let command = params.substitute(&claim.command);
         let header = format!(
             "[nightshift] {} attempt {} of instance {} ({}, {}), bizdate {}, on {}\n[nightshift] $ {}\n",
@@ -123,10 +110,7 @@ impl Executor {
         let (log, stdout, stderr) = match opened {
             Ok(Ok(files)) => files,
             Ok(Err(e)) => {
-                return failed(
-                    None,
-                    format!("could not open the log {}: {e}", claim.log_path),
-                );
+                return failed(None, format!("could not open the log {}: {e}", claim.log_path));
             }
             Err(e) => return failed(None, format!("could not open the log: {e}")),
         };
@@ -162,8 +146,13 @@ impl Executor {
         });
 
         let timeout = Duration::from_secs(claim.timeout_secs as u64);
-        let outcome = match tokio::time::timeout(timeout, child.wait()).await {
-            Ok(Ok(status)) => match status.code() {
+        let ended = tokio::select! {
+            status = child.wait() => Ended::Exited(status),
+            _ = tokio::time::sleep(timeout) => Ended::TimedOut,
+            _ = stop.cancelled() => Ended::Stopped,
+        };
+        let outcome = match ended {
+            Ended::Exited(Ok(status)) => match status.code() {
                 Some(0) => Outcome::Success,
                 Some(code) => failed(Some(code), format!("exited with code {code}")),
                 None => {
@@ -172,14 +161,15 @@ impl Executor {
                     failed(None, format!("killed by signal {signal}"))
                 }
             },
-            Ok(Err(e)) => failed(None, format!("lost track of the command: {e}")),
-            Err(_) => {
+            Ended::Exited(Err(e)) => failed(None, format!("lost track of the command: {e}")),
+            Ended::TimedOut | Ended::Stopped => {
                 process::stop_group(pid, self.config.kill_grace).await;
                 let _ = child.wait().await;
-                failed(
-                    None,
-                    format!("timed out after {}s and was stopped", claim.timeout_secs),
-                )
+                if matches!(ended, Ended::Stopped) {
+                    failed(None, STOPPED.to_string())
+                } else {
+                    failed(None, format!("timed out after {}s and was stopped", claim.timeout_secs))
+                }
             }
         };
         // Whatever the command left running in its group ends with it.
@@ -187,6 +177,15 @@ impl Executor {
         footer(log, &outcome, clock_start.elapsed()).await;
         outcome
     }
+}
+
+/// The attempt's reason when a person stopped it.
+pub const STOPPED: &str = "stopped on request";
+
+enum Ended {
+    Exited(std::io::Result<std::process::ExitStatus>),
+    TimedOut,
+    Stopped,
 }
 
 fn failed(exit_code: Option<i32>, reason: String) -> Outcome {
@@ -200,10 +199,7 @@ fn open_log(path: &Path, header: &str) -> std::io::Result<(std::fs::File, Stdio,
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     log.write_all(header.as_bytes())?;
     let stdout = Stdio::from(log.try_clone()?);
     let stderr = Stdio::from(log.try_clone()?);

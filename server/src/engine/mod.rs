@@ -9,6 +9,7 @@ pub mod params;
 pub mod process;
 pub mod recorder;
 pub mod recovery;
+pub mod running;
 pub mod schedule;
 pub mod snapshot;
 
@@ -67,6 +68,8 @@ struct Inner {
     events: broadcast::Sender<EngineEvent>,
     executor: Arc<Executor>,
     attempts: TaskTracker,
+    running: Arc<running::Running>,
+    claim_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Engine {
@@ -94,6 +97,8 @@ impl Engine {
                 events,
                 executor,
                 attempts: TaskTracker::new(),
+                running: Arc::default(),
+                claim_lock: Arc::default(),
             }),
         }
     }
@@ -110,6 +115,17 @@ impl Engine {
         &self.inner.config
     }
 
+    /// The attempts this server runs (to stop one and see it gone).
+    pub fn running(&self) -> &running::Running {
+        &self.inner.running
+    }
+
+    /// Held while instances are claimed; operations that stop instances hold it while they
+    /// change states, so no claim slips in between.
+    pub async fn lock_claims(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.claim_lock.lock().await
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.inner.events.subscribe()
     }
@@ -123,18 +139,11 @@ impl Engine {
     pub async fn start(&self, cancel: CancellationToken) -> Result<TaskTracker> {
         let inner = &self.inner;
         let now = inner.clock.now();
-        let recovered = recovery::recover(
-            &inner.store,
-            &inner.config.data_dir,
-            inner.config.kill_grace,
-            now,
-        )
-        .await?;
+        let recovered =
+            recovery::recover(&inner.store, &inner.config.data_dir, inner.config.kill_grace, now)
+                .await?;
         if recovered > 0 {
-            tracing::warn!(
-                recovered,
-                "reconciled instances left running by a previous server"
-            );
+            tracing::warn!(recovered, "reconciled instances left running by a previous server");
         }
         inner.store.promote_all(now).await?;
         let tasks = TaskTracker::new();
@@ -144,6 +153,8 @@ impl Engine {
             executor: inner.executor.clone(),
             wake: inner.wake.clone(),
             attempts: inner.attempts.clone(),
+            running: inner.running.clone(),
+            claim_lock: inner.claim_lock.clone(),
         };
         tasks.spawn(dispatcher.run(cancel.clone()));
         let engine = self.clone();
@@ -161,9 +172,7 @@ impl Engine {
         let inner = &self.inner;
         let created =
             snapshot::generate(&inner.store, inner.config.tz, run_date, inner.clock.now()).await?;
-        let _ = inner
-            .events
-            .send(EngineEvent::SnapshotMade { run_date, created });
+        let _ = inner.events.send(EngineEvent::SnapshotMade { run_date, created });
         self.wake();
         Ok(created)
     }

@@ -18,13 +18,7 @@ impl RunParams {
     pub fn values(&self) -> [(&'static str, String); 3] {
         [
             ("bizdate", self.bizdate.format("%Y%m%d").to_string()),
-            (
-                "cyctime",
-                self.planned_at
-                    .with_timezone(&self.tz)
-                    .format("%Y%m%d%H%M%S")
-                    .to_string(),
-            ),
+            ("cyctime", self.planned_at.with_timezone(&self.tz).format("%Y%m%d%H%M%S").to_string()),
             ("bizdate_iso", self.bizdate.to_string()),
         ]
     }

@@ -44,9 +44,7 @@ impl Recorder {
         self.queue
             .send(Record::Finished(attempt, reply))
             .map_err(|_| "the recorder has stopped".to_string())?;
-        answer
-            .await
-            .map_err(|_| "the recorder has stopped".to_string())?
+        answer.await.map_err(|_| "the recorder has stopped".to_string())?
     }
 }
 

@@ -42,10 +42,7 @@ pub async fn recover(
                 let _ = file.write_all(line.as_bytes()).await;
             }
         }
-        let outcome = Outcome::Failed {
-            exit_code: None,
-            reason,
-        };
+        let outcome = Outcome::Failed { exit_code: None, reason };
         store
             .finish_attempt(FinishedAttempt {
                 instance_id: attempt.instance_id,

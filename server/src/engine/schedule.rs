@@ -69,9 +69,7 @@ mod tests {
     #[test]
     fn daily_fires_once_at_its_local_time() {
         let tz: Tz = "Asia/Shanghai".parse().unwrap();
-        let times = Schedule::parse("30 0 * * *")
-            .unwrap()
-            .fire_times_on(date("2026-11-25"), tz);
+        let times = Schedule::parse("30 0 * * *").unwrap().fire_times_on(date("2026-11-25"), tz);
         assert_eq!(times.len(), 1);
         // 00:30 in Shanghai is 16:30 UTC the day before.
         assert_eq!(times[0].to_rfc3339(), "2026-11-24T16:30:00+00:00");
@@ -79,9 +77,8 @@ mod tests {
 
     #[test]
     fn hourly_fires_24_times() {
-        let times = Schedule::parse("0 * * * *")
-            .unwrap()
-            .fire_times_on(date("2026-11-25"), Tz::UTC);
+        let times =
+            Schedule::parse("0 * * * *").unwrap().fire_times_on(date("2026-11-25"), Tz::UTC);
         assert_eq!(times.len(), 24);
         assert_eq!(times[23].to_rfc3339(), "2026-11-25T23:00:00+00:00");
     }
@@ -92,10 +89,7 @@ mod tests {
         assert_eq!(weekly.fire_times_on(date("2026-11-23"), Tz::UTC).len(), 1);
         assert_eq!(weekly.fire_times_on(date("2026-11-24"), Tz::UTC).len(), 0);
         assert_eq!(
-            Schedule::parse("@daily")
-                .unwrap()
-                .fire_times_on(date("2026-11-24"), Tz::UTC)
-                .len(),
+            Schedule::parse("@daily").unwrap().fire_times_on(date("2026-11-24"), Tz::UTC).len(),
             1
         );
     }
@@ -110,14 +104,7 @@ mod tests {
 
     #[test]
     fn bad_expressions_are_refused_with_a_reason() {
-        for bad in [
-            "",
-            "* * * *",
-            "0 0 0 * * *",
-            "61 * * * *",
-            "0 25 * * *",
-            "every day",
-        ] {
+        for bad in ["", "* * * *", "0 0 0 * * *", "61 * * * *", "0 25 * * *", "every day"] {
             assert!(Schedule::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

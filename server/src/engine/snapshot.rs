@@ -94,11 +94,7 @@ impl NightlySchedule {
         self.tz
             .from_local_datetime(&local)
             .earliest()
-            .or_else(|| {
-                self.tz
-                    .from_local_datetime(&(local + Duration::hours(1)))
-                    .earliest()
-            })
+            .or_else(|| self.tz.from_local_datetime(&(local + Duration::hours(1))).earliest())
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|| Utc.from_utc_datetime(&local))
     }
@@ -106,21 +102,13 @@ impl NightlySchedule {
     /// The newest run date whose snapshot moment is at or before `now`.
     pub fn due_run_date(&self, now: DateTime<Utc>) -> NaiveDate {
         let today = now.with_timezone(&self.tz).date_naive();
-        if now >= self.moment_on(today) {
-            today + Duration::days(1)
-        } else {
-            today
-        }
+        if now >= self.moment_on(today) { today + Duration::days(1) } else { today }
     }
 
     /// The next snapshot moment after `now`, with the run date it makes.
     pub fn next_after(&self, now: DateTime<Utc>) -> (DateTime<Utc>, NaiveDate) {
         let today = now.with_timezone(&self.tz).date_naive();
-        let day = if now < self.moment_on(today) {
-            today
-        } else {
-            today + Duration::days(1)
-        };
+        let day = if now < self.moment_on(today) { today } else { today + Duration::days(1) };
         (self.moment_on(day), day + Duration::days(1))
     }
 }
@@ -143,18 +131,12 @@ mod tests {
 
     #[test]
     fn a_day_of_hourly_and_daily_nodes() {
-        let nodes = [
-            node(1, "0 * * * *", &[]),
-            node(2, "30 2 * * *", &[1]),
-            node(3, "15 * * * *", &[1]),
-        ];
+        let nodes =
+            [node(1, "0 * * * *", &[]), node(2, "30 2 * * *", &[1]), node(3, "15 * * * *", &[1])];
         let day = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
         let batch = plan_day(&nodes, Tz::UTC, day, RunType::Cycle);
         assert_eq!(batch.instances.len(), 24 + 1 + 24);
-        assert_eq!(
-            batch.bizdate,
-            NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
-        );
+        assert_eq!(batch.bizdate, NaiveDate::from_ymd_opt(2026, 11, 24).unwrap());
         // The daily node waits for all 24 hourly instances, each :15 for its own hour.
         assert_eq!(batch.edges.iter().filter(|(d, _)| *d == 24).count(), 24);
         let hourly_pairs: Vec<_> = batch.edges.iter().filter(|(d, _)| *d > 24).collect();
@@ -170,21 +152,12 @@ mod tests {
         };
         // 22:29 Shanghai on the 24th is 14:29 UTC.
         let before: DateTime<Utc> = "2026-11-24T14:29:00Z".parse().unwrap();
-        assert_eq!(
-            plan.due_run_date(before),
-            NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
-        );
+        assert_eq!(plan.due_run_date(before), NaiveDate::from_ymd_opt(2026, 11, 24).unwrap());
         let (moment, run_date) = plan.next_after(before);
         assert_eq!(moment.to_rfc3339(), "2026-11-24T14:30:00+00:00");
         assert_eq!(run_date, NaiveDate::from_ymd_opt(2026, 11, 25).unwrap());
         let after: DateTime<Utc> = "2026-11-24T14:30:00Z".parse().unwrap();
-        assert_eq!(
-            plan.due_run_date(after),
-            NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
-        );
-        assert_eq!(
-            plan.next_after(after).1,
-            NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
-        );
+        assert_eq!(plan.due_run_date(after), NaiveDate::from_ymd_opt(2026, 11, 25).unwrap());
+        assert_eq!(plan.next_after(after).1, NaiveDate::from_ymd_opt(2026, 11, 26).unwrap());
     }
 }

@@ -4,12 +4,14 @@
 use app::definition::{Node, NodePage, NodeSpec, ResourceGroup};
 use app::error::AppError;
 use app::model::{InstanceFilter, InstanceId, InstancePage, StateCounts, parse_date};
-use app::rules::{self, Facts, Operation};
+use app::people::Actor;
+use app::rules::{self, Facts, Operation, Permission};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -24,15 +26,43 @@ use crate::store::{ApplyMode, Attempt, NodeListFilter, UpsertReport};
 /// The OpenAPI description of everything below.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-pub fn router(engine: Engine) -> Router {
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub engine: Engine,
+    /// Who acts, until logins exist: the configured user.
+    pub actor: Actor,
+}
+
+impl FromRef<ApiState> for Engine {
+    fn from_ref(state: &ApiState) -> Engine {
+        state.engine.clone()
+    }
+}
+
+/// The person behind the request.
+pub struct CurrentActor(pub Actor);
+
+impl FromRequestParts<ApiState> for CurrentActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        Ok(CurrentActor(state.actor.clone()))
+    }
+}
+
+impl CurrentActor {
+    pub fn may(&self, permission: Permission<'_>) -> ApiResult<()> {
+        rules::authorize(&self.0, permission).map_err(|reason| AppError::forbidden(reason).into())
+    }
+}
+
+pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .route("/nodes", get(list_nodes).post(create_node))
-        .route(
-            "/nodes/{name}",
-            get(get_node).put(put_node).delete(delete_node),
-        )
+        .route("/nodes/{name}", get(get_node).put(put_node).delete(delete_node))
         .route("/import", post(import))
         .route("/resource-groups", get(list_groups))
         .route("/resource-groups/{name}", axum::routing::put(put_group))
@@ -41,12 +71,11 @@ pub fn router(engine: Engine) -> Router {
         .route("/instances/stats", get(instance_stats))
         .route("/instances/{id}", get(get_instance))
         .route("/instances/{id}/log", get(instance_log))
+        .merge(super::operations::routes())
         .fallback(|| async {
-            ApiError(AppError::not_found(
-                "no such API endpoint (see /api/v1/openapi.json)",
-            ))
+            ApiError(AppError::not_found("no such API endpoint (see /api/v1/openapi.json)"))
         })
-        .with_state(engine)
+        .with_state(state)
 }
 
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -64,10 +93,7 @@ async fn openapi() -> impl IntoResponse {
 }
 
 async fn list_nodes(State(engine): State<Engine>, query: Pairs) -> ApiResult<Json<NodePage>> {
-    let mut filter = NodeListFilter {
-        limit: app::model::DEFAULT_PAGE_SIZE,
-        ..Default::default()
-    };
+    let mut filter = NodeListFilter { limit: app::model::DEFAULT_PAGE_SIZE, ..Default::default() };
     for (key, value) in pairs(query)? {
         let value = value.trim().to_string();
         if value.is_empty() {
@@ -111,21 +137,14 @@ async fn stored_node(engine: &Engine, name: &str) -> ApiResult<Node> {
 
 async fn create_node(
     State(engine): State<Engine>,
+    actor: CurrentActor,
     body: Result<Json<NodeSpec>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
+    actor.may(Permission::Define)?;
     let spec = body?.0;
-    let file = DefinitionFile {
-        resource_groups: Vec::new(),
-        nodes: vec![spec.clone()],
-    };
-    engine
-        .store()
-        .apply_definitions(&file, ApplyMode::CreateOnly, engine.clock().now())
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(stored_node(&engine, &spec.name).await?),
-    ))
+    let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![spec.clone()] };
+    engine.store().apply_definitions(&file, ApplyMode::CreateOnly, engine.clock().now()).await?;
+    Ok((StatusCode::CREATED, Json(stored_node(&engine, &spec.name).await?)))
 }
 
 async fn get_node(State(engine): State<Engine>, Path(name): Path<String>) -> ApiResult<Json<Node>> {
@@ -134,9 +153,11 @@ async fn get_node(State(engine): State<Engine>, Path(name): Path<String>) -> Api
 
 async fn put_node(
     State(engine): State<Engine>,
+    actor: CurrentActor,
     Path(name): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
+    actor.may(Permission::Define)?;
     let mut body = body?.0;
     // The name comes from the path; a body may repeat it but not contradict it.
     if let Some(object) = body.as_object_mut() {
@@ -154,49 +175,40 @@ async fn put_node(
     }
     let spec: NodeSpec = serde_json::from_value(body)
         .map_err(|e| AppError::bad_request(format!("invalid node: {e}")))?;
-    let file = DefinitionFile {
-        resource_groups: Vec::new(),
-        nodes: vec![spec],
-    };
-    let report = engine
-        .store()
-        .apply_definitions(&file, ApplyMode::Upsert, engine.clock().now())
-        .await?;
-    let status = if report.created.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![spec] };
+    let report =
+        engine.store().apply_definitions(&file, ApplyMode::Upsert, engine.clock().now()).await?;
+    let status = if report.created.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(stored_node(&engine, &name).await?)))
 }
 
 async fn delete_node(
     State(engine): State<Engine>,
+    actor: CurrentActor,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    engine
-        .store()
-        .delete_node(&name, engine.clock().now())
-        .await?;
+    actor.may(Permission::Define)?;
+    engine.store().delete_node(&name, engine.clock().now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn import(State(engine): State<Engine>, body: Bytes) -> ApiResult<Json<UpsertReport>> {
+async fn import(
+    State(engine): State<Engine>,
+    actor: CurrentActor,
+    body: Bytes,
+) -> ApiResult<Json<UpsertReport>> {
+    actor.may(Permission::Define)?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::bad_request("the import body must be UTF-8 TOML text"))?;
     let file = DefinitionFile::parse("request body", text)
         .map_err(|e| AppError::bad_request(e.to_string()))?;
-    let report = engine
-        .store()
-        .apply_definitions(&file, ApplyMode::Upsert, engine.clock().now())
-        .await?;
+    let report =
+        engine.store().apply_definitions(&file, ApplyMode::Upsert, engine.clock().now()).await?;
     Ok(Json(report))
 }
 
 async fn list_groups(State(engine): State<Engine>) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        json!({ "items": engine.store().resource_groups().await? }),
-    ))
+    Ok(Json(json!({ "items": engine.store().resource_groups().await? })))
 }
 
 #[derive(Deserialize)]
@@ -207,21 +219,14 @@ struct SlotsBody {
 
 async fn put_group(
     State(engine): State<Engine>,
+    actor: CurrentActor,
     Path(name): Path<String>,
     body: Result<Json<SlotsBody>, JsonRejection>,
 ) -> ApiResult<Json<ResourceGroup>> {
-    let group = ResourceGroup {
-        name,
-        slots: body?.0.slots,
-    };
-    let file = DefinitionFile {
-        resource_groups: vec![group.clone()],
-        nodes: Vec::new(),
-    };
-    engine
-        .store()
-        .apply_definitions(&file, ApplyMode::Upsert, engine.clock().now())
-        .await?;
+    actor.may(Permission::Define)?;
+    let group = ResourceGroup { name, slots: body?.0.slots };
+    let file = DefinitionFile { resource_groups: vec![group.clone()], nodes: Vec::new() };
+    engine.store().apply_definitions(&file, ApplyMode::Upsert, engine.clock().now()).await?;
     engine.wake();
     Ok(Json(group))
 }
@@ -240,21 +245,18 @@ struct SnapshotAnswer {
 
 async fn snapshot(
     State(engine): State<Engine>,
+    actor: CurrentActor,
     body: Result<Json<SnapshotBody>, JsonRejection>,
 ) -> ApiResult<Json<SnapshotAnswer>> {
+    actor.may(Permission::Define)?;
     let run_date = parse_date("run_date", &body?.0.run_date)?;
     let created = engine.snapshot(run_date).await?;
-    Ok(Json(SnapshotAnswer {
-        run_date: run_date.to_string(),
-        created,
-    }))
+    Ok(Json(SnapshotAnswer { run_date: run_date.to_string(), created }))
 }
 
 fn instance_filter(query: Pairs) -> ApiResult<(InstanceFilter, app::model::PageRequest)> {
     let pairs = pairs(query)?;
-    Ok(InstanceFilter::from_query(
-        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    )?)
+    Ok(InstanceFilter::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)
 }
 
 async fn list_instances(
@@ -276,7 +278,7 @@ async fn instance_stats(
     Ok(Json(engine.store().instance_stats(&filter).await?))
 }
 
-fn instance_id(raw: &str) -> ApiResult<InstanceId> {
+pub(super) fn instance_id(raw: &str) -> ApiResult<InstanceId> {
     Ok(raw.parse::<InstanceId>()?)
 }
 
@@ -321,20 +323,19 @@ async fn instance_log(
         .get_instance(id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no instance {id}")))?;
-    rules::check(
-        Operation::ViewLog,
-        Facts {
-            state: instance.state,
-            paused: instance.paused,
-        },
-    )
-    .map_err(|refusal| AppError::conflict(refusal.reason))?;
+    rules::check(Operation::ViewLog, Facts { state: instance.state, paused: instance.paused })
+        .map_err(|refusal| AppError::conflict(refusal.reason))?;
     let attempts = engine.store().attempts(id).await?;
-    let attempt = match wanted {
-        Some(n) => attempts.iter().find(|a| a.attempt == n),
-        None => attempts.last(),
-    }
-    .ok_or_else(|| AppError::not_found(format!("instance {id} has no such attempt")))?;
+    let text = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
+    let attempt = match (wanted, attempts.last()) {
+        (Some(n), _) => attempts
+            .iter()
+            .find(|a| a.attempt == n)
+            .ok_or_else(|| AppError::not_found(format!("instance {id} has no attempt {n}")))?,
+        (None, Some(last)) => last,
+        // Stopped before it ever started: its log is empty.
+        (None, None) => return Ok((text, axum::body::Body::empty())),
+    };
     let path = engine.config().data_dir.join(&attempt.log_path);
     let file = tokio::fs::File::open(&path).await.map_err(|e| {
         tracing::error!(path = %path.display(), error = %e, "log unreadable");
@@ -342,5 +343,5 @@ async fn instance_log(
     })?;
     // Streamed, so a large log never sits in memory.
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body))
+    Ok((text, body))
 }

@@ -38,18 +38,12 @@ impl From<StoreError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
-        ApiError(AppError::bad_request(format!(
-            "invalid JSON body: {}",
-            e.body_text()
-        )))
+        ApiError(AppError::bad_request(format!("invalid JSON body: {}", e.body_text())))
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(e: QueryRejection) -> Self {
-        ApiError(AppError::bad_request(format!(
-            "invalid query: {}",
-            e.body_text()
-        )))
+        ApiError(AppError::bad_request(format!("invalid query: {}", e.body_text())))
     }
 }

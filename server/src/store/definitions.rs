@@ -51,10 +51,7 @@ impl Store {
                 .await?;
         Ok(rows
             .into_iter()
-            .map(|(name, slots)| ResourceGroup {
-                name,
-                slots: slots as u32,
-            })
+            .map(|(name, slots)| ResourceGroup { name, slots: slots as u32 })
             .collect())
     }
 
@@ -91,10 +88,7 @@ impl Store {
         if mode == ApplyMode::CreateOnly
             && let Some(existing) = file.nodes.iter().find(|s| ids.contains_key(&s.name))
         {
-            return Err(StoreError::Conflict(format!(
-                "node '{}' already exists",
-                existing.name
-            )));
+            return Err(StoreError::Conflict(format!("node '{}' already exists", existing.name)));
         }
         for spec in &file.nodes {
             if !groups.contains(&spec.resource_group) {
@@ -167,11 +161,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         if !downstream.is_empty() {
-            return Err(DefinitionError::StillNeeded {
-                node: name.to_string(),
-                downstream,
-            }
-            .into());
+            return Err(DefinitionError::StillNeeded { node: name.to_string(), downstream }.into());
         }
         sqlx::query("UPDATE nodes SET deleted_at = ?1, updated_at = ?1 WHERE id = ?2")
             .bind(to_ms(now))
@@ -207,10 +197,7 @@ impl Store {
              WHERE n.deleted_at IS NULL"
         ));
         if let Some(name) = &filter.name {
-            query
-                .push(" AND n.name LIKE ")
-                .push_bind(like_pattern(name))
-                .push(" ESCAPE '\\'");
+            query.push(" AND n.name LIKE ").push_bind(like_pattern(name)).push(" ESCAPE '\\'");
         }
         if let Some(owner) = &filter.owner {
             query.push(" AND n.owner = ").push_bind(owner.clone());
@@ -221,9 +208,7 @@ impl Store {
         if let Some(after) = &filter.after {
             query.push(" AND n.name > ").push_bind(after.clone());
         }
-        query
-            .push(" ORDER BY n.name LIMIT ")
-            .push_bind(limit as i64 + 1);
+        query.push(" ORDER BY n.name LIMIT ").push_bind(limit as i64 + 1);
         let mut conn = self.read.acquire().await?;
         let mut rows: Vec<NodeRow> = query.build_query_as().fetch_all(&mut *conn).await?;
         let more = rows.len() > limit as usize;
@@ -236,9 +221,7 @@ impl Store {
                 row.into_node(ups)
             })
             .collect();
-        let next_cursor = more
-            .then(|| items.last().map(|n| n.spec.name.clone()))
-            .flatten();
+        let next_cursor = more.then(|| items.last().map(|n| n.spec.name.clone())).flatten();
         Ok(NodePage { items, next_cursor })
     }
 }
@@ -253,10 +236,7 @@ fn normalized(spec: &NodeSpec) -> NodeSpec {
 
 /// `%text%` with LIKE's wildcards escaped.
 pub(super) fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -274,16 +254,11 @@ async fn load_graph(
     .fetch_all(&mut *conn)
     .await?;
     let names: HashMap<i64, &String> = nodes.iter().map(|(id, name)| (*id, name)).collect();
-    let mut graph: DefinitionGraph = nodes
-        .iter()
-        .map(|(_, name)| (name.clone(), Vec::new()))
-        .collect();
+    let mut graph: DefinitionGraph =
+        nodes.iter().map(|(_, name)| (name.clone(), Vec::new())).collect();
     for (node, upstream) in edges {
         if let (Some(node), Some(upstream)) = (names.get(&node), names.get(&upstream)) {
-            graph
-                .get_mut(*node)
-                .expect("listed")
-                .push((*upstream).clone());
+            graph.get_mut(*node).expect("listed").push((*upstream).clone());
         }
     }
     let ids = nodes.into_iter().map(|(id, name)| (name, id)).collect();
@@ -299,12 +274,10 @@ async fn ensure_workflow(conn: &mut SqliteConnection, name: &str, now: i64) -> R
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(
-        sqlx::query_scalar("SELECT id FROM workflows WHERE name = ?1")
-            .bind(name)
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT id FROM workflows WHERE name = ?1")
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?)
 }
 
 async fn insert_node(
@@ -371,9 +344,7 @@ async fn node_by_id(conn: &mut SqliteConnection, id: i64) -> Result<Option<Node>
     .await?;
     let Some(row) = row else { return Ok(None) };
     let mut upstream = upstream_names(conn, [row.id]).await?;
-    Ok(Some(
-        row.into_node(upstream.remove(&id).unwrap_or_default()),
-    ))
+    Ok(Some(row.into_node(upstream.remove(&id).unwrap_or_default())))
 }
 
 /// Upstream names (in name order) of the given nodes.

@@ -24,7 +24,7 @@ pub struct Attempt {
     pub reason: Option<String>,
 }
 
-fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: &InstanceFilter) {
+pub(super) fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: &InstanceFilter) {
     query.push(" WHERE 1 = 1");
     if !filter.state.is_empty() {
         query.push(" AND i.state IN (");
@@ -38,18 +38,13 @@ fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: &InstanceFilter) {
         query.push(" AND i.owner = ").push_bind(owner.clone());
     }
     if let Some(node) = &filter.node {
-        query
-            .push(" AND i.node_name LIKE ")
-            .push_bind(like_pattern(node))
-            .push(" ESCAPE '\\'");
+        query.push(" AND i.node_name LIKE ").push_bind(like_pattern(node)).push(" ESCAPE '\\'");
     }
     if let Some(workflow) = &filter.workflow {
         query.push(" AND i.workflow = ").push_bind(workflow.clone());
     }
     if let Some(run_type) = filter.run_type {
-        query
-            .push(" AND i.run_type = ")
-            .push_bind(run_type.as_str());
+        query.push(" AND i.run_type = ").push_bind(run_type.as_str());
     }
     if let Some(date) = filter.bizdate {
         query.push(" AND i.bizdate = ").push_bind(date.to_string());
@@ -67,9 +62,7 @@ impl Store {
         page: &PageRequest,
     ) -> Result<InstancePage> {
         let limit = page.limit();
-        let before = page
-            .before_id()
-            .map_err(|e| StoreError::Invalid(e.message))?;
+        let before = page.before_id().map_err(|e| StoreError::Invalid(e.message))?;
         let mut query = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id"
         ));
@@ -77,9 +70,7 @@ impl Store {
         if let Some(before) = before {
             query.push(" AND i.id < ").push_bind(before.0);
         }
-        query
-            .push(" ORDER BY i.id DESC LIMIT ")
-            .push_bind(limit as i64 + 1);
+        query.push(" ORDER BY i.id DESC LIMIT ").push_bind(limit as i64 + 1);
         let rows: Vec<InstanceRow> = query.build_query_as().fetch_all(&self.read).await?;
         let more = rows.len() > limit as usize;
         let items = rows
@@ -87,9 +78,7 @@ impl Store {
             .take(limit as usize)
             .map(Instance::try_from)
             .collect::<Result<Vec<_>>>()?;
-        let next_cursor = more
-            .then(|| items.last().map(|i| i.id.to_string()))
-            .flatten();
+        let next_cursor = more.then(|| items.last().map(|i| i.id.to_string())).flatten();
         Ok(InstancePage { items, next_cursor })
     }
 
@@ -100,9 +89,7 @@ impl Store {
         let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&self.read).await?;
         let mut counts = StateCounts::default();
         for (state, count) in rows {
-            let state = state
-                .parse()
-                .map_err(|_| StoreError::Corrupt(state.clone()))?;
+            let state = state.parse().map_err(|_| StoreError::Corrupt(state.clone()))?;
             counts.add(state, count as u64);
         }
         Ok(counts)
@@ -140,22 +127,36 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(attempt, started, ended, exit_code, host, pid, log_path, outcome, reason)| {
-                    Attempt {
-                        attempt: attempt as i32,
-                        started_at: from_ms(started),
-                        ended_at: ended.map(from_ms),
-                        exit_code: exit_code.map(|c| c as i32),
-                        host,
-                        pid,
-                        log_path,
-                        outcome,
-                        reason,
-                    }
-                },
-            )
+            .map(|(attempt, started, ended, exit_code, host, pid, log_path, outcome, reason)| {
+                Attempt {
+                    attempt: attempt as i32,
+                    started_at: from_ms(started),
+                    ended_at: ended.map(from_ms),
+                    exit_code: exit_code.map(|c| c as i32),
+                    host,
+                    pid,
+                    log_path,
+                    outcome,
+                    reason,
+                }
+            })
             .collect())
+    }
+
+    /// Every instance downstream of `id`, transitively (at most `limit`), in id order.
+    pub async fn descendants(&self, id: InstanceId, limit: u32) -> Result<Vec<Instance>> {
+        let rows: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH RECURSIVE down (id) AS ( \
+               SELECT instance_id FROM instance_deps WHERE upstream_id = ?1 \
+               UNION SELECT d.instance_id FROM instance_deps d JOIN down ON d.upstream_id = down.id) \
+             SELECT {INSTANCE_COLUMNS} FROM down JOIN instances i ON i.id = down.id \
+             JOIN nodes n ON n.id = i.node_id ORDER BY i.id LIMIT ?2"
+        )))
+        .bind(id.0)
+        .bind(limit as i64)
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter().map(Instance::try_from).collect()
     }
 
     /// The instances this one waits for, and the ones that wait for it.
@@ -175,9 +176,7 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         let convert = |rows: Vec<InstanceRow>| {
-            rows.into_iter()
-                .map(Instance::try_from)
-                .collect::<Result<Vec<_>>>()
+            rows.into_iter().map(Instance::try_from).collect::<Result<Vec<_>>>()
         };
         Ok((convert(upstream)?, convert(downstream)?))
     }

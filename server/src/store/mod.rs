@@ -6,8 +6,10 @@
 //! Every state change is a guarded update (`... WHERE state IN (...)`) and reports whether it
 //! happened, so a person and the dispatcher racing on one instance end in one consistent state.
 
+mod audit;
 mod definitions;
 mod instances;
+mod operations;
 mod rows;
 mod scheduling;
 mod snapshots;
@@ -22,8 +24,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use audit::{AuditFilter, AuditPage, AuditRecord, AuditResult};
 pub use definitions::{ApplyMode, DefinitionGraph, NodeListFilter, UpsertReport};
 pub use instances::Attempt;
+pub use operations::{AuditEntry, OperationTx, Target, Transition};
 pub use scheduling::{
     Claim, Finish, FinishedAttempt, FreeSlots, OpenAttempt, Outcome, RetryPolicy, StartedProcess,
 };
@@ -105,18 +109,13 @@ impl Store {
         {
             std::fs::create_dir_all(parent).map_err(|e| {
                 StoreError::Db(sqlx::Error::Configuration(
-                    format!(
-                        "cannot create the database directory {}: {e}",
-                        parent.display()
-                    )
-                    .into(),
+                    format!("cannot create the database directory {}: {e}", parent.display())
+                        .into(),
                 ))
             })?;
         }
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(connect.clone())
-            .await?;
+        let write =
+            SqlitePoolOptions::new().max_connections(1).connect_with(connect.clone()).await?;
         sqlx::migrate!("../migrations/sqlite").run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)

@@ -48,10 +48,7 @@ impl TryFrom<InstanceRow> for Instance {
             node: row.node_name,
             workflow: row.workflow,
             owner: row.owner,
-            state: row
-                .state
-                .parse()
-                .map_err(|_| StoreError::Corrupt(row.state.clone()))?,
+            state: row.state.parse().map_err(|_| StoreError::Corrupt(row.state.clone()))?,
             paused: row.paused,
             run_type: row
                 .run_type

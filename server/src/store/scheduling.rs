@@ -60,10 +60,7 @@ impl ClaimRow {
                 retries: self.retries as u32,
                 delay_secs: self.retry_delay_secs as u32,
             },
-            run_type: self
-                .run_type
-                .parse()
-                .map_err(|_| StoreError::Corrupt(self.run_type))?,
+            run_type: self.run_type.parse().map_err(|_| StoreError::Corrupt(self.run_type))?,
             bizdate: date(&self.bizdate)?,
             planned_at: from_ms(self.planned_at),
             log_path: self.log_path,
@@ -75,10 +72,7 @@ impl ClaimRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Success,
-    Failed {
-        exit_code: Option<i32>,
-        reason: String,
-    },
+    Failed { exit_code: Option<i32>, reason: String },
 }
 
 /// The process of a started attempt.
@@ -143,10 +137,7 @@ pub(super) const PROMOTE: &str = "UPDATE instances SET updated_at = ?1, \
 impl Store {
     /// Promotes every ready not-run instance (a full sweep, used at start-up).
     pub async fn promote_all(&self, now: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query(PROMOTE)
-            .bind(to_ms(now))
-            .execute(&self.write)
-            .await?;
+        let done = sqlx::query(PROMOTE).bind(to_ms(now)).execute(&self.write).await?;
         Ok(done.rows_affected())
     }
 
@@ -194,10 +185,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter(|(_, slots, running)| running < slots)
-            .map(|(group, slots, running)| FreeSlots {
-                group,
-                free: (slots - running) as u32,
-            })
+            .map(|(group, slots, running)| FreeSlots { group, free: (slots - running) as u32 })
             .collect())
     }
 
@@ -348,9 +336,8 @@ impl Store {
             );
             let rows: Vec<(i64, i32, String)> = query.build_query_as().fetch_all(&mut *tx).await?;
             for (id, attempt, state) in rows {
-                let state = state
-                    .parse::<InstanceState>()
-                    .map_err(|_| StoreError::Corrupt(state))?;
+                let state =
+                    state.parse::<InstanceState>().map_err(|_| StoreError::Corrupt(state))?;
                 states.insert((id, attempt), state);
             }
             let now = chunk.iter().map(|f| to_ms(f.at)).max().unwrap_or_default();
@@ -384,19 +371,14 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(id, attempt, log_path, pid, pid_start, retries, delay)| OpenAttempt {
-                    instance_id: InstanceId(id),
-                    attempt: attempt as i32,
-                    log_path,
-                    pid,
-                    pid_start,
-                    retry: RetryPolicy {
-                        retries: retries as u32,
-                        delay_secs: delay as u32,
-                    },
-                },
-            )
+            .map(|(id, attempt, log_path, pid, pid_start, retries, delay)| OpenAttempt {
+                instance_id: InstanceId(id),
+                attempt: attempt as i32,
+                log_path,
+                pid,
+                pid_start,
+                retry: RetryPolicy { retries: retries as u32, delay_secs: delay as u32 },
+            })
             .collect())
     }
 }

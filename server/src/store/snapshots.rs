@@ -71,17 +71,15 @@ impl Store {
         }
         Ok(rows
             .into_iter()
-            .map(
-                |(id, name, workflow, owner, schedule, paused)| SnapshotNode {
-                    upstream: upstream.remove(&id).unwrap_or_default(),
-                    id,
-                    name,
-                    workflow,
-                    owner,
-                    schedule,
-                    paused,
-                },
-            )
+            .map(|(id, name, workflow, owner, schedule, paused)| SnapshotNode {
+                upstream: upstream.remove(&id).unwrap_or_default(),
+                id,
+                name,
+                workflow,
+                owner,
+                schedule,
+                paused,
+            })
             .collect())
     }
 
@@ -202,10 +200,7 @@ async fn day_ids(
     .bind(run_date)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, node, planned)| ((node, planned), id))
-        .collect())
+    Ok(rows.into_iter().map(|(id, node, planned)| ((node, planned), id)).collect())
 }
 
 impl Store {

@@ -44,11 +44,7 @@ pub async fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&s
     } else {
         rest.to_string()
     };
-    Response {
-        status,
-        content_type: header("content-type").unwrap_or_default(),
-        body,
-    }
+    Response { status, content_type: header("content-type").unwrap_or_default(), body }
 }
 
 fn dechunk(mut rest: &str) -> String {

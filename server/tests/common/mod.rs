@@ -32,12 +32,7 @@ pub fn date(s: &str) -> NaiveDate {
 
 pub async fn open_store(dir: &TempDir) -> Store {
     let url = format!("sqlite://{}", dir.path().join("nightshift.db").display());
-    Store::open(&StoreOptions {
-        url,
-        synchronous_full: false,
-    })
-    .await
-    .unwrap()
+    Store::open(&StoreOptions { url, synchronous_full: false }).await.unwrap()
 }
 
 pub fn engine_config(dir: &TempDir) -> EngineConfig {
@@ -71,12 +66,7 @@ impl Harness {
         let engine = Engine::new(store, clock, engine_config(&dir));
         let cancel = CancellationToken::new();
         engine.start(cancel.clone()).await.unwrap();
-        Harness {
-            dir,
-            engine,
-            manual,
-            cancel,
-        }
+        Harness { dir, engine, manual, cancel }
     }
 
     pub fn store(&self) -> &Store {
@@ -107,14 +97,8 @@ impl Harness {
 
     /// Every instance of a node (exact name), oldest first.
     pub async fn instances_of(&self, node: &str) -> Vec<Instance> {
-        let filter = InstanceFilter {
-            node: Some(node.to_string()),
-            ..Default::default()
-        };
-        let page = PageRequest {
-            limit: Some(500),
-            cursor: None,
-        };
+        let filter = InstanceFilter { node: Some(node.to_string()), ..Default::default() };
+        let page = PageRequest { limit: Some(500), cursor: None };
         let mut items: Vec<Instance> = self
             .store()
             .list_instances(&filter, &page)
@@ -149,8 +133,7 @@ impl Harness {
     }
 
     pub async fn wait_state(&self, node: &str, state: InstanceState) -> Instance {
-        self.wait_for(node, state.as_str(), |i| i.state == state)
-            .await
+        self.wait_for(node, state.as_str(), |i| i.state == state).await
     }
 
     pub async fn stop(self) {
@@ -166,10 +149,7 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
         if let Some(value) = check().await {
             return value;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

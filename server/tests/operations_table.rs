@@ -1,0 +1,201 @@
+//! The precondition table, asked of a live server over HTTP: for instances in every state (and
+//! paused or not), every operation answers exactly what `app::rules` says.
+
+mod common;
+
+use std::sync::Arc;
+
+use app::model::{Instance, InstanceState};
+use app::rules::{self, Facts, Operation};
+use clap::Parser;
+use common::eventually;
+use common::http::{get, post};
+use server::config::Cli;
+use server::engine::clock::SystemClock;
+use server::serve::Server;
+
+/// Nodes that end up in each state: past run date unless marked `future`.
+const PROJECT: &str = r#"
+[[resource_groups]]
+name = "solo"
+slots = 1
+
+[[resource_groups]]
+name = "solo_p"
+slots = 1
+
+[[nodes]]
+name = "s_running"
+command = "sleep 600"
+resource_group = "solo"
+[[nodes]]
+name = "s_queued"
+command = "true"
+resource_group = "solo"
+[[nodes]]
+name = "s_running_p"
+command = "sleep 600"
+resource_group = "solo_p"
+[[nodes]]
+name = "s_queued_p"
+command = "true"
+resource_group = "solo_p"
+[[nodes]]
+name = "s_success"
+command = "true"
+[[nodes]]
+name = "s_success_p"
+command = "true"
+[[nodes]]
+name = "s_failed"
+command = "exit 1"
+[[nodes]]
+name = "s_failed_p"
+command = "exit 1"
+"#;
+
+const FUTURE: &str = r#"
+[[nodes]]
+name = "f_waiting"
+command = "true"
+[[nodes]]
+name = "f_waiting_p"
+command = "true"
+[[nodes]]
+name = "f_not_run"
+command = "true"
+upstream = ["f_waiting"]
+[[nodes]]
+name = "f_not_run_p"
+command = "true"
+upstream = ["f_waiting"]
+[[nodes]]
+name = "f_stopped"
+command = "true"
+[[nodes]]
+name = "f_stopped_p"
+command = "true"
+"#;
+
+/// The fixture instance of a node: `s_*` nodes on the past run date, `f_*` on the future one.
+async fn instance(addr: std::net::SocketAddr, node: &str) -> Instance {
+    let run_date = if node.starts_with("s_") { "2020-01-02" } else { "2031-01-02" };
+    let page =
+        get(addr, &format!("/api/v1/instances?node={node}&run_date={run_date}")).await.json();
+    let item =
+        page["items"].as_array().unwrap().iter().find(|i| i["node"] == node).unwrap().clone();
+    serde_json::from_value(item).unwrap()
+}
+
+#[tokio::test]
+async fn every_state_and_operation_answers_as_the_rules_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = Cli::parse_from([
+        "nightshift",
+        "--listen",
+        "127.0.0.1:0",
+        "--site-root",
+        "/nonexistent",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let server = Server::start(&cli.serve, Arc::new(SystemClock)).await.unwrap();
+    let addr = server.addr;
+    assert_eq!(post(addr, "/api/v1/import", PROJECT).await.status, 200);
+    assert_eq!(post(addr, "/api/v1/snapshots", r#"{"run_date": "2020-01-02"}"#).await.status, 200);
+    assert_eq!(post(addr, "/api/v1/import", FUTURE).await.status, 200);
+    assert_eq!(post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-01-02"}"#).await.status, 200);
+
+    // Bring every fixture to its state.
+    for node in ["f_stopped", "f_stopped_p"] {
+        let id = instance(addr, node).await.id;
+        assert_eq!(post(addr, &format!("/api/v1/instances/{id}/kill"), "").await.status, 200);
+    }
+    let expected = [
+        ("s_running", InstanceState::Running),
+        ("s_queued", InstanceState::WaitingResources),
+        ("s_success", InstanceState::Success),
+        ("s_failed", InstanceState::Failed),
+        ("f_waiting", InstanceState::WaitingTime),
+        ("f_not_run", InstanceState::NotRun),
+        ("f_stopped", InstanceState::Stopped),
+    ];
+    let mut fixtures = Vec::new();
+    for (node, state) in expected {
+        for paused in [false, true] {
+            let name = if paused { format!("{node}_p") } else { node.to_string() };
+            let reached = eventually(&format!("{name} {state}"), async || {
+                let i = instance(addr, &name).await;
+                (i.state == state).then_some(i)
+            })
+            .await;
+            if paused {
+                let answer =
+                    post(addr, &format!("/api/v1/instances/{}/pause", reached.id), "").await;
+                assert_eq!(answer.status, 200, "{}", answer.body);
+            }
+            fixtures.push(instance(addr, &name).await);
+        }
+    }
+
+    let mut checked = 0;
+    for fixture in &fixtures {
+        assert_eq!(fixture.state, fixtures.iter().find(|f| f.id == fixture.id).unwrap().state);
+        let facts = Facts { state: fixture.state, paused: fixture.paused };
+        for op in Operation::ALL {
+            let id = fixture.id;
+            let answer = match op {
+                Operation::ViewLog => get(addr, &format!("/api/v1/instances/{id}/log")).await,
+                Operation::ViewProperties => get(addr, &format!("/api/v1/instances/{id}")).await,
+                Operation::RerunDownstream => {
+                    let body = format!(r#"{{"instance_ids": [{id}], "dry_run": true}}"#);
+                    post(addr, &format!("/api/v1/instances/{id}/rerun-downstream"), &body).await
+                }
+                other => {
+                    let path = match other {
+                        Operation::Kill => "kill",
+                        Operation::Rerun => "rerun",
+                        Operation::SetSuccess => "set-success",
+                        Operation::Pause => "pause",
+                        Operation::Resume => "resume",
+                        _ => unreachable!(),
+                    };
+                    post(addr, &format!("/api/v1/instances/{id}/{path}"), r#"{"dry_run": true}"#)
+                        .await
+                }
+            };
+            let rule = match op {
+                Operation::RerunDownstream => {
+                    rules::check_selection([(id, fixture.state)]).map_err(|r| r.to_string())
+                }
+                _ => rules::check(op, facts).map_err(|r| r.reason),
+            };
+            match rule {
+                Ok(()) => assert_eq!(
+                    answer.status, 200,
+                    "{op:?} on {:?} paused={}: {}",
+                    fixture.state, fixture.paused, answer.body
+                ),
+                Err(reason) => {
+                    assert_eq!(
+                        answer.status, 409,
+                        "{op:?} on {:?} paused={}: {}",
+                        fixture.state, fixture.paused, answer.body
+                    );
+                    assert_eq!(answer.json()["error"]["message"], reason.as_str());
+                }
+            }
+            checked += 1;
+        }
+        // The dry runs changed nothing.
+        assert_eq!(instance(addr, &fixture.node).await.state, fixture.state);
+    }
+    assert_eq!(checked, 7 * 2 * Operation::ALL.len());
+
+    // Leave no process behind.
+    for node in ["s_running", "s_running_p"] {
+        let id = instance(addr, node).await.id;
+        assert_eq!(post(addr, &format!("/api/v1/instances/{id}/kill"), "").await.status, 200);
+    }
+    server.stop().await;
+}
