@@ -12,7 +12,7 @@ const root = path.resolve(__dirname, '..');
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  timeout: 120_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,
@@ -41,7 +41,7 @@ export default defineConfig({
       `--data-dir ${dataDir} --site-root ${root}/target/site`,
     url: `http://127.0.0.1:${port}/api/v1/health`,
     reuseExistingServer: false,
-    timeout: 30_000,
+    timeout: 120_000,
     stdout: 'ignore',
     stderr: 'pipe',
   },

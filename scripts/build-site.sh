@@ -13,13 +13,15 @@ cargo build --quiet -p frontend --lib --target wasm32-unknown-unknown --profile 
 mkdir -p "$pkg"
 wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name nightshift \
   target/wasm32-unknown-unknown/wasm-release/frontend.wasm
-wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   -o "$pkg/nightshift_bg.wasm" "$pkg/nightshift_bg.wasm"
 cp style/main.css "$pkg/nightshift.css"
 # Precompressed copies: the static file handler serves them to browsers that accept gzip.
+# zopfli writes ordinary gzip, about 5% smaller than gzip -9.
 for file in "$pkg/nightshift_bg.wasm" "$pkg/nightshift.js" "$pkg/nightshift.css"; do
-  gzip -9 -k -f "$file"
+  rm -f "$file.gz"
+  zopfli --gzip "$file"
 done
 
 say "building the server"

@@ -53,4 +53,5 @@ ensure_build_tools() {
   ensure_wasm_target
   ensure_wasm_bindgen
   ensure_npm_packages "$1"
+  ensure_apt_package zopfli zopfli
 }

@@ -7,10 +7,20 @@ use std::sync::Arc;
 use leptos::prelude::use_context;
 
 use crate::error::AppError;
-use crate::model::{InstanceFilter, InstancePage, PageRequest, StateCounts};
+use crate::flow::FlowGraph;
+use crate::model::{
+    Instance, InstanceDetail, InstanceFilter, InstanceId, InstancePage, LogChunk, PageRequest,
+    StateCounts,
+};
+use crate::people::Actor;
+use crate::report::{BatchKind, BatchRequest, Report};
+use crate::rules::Operation;
 
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + 'static {
+    /// Who is acting.
+    async fn whoami(&self) -> Result<Actor, AppError>;
+
     async fn list_instances(
         &self,
         filter: InstanceFilter,
@@ -18,6 +28,37 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<InstancePage, AppError>;
 
     async fn instance_stats(&self, filter: InstanceFilter) -> Result<StateCounts, AppError>;
+
+    async fn instances_by_ids(&self, ids: Vec<InstanceId>) -> Result<Vec<Instance>, AppError>;
+
+    async fn instance_detail(&self, id: InstanceId) -> Result<InstanceDetail, AppError>;
+
+    async fn flow(&self, id: InstanceId) -> Result<FlowGraph, AppError>;
+
+    async fn descendants(&self, id: InstanceId) -> Result<Vec<Instance>, AppError>;
+
+    async fn log_chunk(
+        &self,
+        id: InstanceId,
+        attempt: Option<i32>,
+        offset: u64,
+    ) -> Result<LogChunk, AppError>;
+
+    async fn operate(
+        &self,
+        id: InstanceId,
+        op: Operation,
+        dry_run: bool,
+    ) -> Result<Report, AppError>;
+
+    async fn rerun_downstream(
+        &self,
+        root: InstanceId,
+        checked: Vec<InstanceId>,
+        dry_run: bool,
+    ) -> Result<Report, AppError>;
+
+    async fn batch(&self, kind: BatchKind, request: BatchRequest) -> Result<Report, AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -8,17 +8,22 @@ pub mod backend;
 pub mod components;
 pub mod definition;
 pub mod error;
+pub mod flow;
 pub mod model;
 pub mod pages;
 pub mod people;
+pub mod report;
 pub mod rules;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{A, Route, Router, Routes},
 };
+
+use crate::model::RunType;
+use crate::pages::instances::InstancesPage;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -28,6 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='7' fill='%23141b2d'/%3E%3Ccircle cx='10' cy='6' r='5' fill='%239db4ff'/%3E%3C/svg%3E"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -42,12 +48,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let ui = components::context::Ui::provide();
     // Marks the page as interactive once the WASM bundle has hydrated it (tests wait for this).
     Effect::new(move |_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+    let who = move || {
+        ui.actor().map(|actor| view! { <span class="who">{actor.name}<span class="role">{actor.role.as_str()}</span></span> })
+    };
 
     view! {
         <Stylesheet id="leptos" href="/pkg/nightshift.css"/>
@@ -55,19 +65,57 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="topbar">
                 <A href="/" attr:class="brand">"Nightshift"</A>
-                <nav>
-                    <A href="/">"Cycle instances"</A>
+                <nav aria-label="Instance lists">
+                    <A href="/cycle">"Cycle instances"</A>
+                    <A href="/test">"Test instances"</A>
+                    <A href="/backfill">"Backfill instances"</A>
                 </nav>
+                <span class="spacer"></span>
+                <Transition fallback=|| ()>{who}</Transition>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    // Async: the first response already holds the rows (no loading flash, no layout jump).
+                    // Async: the first response already holds the rows (no loading flash, no
+                    // layout jump).
                     <Route
                         path=StaticSegment("")
-                        view=pages::instances::InstancesPage
+                        view=|| view! { <InstancesPage run_type=RunType::Cycle/> }
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=StaticSegment("cycle")
+                        view=|| view! { <InstancesPage run_type=RunType::Cycle/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=StaticSegment("test")
+                        view=|| view! { <InstancesPage run_type=RunType::Test/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=StaticSegment("backfill")
+                        view=|| view! { <InstancesPage run_type=RunType::Backfill/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("instances"), ParamSegment("id"))
+                        view=pages::detail::DetailPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("instances"), ParamSegment("id"), StaticSegment("log"))
+                        view=pages::log::LogPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("instances"), ParamSegment("id"), StaticSegment("flow"))
+                        view=pages::flow::FlowPage
+                    />
                 </Routes>
+                <components::actions::ActionMenu/>
+                <components::actions::Dialogs/>
+                <components::toasts::Toasts/>
+                <components::live::LiveUpdates/>
             </main>
         </Router>
     }

@@ -167,7 +167,23 @@ pub fn bizdate_of(run_date: NaiveDate) -> NaiveDate {
 
 /// Parses a `YYYY-MM-DD` date given by a person, naming the field on error.
 pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, AppError> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
+    // By hand: chrono's format parser would add weight to the browser bundle.
+    let parts: Vec<&str> = value.trim().split('-').collect();
+    let date = match parts.as_slice() {
+        [y, m, d]
+            if y.len() == 4
+                && m.len() == 2
+                && d.len() == 2
+                && [y, m, d].iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            match (y.parse::<i32>(), m.parse::<u32>(), d.parse::<u32>()) {
+                (Ok(y), Ok(m), Ok(d)) => NaiveDate::from_ymd_opt(y, m, d),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    date.ok_or_else(|| {
         AppError::bad_request(format!("{field} '{value}' is not a date of the form YYYY-MM-DD"))
     })
 }
@@ -195,6 +211,57 @@ pub struct Instance {
     pub resource_group: String,
     /// The last thing the engine had to say about it (why it failed, what it waits for).
     pub reason: Option<String>,
+}
+
+/// One start of an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub attempt: i32,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub exit_code: Option<i32>,
+    pub host: String,
+    pub pid: Option<i64>,
+    pub log_path: String,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A past run of the same node, for the duration chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    pub id: InstanceId,
+    pub bizdate: NaiveDate,
+    pub run_type: RunType,
+    pub state: InstanceState,
+    pub started_at: DateTime<Utc>,
+    /// Milliseconds from start to end; `None` while it runs.
+    pub millis: Option<i64>,
+}
+
+/// Everything the detail page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceDetail {
+    pub instance: Instance,
+    pub attempts: Vec<Attempt>,
+    /// "Why isn't it running?": one sentence per thing it waits for (empty once it started).
+    pub waiting_for: Vec<String>,
+    /// The node's recent runs, newest first.
+    pub history: Vec<HistoryPoint>,
+    pub upstream: Vec<Instance>,
+    pub downstream: Vec<Instance>,
+}
+
+/// A piece of an attempt's log, for live tailing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogChunk {
+    /// 0 when the instance has no attempt yet.
+    pub attempt: i32,
+    pub text: String,
+    /// Where the next chunk starts.
+    pub next_offset: u64,
+    /// The attempt has ended and everything was read.
+    pub done: bool,
 }
 
 /// Filters of the instance list. Every field narrows the list; empty means "any".
@@ -267,6 +334,9 @@ impl InstanceFilter {
                 continue;
             }
             match key {
+                // `any` says "every state" explicitly (a URL with no filter at all gets the
+                // default view instead).
+                "state" if value == ANY_STATE => filter.state.clear(),
                 "state" => {
                     for part in value.split(',').filter(|p| !p.trim().is_empty()) {
                         let state: InstanceState = part.trim().parse()?;
@@ -307,11 +377,17 @@ impl InstanceFilter {
     }
 }
 
+/// The `state` value meaning "every state".
+pub const ANY_STATE: &str = "any";
+
 impl InstanceFilter {
-    /// The filter as URL query pairs, the inverse of [`InstanceFilter::from_query`].
+    /// The filter as URL query pairs, the inverse of [`InstanceFilter::from_query`]. `state` is
+    /// always there (`any` for every state), so a filtered URL is never empty.
     pub fn to_query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::new();
-        if !self.state.is_empty() {
+        if self.state.is_empty() {
+            pairs.push(("state", ANY_STATE.to_string()));
+        } else {
             let states: Vec<&str> = self.state.iter().map(|s| s.as_str()).collect();
             pairs.push(("state", states.join(",")));
         }
@@ -332,6 +408,31 @@ impl InstanceFilter {
         }
         pairs
     }
+}
+
+impl InstanceFilter {
+    /// `?state=...&owner=...`, URL-encoded.
+    pub fn to_query_string(&self) -> String {
+        let pairs: Vec<String> = self
+            .to_query_pairs()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", url_encode(&v)))
+            .collect();
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters and `,` stay as they are).
+pub fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Counts per state for the statistics bar; `total` is their sum.
@@ -412,6 +513,13 @@ mod tests {
             InstanceFilter::from_query(pairs.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
         assert_eq!(round_trip.0, filter);
 
+        let every = InstanceFilter::default();
+        assert_eq!(every.to_query_string(), "?state=any");
+        let (parsed, _) = InstanceFilter::from_query([("state", "any")]).unwrap();
+        assert_eq!(parsed, every);
+        let spaced = InstanceFilter { node: Some("a b&c".into()), ..Default::default() };
+        assert_eq!(spaced.to_query_string(), "?state=any&node=a%20b%26c");
+
         for (key, value, needle) in [
             ("state", "done", "unknown state 'done'"),
             ("bizdate", "2026-13-01", "YYYY-MM-DD"),
@@ -424,6 +532,19 @@ mod tests {
         ] {
             let err = InstanceFilter::from_query([(key, value)]).unwrap_err();
             assert!(err.message.contains(needle), "{key}={value}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn dates_are_strict_yyyy_mm_dd() {
+        assert_eq!(
+            parse_date("d", "2026-02-28").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
+        );
+        for bad in
+            ["2026-02-30", "2026-2-28", "26-02-28", "2026/02/28", "", "2026-02-28x", "+026-02-28"]
+        {
+            assert!(parse_date("d", bad).is_err(), "{bad}");
         }
     }
 

@@ -1,7 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { createNodes, hydrated, screenshot, snapshot, unique } from './helpers';
+import { createNodes, deleteCreatedNodes, hydrated, row, screenshot, snapshot, unique } from './helpers';
 
-test('the instance list shows rows from the database and filters by state after hydration', async ({ page, request }) => {
+test.afterEach(async ({ request }) => deleteCreatedNodes(request));
+
+test('the list shows rows from the database; filters live in the URL and survive a reload', async ({ page, request }) => {
   const prefix = unique('e2e_list');
   await createNodes(request, [
     { name: `${prefix}_extract`, workflow: 'e2e', owner: 'alice', command: 'true', schedule: '0 1 * * *' },
@@ -10,32 +12,71 @@ test('the instance list shows rows from the database and filters by state after 
   // A run date in the future: the root waits for its time, the child waits for the root.
   expect(await snapshot(request, '2031-01-15')).toBeGreaterThanOrEqual(2);
 
-  await page.goto(`/?node=${prefix}`);
+  await page.goto('/cycle?state=any');
   await hydrated(page);
+  // Typing a node name filters (it only works once the page has hydrated).
+  await page.getByLabel('Node', { exact: true }).fill(prefix);
+  await page.getByLabel('Node', { exact: true }).press('Enter');
+  await expect(page).toHaveURL(new RegExp(`node=${prefix}`));
   const rows = page.locator('table.instances tbody tr');
   await expect(rows).toHaveCount(2);
-  await expect(rows.filter({ hasText: `${prefix}_extract` })).toHaveAttribute('data-state', 'waiting_time');
-  await expect(rows.filter({ hasText: `${prefix}_load` })).toHaveAttribute('data-state', 'not_run');
+  await expect(row(page, `${prefix}_extract`)).toHaveAttribute('data-state', 'waiting_time');
+  await expect(row(page, `${prefix}_load`)).toHaveAttribute('data-state', 'not_run');
   await expect(rows.first()).toContainText('2031-01-14'); // business date = run date - 1
   await screenshot(page, 'instance-list');
 
-  // The state filter is an interactive control: it only works once the page has hydrated.
-  await page.getByLabel('State', { exact: true }).selectOption('not_run');
+  // A state chip narrows the list and writes itself into the URL.
+  await page.locator('.chips [data-state="not_run"]').click();
   await expect(page).toHaveURL(/state=not_run/);
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText(`${prefix}_load`);
-  await expect(rows.first().locator('.badge')).toHaveText(/not run/);
+  await expect(rows.first().locator('.badge').first()).toHaveText(/not run/);
+
+  // The URL alone reproduces the view.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByLabel('Node', { exact: true })).toHaveValue(prefix);
+  await expect(page.locator('.chips [data-state="not_run"]')).toHaveAttribute('aria-pressed', 'true');
+  await expect(rows).toHaveCount(1);
 });
 
-test('the statistics bar counts the filtered instances', async ({ page, request }) => {
+test('a bare URL shows the default view: my failed instances', async ({ page, request }) => {
+  const prefix = unique('e2e_default');
+  await createNodes(request, [
+    { name: `${prefix}_mine`, owner: 'admin', command: 'exit 1', schedule: '0 1 * * *' },
+    { name: `${prefix}_theirs`, owner: 'bob', command: 'exit 1', schedule: '0 1 * * *' },
+  ]);
+  await snapshot(request, '2020-02-02');
+  await expect.poll(async () => {
+    const r = await request.get(`/api/v1/instances?node=${prefix}&state=failed`);
+    return (await r.json()).items.length;
+  }, { timeout: 20_000 }).toBe(2);
+
+  await page.goto('/cycle');
+  await hydrated(page);
+  // The server acts as "admin" (the configured user until logins exist).
+  await expect(page).toHaveURL(/state=failed,stopped&owner=admin/);
+  await expect(row(page, `${prefix}_mine`)).toHaveCount(1);
+  await expect(row(page, `${prefix}_theirs`)).toHaveCount(0);
+});
+
+test('the statistics follow the filters and a counter filters by its state', async ({ page, request }) => {
   const prefix = unique('e2e_stats');
   await createNodes(request, [
     { name: `${prefix}_hourly`, workflow: 'e2e', owner: 'bob', command: 'true', schedule: '0 * * * *' },
+    { name: `${prefix}_daily`, workflow: 'e2e', owner: 'bob', command: 'true', schedule: '0 5 * * *', upstream: [`${prefix}_hourly`] },
   ]);
   await snapshot(request, '2031-02-01');
-  await page.goto(`/?node=${prefix}`);
+  await page.goto(`/cycle?state=any&node=${prefix}`);
   await hydrated(page);
-  await expect(page.locator('[data-stat="total"] .count')).toHaveText('24');
+  await expect(page.locator('[data-stat="total"] .count')).toHaveText('25');
   await expect(page.locator('[data-stat="waiting_time"] .count')).toHaveText('24');
-  await expect(page.locator('table.instances tbody tr')).toHaveCount(24);
+  await expect(page.locator('[data-stat="not_run"] .count')).toHaveText('1');
+
+  await page.locator('[data-stat="not_run"]').click();
+  await expect(page).toHaveURL(/state=not_run/);
+  await expect(page.locator('table.instances tbody tr')).toHaveCount(1);
+  await expect(page.locator('li.active [data-stat="not_run"]')).toHaveCount(1);
+  // The counters keep counting every state of the filtered nodes.
+  await expect(page.locator('[data-stat="total"] .count')).toHaveText('25');
 });

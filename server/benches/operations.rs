@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use app::model::{InstanceFilter, InstanceState};
 use app::people::{Actor, Role};
+use app::report::{BatchKind, BatchRequest};
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
 use server::definitions::DefinitionFile;
 use server::engine::clock::SystemClock;
 use server::engine::snapshot::NightlySchedule;
 use server::engine::{Engine, EngineConfig};
-use server::ops::{BatchKind, BatchRequest};
 use server::store::{ApplyMode, Store, StoreOptions};
 
 fn main() {

@@ -4,14 +4,14 @@
 //! same decisions are made and reported (which instances would change, and how, and which
 //! downstream instances would be scheduled again) without changing anything.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use app::error::AppError;
-use app::model::{InstanceFilter, InstanceId, InstanceState};
+use app::model::{InstanceId, InstanceState};
 use app::people::Actor;
+use app::report::{BatchKind, BatchRequest, Change, ItemResult, Report, Scheduled};
 use app::rules::{self, Facts, Operation, Permission};
-use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::engine::process;
@@ -19,59 +19,6 @@ use crate::store::{AuditEntry, OperationTx, Target, Transition};
 
 /// The most instances one batch may touch; a filter matching more is refused.
 pub const MAX_BATCH: usize = 50_000;
-
-/// Which instances a batch acts on: listed, or everything matching a list filter.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BatchRequest {
-    #[serde(default)]
-    pub ids: Option<Vec<InstanceId>>,
-    #[serde(default)]
-    pub filter: Option<InstanceFilter>,
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchKind {
-    Kill,
-    /// Repair rerun of failed instances.
-    Rerun,
-}
-
-/// One instance that changes (or would).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Change {
-    pub id: InstanceId,
-    pub node: String,
-    pub from: InstanceState,
-    pub to: InstanceState,
-    pub paused: bool,
-}
-
-/// A not-run instance that will be scheduled again once the changed ones succeed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Scheduled {
-    pub id: InstanceId,
-    pub node: String,
-    pub state: InstanceState,
-}
-
-/// Per instance: `"ok"` or `{"error": "..."}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum ItemResult {
-    Ok(&'static str),
-    Error { error: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Report {
-    pub dry_run: bool,
-    pub results: BTreeMap<String, ItemResult>,
-    pub changes: Vec<Change>,
-    pub downstream: Vec<Scheduled>,
-}
 
 /// The transition an operation makes, with the guard the rules give it.
 struct Plan {
@@ -404,13 +351,17 @@ impl Engine {
         if !dry_run {
             self.stop_processes(&to_stop).await;
             self.wake();
+            if changed > 0 {
+                let instances = changes.iter().map(|c| c.id).collect();
+                self.announce(crate::engine::EngineEvent::Operated { instances });
+            }
         }
         let results = decision
             .results
             .into_iter()
             .map(|(id, r)| {
                 let value = match r {
-                    Ok(()) => ItemResult::Ok("ok"),
+                    Ok(()) => ItemResult::ok(),
                     Err(e) => ItemResult::Error { error: e.message },
                 };
                 (id.to_string(), value)

@@ -54,10 +54,10 @@ impl Server {
         let addr = listener.local_addr()?;
         let options = crate::web::leptos_options(&args.site_root, addr);
         let actor = app::people::Actor { name: args.user.clone(), role: args.role };
-        let state = crate::http::api::ApiState { engine: engine.clone(), actor };
+        let state = crate::http::api::ApiState { engine: engine.clone(), actor: actor.clone() };
         let app = axum::Router::new()
             .nest("/api/v1", crate::http::api::router(state))
-            .merge(crate::web::router(engine.clone(), options));
+            .merge(crate::web::router(engine.clone(), actor, options));
         let shutdown = cancel.clone();
         let http = TaskTracker::new();
         http.spawn(async move {

@@ -5,7 +5,14 @@ use std::sync::Arc;
 
 use app::backend::{Backend, SharedBackend};
 use app::error::AppError;
-use app::model::{InstanceFilter, InstancePage, PageRequest, StateCounts};
+use app::flow::{FlowGraph, layout};
+use app::model::{
+    Instance, InstanceDetail, InstanceFilter, InstanceId, InstancePage, LogChunk, PageRequest,
+    StateCounts,
+};
+use app::people::Actor;
+use app::report::{BatchKind, BatchRequest, Report};
+use app::rules::Operation;
 use app::{App, shell};
 use axum::Router;
 use leptos::config::LeptosOptions;
@@ -14,12 +21,32 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 
 use crate::engine::Engine;
 
+/// The most ancestors, and the most descendants, the flow view shows.
+const FLOW_LIMIT: u32 = 2_000;
+/// How many past runs the duration chart shows.
+const HISTORY: u32 = 30;
+
 struct EngineBackend {
     engine: Engine,
+    actor: Actor,
+}
+
+impl EngineBackend {
+    async fn instance(&self, id: InstanceId) -> Result<Instance, AppError> {
+        self.engine
+            .store()
+            .get_instance(id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("no instance {id}")))
+    }
 }
 
 #[async_trait::async_trait]
 impl Backend for EngineBackend {
+    async fn whoami(&self) -> Result<Actor, AppError> {
+        Ok(self.actor.clone())
+    }
+
     async fn list_instances(
         &self,
         filter: InstanceFilter,
@@ -30,6 +57,75 @@ impl Backend for EngineBackend {
 
     async fn instance_stats(&self, filter: InstanceFilter) -> Result<StateCounts, AppError> {
         Ok(self.engine.store().instance_stats(&filter).await?)
+    }
+
+    async fn instances_by_ids(&self, ids: Vec<InstanceId>) -> Result<Vec<Instance>, AppError> {
+        if ids.len() > app::model::MAX_PAGE_SIZE as usize * 20 {
+            return Err(AppError::bad_request("too many instances in one request"));
+        }
+        Ok(self.engine.store().instances_by_ids(&ids).await?)
+    }
+
+    async fn instance_detail(&self, id: InstanceId) -> Result<InstanceDetail, AppError> {
+        let store = self.engine.store();
+        let instance = self.instance(id).await?;
+        let waiting_for = match store.wait_facts(id).await? {
+            Some(facts) => {
+                crate::explain::waiting_for(&instance, &facts, self.engine.clock().now())
+            }
+            None => Vec::new(),
+        };
+        let (upstream, downstream) = store.neighbors(id).await?;
+        Ok(InstanceDetail {
+            attempts: store.attempts(id).await?,
+            history: store.history(id, HISTORY).await?,
+            instance,
+            waiting_for,
+            upstream,
+            downstream,
+        })
+    }
+
+    async fn flow(&self, id: InstanceId) -> Result<FlowGraph, AppError> {
+        self.instance(id).await?;
+        let (instances, edges, truncated) = self.engine.store().flow_around(id, FLOW_LIMIT).await?;
+        Ok(layout(id, instances, &edges, truncated))
+    }
+
+    async fn descendants(&self, id: InstanceId) -> Result<Vec<Instance>, AppError> {
+        self.instance(id).await?;
+        Ok(self.engine.store().descendants(id, 5_000).await?)
+    }
+
+    async fn log_chunk(
+        &self,
+        id: InstanceId,
+        attempt: Option<i32>,
+        offset: u64,
+    ) -> Result<LogChunk, AppError> {
+        crate::logs::read_chunk(&self.engine, id, attempt, offset).await
+    }
+
+    async fn operate(
+        &self,
+        id: InstanceId,
+        op: Operation,
+        dry_run: bool,
+    ) -> Result<Report, AppError> {
+        self.engine.operate(&self.actor, id, op, dry_run).await
+    }
+
+    async fn rerun_downstream(
+        &self,
+        root: InstanceId,
+        checked: Vec<InstanceId>,
+        dry_run: bool,
+    ) -> Result<Report, AppError> {
+        self.engine.rerun_downstream(&self.actor, root, &checked, dry_run).await
+    }
+
+    async fn batch(&self, kind: BatchKind, request: BatchRequest) -> Result<Report, AppError> {
+        self.engine.batch(&self.actor, kind, &request).await
     }
 }
 
@@ -43,8 +139,8 @@ pub fn leptos_options(site_root: &str, addr: std::net::SocketAddr) -> LeptosOpti
         .build()
 }
 
-pub fn router(engine: Engine, options: LeptosOptions) -> Router {
-    let backend: SharedBackend = Arc::new(EngineBackend { engine });
+pub fn router(engine: Engine, actor: Actor, options: LeptosOptions) -> Router {
+    let backend: SharedBackend = Arc::new(EngineBackend { engine, actor });
     let routes = generate_route_list(App);
     Router::new()
         .leptos_routes_with_context(&options, routes, move || provide_context(backend.clone()), {

@@ -6,10 +6,10 @@ mod common;
 use app::model::InstanceState::*;
 use app::model::{InstanceFilter, InstanceId};
 use app::people::{Actor, Role};
+use app::report::{BatchKind, BatchRequest, ItemResult};
 use app::rules::Operation;
 use common::{Harness, eventually};
 use server::engine::process;
-use server::ops::{BatchKind, BatchRequest, ItemResult};
 use server::store::AuditFilter;
 
 fn admin() -> Actor {
@@ -256,7 +256,7 @@ async fn batch_repair_over_a_diamond_runs_the_shared_child_once() {
         dry_run,
     };
     let preview = h.engine.batch(&admin(), BatchKind::Rerun, &request(true)).await.unwrap();
-    assert_eq!(preview.results[&left.to_string()], ItemResult::Ok("ok"));
+    assert_eq!(preview.results[&left.to_string()], ItemResult::ok());
     assert_eq!(
         preview.results[&ok.to_string()],
         ItemResult::Error {

@@ -22,6 +22,6 @@ pub fn StateBadge(state: InstanceState, #[prop(optional)] paused: bool) -> impl 
             <span class="icon" aria-hidden="true">{state_icon(state)}</span>
             {state.label()}
         </span>
-        {paused.then(|| view! { <span class="badge paused" title="paused for this cycle">"⏸ paused"</span> })}
+        {paused.then(|| view! { <span class="badge paused" title="paused for this cycle">"‖ paused"</span> })}
     }
 }

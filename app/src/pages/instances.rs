@@ -1,51 +1,80 @@
-//! The operations center home: the instance list with its statistics and filters. The filter
-//! lives in the URL so a view can be shared and reloaded.
+//! The operations center's instance lists (cycle, test, backfill): filters in the URL, the
+//! statistics bar, the keyset-paged table with live states, row selection, the batch actions and
+//! the right-click menu on every row.
 
+use std::collections::BTreeSet;
+
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::components::Redirect;
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
-use crate::api::{instance_stats, list_instances};
+use crate::api::{instance_stats, instances_by_ids, list_instances};
+use crate::components::actions::{ActionsButton, open_menu};
+use crate::components::context::{Dialog, Ui, detail_href, flow_href, log_href, target_of};
+use crate::components::legend::StateLegend;
 use crate::components::state_badge::{StateBadge, state_icon};
-use crate::components::time::{optional_time, short_time};
+use crate::components::time::{duration_ms, optional_time, short_time};
 use crate::error::AppError;
-use crate::model::{Instance, InstanceFilter, InstanceState, PageRequest, StateCounts};
+use crate::model::{
+    Instance, InstanceFilter, InstanceId, InstanceState, PageRequest, RunType, StateCounts,
+};
+use crate::people::Role;
+use crate::report::{BatchKind, BatchRequest};
 
 type ParsedQuery = Result<(InstanceFilter, PageRequest), AppError>;
 
-fn href_with(filter: &InstanceFilter) -> String {
-    let pairs: Vec<String> = filter
-        .to_query_pairs()
-        .into_iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(&v)))
-        .collect();
-    if pairs.is_empty() { "?".to_string() } else { format!("?{}", pairs.join("&")) }
+fn title_of(run_type: RunType) -> &'static str {
+    match run_type {
+        RunType::Cycle => "Cycle instances",
+        RunType::Test => "Test instances",
+        RunType::Backfill => "Backfill instances",
+    }
 }
 
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// The default view: the acting person's failed instances.
+fn default_filter(owner: &str) -> InstanceFilter {
+    InstanceFilter {
+        state: vec![InstanceState::Failed, InstanceState::Stopped],
+        owner: Some(owner.to_string()),
+        ..Default::default()
+    }
 }
 
 #[component]
-pub fn InstancesPage() -> impl IntoView {
+pub fn InstancesPage(run_type: RunType) -> impl IntoView {
+    let ui = Ui::get();
     let query = use_query_map();
+    let location = use_location();
+    let path = move || location.pathname.get();
     let parsed: Memo<ParsedQuery> = Memo::new(move |_| {
-        query.with(|q| InstanceFilter::from_query(q.latest_values().map(|(k, v)| (k.as_ref(), v))))
+        query.with(|q| {
+            InstanceFilter::from_query(q.latest_values().map(|(k, v)| (k.as_ref(), v))).map(
+                |(mut filter, page)| {
+                    filter.run_type = Some(run_type);
+                    (filter, page)
+                },
+            )
+        })
     });
-    let filter = move || parsed.get().map(|(f, _)| f).unwrap_or_default();
+    let filter = Signal::derive(move || {
+        parsed
+            .get()
+            .map(|(f, _)| f)
+            .unwrap_or_else(|_| InstanceFilter { run_type: Some(run_type), ..Default::default() })
+    });
+    let is_default_url = move || query.with(|q| q.latest_values().next().is_none());
 
+    // The counters follow every filter but the state one, so each stays meaningful and clicking
+    // one narrows the list to it.
     let stats = Resource::new(
-        move || parsed.get(),
-        |parsed| async move { instance_stats(parsed?.0).await },
+        move || (parsed.get(), ui.tick.get()),
+        |(parsed, _)| async move {
+            let filter = InstanceFilter { state: Vec::new(), ..parsed?.0 };
+            instance_stats(filter).await
+        },
     );
     let first_page = Resource::new(
         move || parsed.get(),
@@ -54,34 +83,57 @@ pub fn InstancesPage() -> impl IntoView {
             list_instances(filter, page).await
         },
     );
+    // How many instances the whole filter (states included) matches.
+    let total = Signal::derive(move || {
+        let counts = stats.get().and_then(Result::ok)?;
+        let states = filter.with(|f| f.state.clone());
+        Some(if states.is_empty() {
+            counts.total
+        } else {
+            states.iter().map(|s| counts.get(*s)).sum()
+        })
+    });
 
     view! {
         <section class="page">
-            <div class="page-head">
-                <h1>"Cycle instances"</h1>
-                <FilterBar filter=Signal::derive(filter)/>
-            </div>
-            <Transition fallback=|| view! { <StatsBar counts=StateCounts::default() filter=InstanceFilter::default()/> }>
+            <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let filter = filter();
+                    // A bare URL shows the default view, with its filter written into the URL.
+                    let me = ui.me.await.ok();
+                    (is_default_url())
+                        .then(|| {
+                            let owner = me.map(|m| m.name).unwrap_or_default();
+                            let target = format!("{}{}", path(), default_filter(&owner).to_query_string());
+                            view! { <Redirect path=target/> }
+                        })
+                })}
+            </Transition>
+            <div class="page-head">
+                <h1>{title_of(run_type)}</h1>
+                <StateLegend/>
+            </div>
+            <FilterBar filter path=Signal::derive(path)/>
+            <Transition fallback=|| view! { <StatsBar counts=StateCounts::default() filter=InstanceFilter::default() path=String::new()/> }>
+                {move || Suspend::new(async move {
+                    let filter = filter.get();
                     match stats.await {
-                        Ok(counts) => view! { <StatsBar counts filter/> }.into_any(),
-                        Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                        Ok(counts) => Either::Left(view! { <StatsBar counts filter path=path()/> }),
+                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
                     }
                 })}
             </Transition>
             <Transition fallback=|| view! { <p class="loading">"Loading instances…"</p> }>
                 {move || Suspend::new(async move {
                     match first_page.await {
-                        Ok(page) => view! {
+                        Ok(page) => Either::Left(view! {
                             <InstanceTable
-                                filter=filter()
+                                filter=filter.get_untracked()
                                 first=page.items
                                 next_cursor=page.next_cursor
+                                total
                             />
-                        }
-                        .into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                        }),
+                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
                     }
                 })}
             </Transition>
@@ -89,46 +141,135 @@ pub fn InstancesPage() -> impl IntoView {
     }
 }
 
-/// The filter controls. Changing one navigates to the new URL; the lists follow the URL.
+/// The filter controls. Each change navigates to the new URL; the page follows the URL.
 #[component]
-fn FilterBar(filter: Signal<InstanceFilter>) -> impl IntoView {
+fn FilterBar(filter: Signal<InstanceFilter>, path: Signal<String>) -> impl IntoView {
+    let ui = Ui::get();
     let navigate = use_navigate();
-    let on_state = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        let mut next = filter.get_untracked();
-        next.state = value.parse::<InstanceState>().map(|s| vec![s]).unwrap_or_default();
-        navigate(&href_with(&next), NavigateOptions::default());
+    let go = move |next: InstanceFilter| {
+        navigate(
+            &format!("{}{}", path.get_untracked(), next.to_query_string()),
+            NavigateOptions::default(),
+        );
     };
-    let selected = move || filter.with(|f| f.state.first().map(|s| s.as_str()).unwrap_or(""));
+    let text_field = {
+        let go = go.clone();
+        move |label: &'static str, name: &'static str, placeholder: &'static str| {
+            let go = go.clone();
+            let value = move || {
+                filter.with(|f| match name {
+                    "node" => f.node.clone(),
+                    "owner" => f.owner.clone(),
+                    _ => f.workflow.clone(),
+                })
+            };
+            let on_change = move |ev: leptos::ev::Event| {
+                let text = event_target_value(&ev).trim().to_string();
+                let text = (!text.is_empty()).then_some(text);
+                let mut next = filter.get_untracked();
+                match name {
+                    "node" => next.node = text,
+                    "owner" => next.owner = text,
+                    _ => next.workflow = text,
+                }
+                go(next);
+            };
+            let id = format!("filter-{name}");
+            view! {
+                <label for=id.clone()>{label}</label>
+                <input id=id type="search" name=name placeholder=placeholder prop:value=value on:change=on_change/>
+            }
+        }
+    };
+    let date_field = {
+        let go = go.clone();
+        move |label: &'static str, name: &'static str| {
+            let go = go.clone();
+            let value = move || {
+                filter
+                    .with(|f| if name == "bizdate" { f.bizdate } else { f.run_date })
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            };
+            let on_change = move |ev: leptos::ev::Event| {
+                let date = crate::model::parse_date(name, &event_target_value(&ev)).ok();
+                let mut next = filter.get_untracked();
+                if name == "bizdate" {
+                    next.bizdate = date;
+                } else {
+                    next.run_date = date;
+                }
+                go(next);
+            };
+            let id = format!("filter-{name}");
+            view! {
+                <label for=id.clone()>{label}</label>
+                <input id=id type="date" name=name prop:value=value on:change=on_change/>
+            }
+        }
+    };
+    let chips = {
+        let go = go.clone();
+        InstanceState::ALL
+            .into_iter()
+            .map(move |state| {
+                let go = go.clone();
+                let on = move || filter.with(|f| f.state.contains(&state));
+                let toggle = move |_| {
+                    let mut next = filter.get_untracked();
+                    if next.state.contains(&state) {
+                        next.state.retain(|s| *s != state);
+                    } else {
+                        next.state.push(state);
+                    }
+                    go(next);
+                };
+                view! {
+                    <button
+                        type="button"
+                        class=format!("chip state-{}", state.as_str())
+                        class:on=on
+                        aria-pressed=move || on().to_string()
+                        data-state=state.as_str()
+                        on:click=toggle
+                    >
+                        <span aria-hidden="true">{state_icon(state)}</span>
+                        {state.label()}
+                    </button>
+                }
+            })
+            .collect_view()
+    };
+    let mine = move || {
+        let owner = ui.actor().map(|a| a.name).unwrap_or_default();
+        format!("{}{}", path.get(), default_filter(&owner).to_query_string())
+    };
+    let everything =
+        move || format!("{}{}", path.get(), InstanceFilter::default().to_query_string());
     view! {
         <form class="filters" on:submit=|ev| ev.prevent_default()>
-            <label for="filter-state">"State"</label>
-            <select id="filter-state" name="state" on:change=on_state prop:value=selected>
-                    <option value="" selected=move || selected().is_empty()>"any state"</option>
-                    {InstanceState::ALL
-                        .into_iter()
-                        .map(|state| {
-                            view! {
-                                <option
-                                    value=state.as_str()
-                                    selected=move || selected() == state.as_str()
-                                >
-                                    {state.label()}
-                                </option>
-                            }
-                        })
-                        .collect_view()}
-            </select>
+            <div class="fields">
+                {text_field("Node", "node", "name contains…")}
+                {text_field("Owner", "owner", "anyone")}
+                {text_field("Workflow", "workflow", "any")}
+                {date_field("Business date", "bizdate")}
+                {date_field("Run date", "run_date")}
+            </div>
+            <div class="chips" role="group" aria-label="State">
+                <span class="muted">"State"</span>
+                {chips}
+                <span class="presets">
+                    <a href=mine class="preset">"My failed"</a>
+                    <a href=everything class="preset">"Everything"</a>
+                </span>
+            </div>
         </form>
     }
 }
 
 /// Counters per state; each links to the current filter narrowed to its state.
 #[component]
-fn StatsBar(counts: StateCounts, filter: InstanceFilter) -> impl IntoView {
-    let active = filter.state.clone();
-    let with_state =
-        move |state: Vec<InstanceState>| href_with(&InstanceFilter { state, ..filter.clone() });
+fn StatsBar(counts: StateCounts, filter: InstanceFilter, path: String) -> impl IntoView {
     let shown = [
         InstanceState::Running,
         InstanceState::Success,
@@ -138,6 +279,10 @@ fn StatsBar(counts: StateCounts, filter: InstanceFilter) -> impl IntoView {
         InstanceState::WaitingResources,
     ];
     let failed = counts.failed + counts.stopped;
+    let active = filter.state.clone();
+    let with_state = move |state: Vec<InstanceState>| {
+        format!("{path}{}", InstanceFilter { state, ..filter.clone() }.to_query_string())
+    };
     view! {
         <ul class="stats" aria-label="instances per state">
             <li class:active=active.is_empty()>
@@ -149,13 +294,12 @@ fn StatsBar(counts: StateCounts, filter: InstanceFilter) -> impl IntoView {
             {shown
                 .into_iter()
                 .map(|state| {
-                    let count = if state == InstanceState::Failed { failed } else { counts.get(state) };
-                    let states = if state == InstanceState::Failed {
-                        vec![InstanceState::Failed, InstanceState::Stopped]
+                    let (count, states) = if state == InstanceState::Failed {
+                        (failed, vec![InstanceState::Failed, InstanceState::Stopped])
                     } else {
-                        vec![state]
+                        (counts.get(state), vec![state])
                     };
-                    let is_active = active.first() == Some(&state);
+                    let is_active = active == states;
                     view! {
                         <li class:active=is_active class=format!("stat-{}", state.as_str())>
                             <a href=with_state(states) data-stat=state.as_str()>
@@ -173,29 +317,60 @@ fn StatsBar(counts: StateCounts, filter: InstanceFilter) -> impl IntoView {
     }
 }
 
+/// What identifies a row's rendering: it is redrawn when any of these change.
+fn row_key(i: &Instance) -> (InstanceId, InstanceState, bool, i32, Option<i64>) {
+    (i.id, i.state, i.paused, i.attempt, i.ended_at.map(|t| t.timestamp_millis()))
+}
+
 #[component]
 fn InstanceTable(
     filter: InstanceFilter,
     first: Vec<Instance>,
     next_cursor: Option<String>,
+    total: Signal<Option<u64>>,
 ) -> impl IntoView {
-    let more = RwSignal::new(Vec::<Instance>::new());
+    let ui = Ui::get();
+    let rows = RwSignal::new(first);
     let cursor = RwSignal::new(next_cursor);
     let loading = RwSignal::new(false);
     let load_error = RwSignal::new(None::<String>);
-    let empty = first.is_empty();
+    let selected = RwSignal::new(BTreeSet::<InstanceId>::new());
+    let all_matching = RwSignal::new(false);
 
-    let load_more = move |_| {
-        let Some(after) = cursor.get_untracked() else {
+    // Live: when the server says instances changed, re-read the rows on screen.
+    let seen_tick = StoredValue::new(ui.tick.get_untracked());
+    Effect::new(move |_| {
+        let tick = ui.tick.get();
+        if tick == seen_tick.get_value() {
             return;
-        };
-        let filter = filter.clone();
+        }
+        seen_tick.set_value(tick);
+        let ids: Vec<InstanceId> = rows.with_untracked(|r| r.iter().map(|i| i.id).collect());
+        if ids.is_empty() {
+            return;
+        }
+        spawn_local(async move {
+            if let Ok(fresh) = instances_by_ids(ids).await {
+                rows.update(|rows| {
+                    for row in rows.iter_mut() {
+                        if let Some(new) = fresh.iter().find(|f| f.id == row.id) {
+                            *row = new.clone();
+                        }
+                    }
+                });
+            }
+        });
+    });
+
+    let more_filter = filter.clone();
+    let load_more = move |_| {
+        let Some(after) = cursor.get_untracked() else { return };
+        let filter = more_filter.clone();
         loading.set(true);
         spawn_local(async move {
-            let page = PageRequest { cursor: Some(after), limit: None };
-            match list_instances(filter, page).await {
+            match list_instances(filter, PageRequest { cursor: Some(after), limit: None }).await {
                 Ok(page) => {
-                    more.update(|rows| rows.extend(page.items));
+                    rows.update(|r| r.extend(page.items));
                     cursor.set(page.next_cursor);
                     load_error.set(None);
                 }
@@ -205,12 +380,93 @@ fn InstanceTable(
         });
     };
 
+    let loaded = move || rows.with(Vec::len);
+    let all_loaded_selected = move || {
+        let n = loaded();
+        n > 0 && selected.with(|s| s.len()) == n
+    };
+    let toggle_all = move |ev: leptos::ev::Event| {
+        all_matching.set(false);
+        if event_target_checked(&ev) {
+            selected.set(rows.with(|r| r.iter().map(|i| i.id).collect()));
+        } else {
+            selected.set(BTreeSet::new());
+        }
+    };
+    let batch_filter = filter.clone();
+    let open_batch = Callback::new(move |kind: BatchKind| {
+        let (request, label) = if all_matching.get_untracked() {
+            let n = total.get_untracked().unwrap_or_default();
+            (
+                BatchRequest { ids: None, filter: Some(batch_filter.clone()), dry_run: true },
+                format!("all {n} matching the filter"),
+            )
+        } else {
+            let ids: Vec<InstanceId> = selected.get_untracked().into_iter().collect();
+            let label = format!("{} selected", ids.len());
+            (BatchRequest { ids: Some(ids), filter: None, dry_run: true }, label)
+        };
+        ui.dialog.set(Some(Dialog::Batch { kind, request, label }));
+    });
+    let is_admin = move || ui.actor().is_some_and(|a| a.role == Role::Admin);
+
     view! {
+        <Show when=move || !selected.with(BTreeSet::is_empty) || all_matching.get()>
+            <div class="batch-bar" role="toolbar" aria-label="Batch actions">
+                <span class="selection-count">
+                    {move || {
+                        if all_matching.get() {
+                            format!("All {} matching the filter selected", total.get().unwrap_or_default())
+                        } else {
+                            format!("{} selected", selected.with(|s| s.len()))
+                        }
+                    }}
+                </span>
+                {move || {
+                    let more = total.get().is_some_and(|t| t as usize > loaded());
+                    (all_loaded_selected() && more && !all_matching.get())
+                        .then(|| {
+                            view! {
+                                <button type="button" class="link" on:click=move |_| all_matching.set(true)>
+                                    {move || format!("Select all {} matching the filter", total.get().unwrap_or_default())}
+                                </button>
+                            }
+                        })
+                }}
+                <span class="spacer"></span>
+                <button type="button" data-batch="rerun" on:click=move |_| open_batch.run(BatchKind::Rerun)>
+                    "↻ Repair rerun…"
+                </button>
+                <Show when=is_admin>
+                    <button type="button" class="danger" data-batch="kill" on:click=move |_| open_batch.run(BatchKind::Kill)>
+                        "■ Kill…"
+                    </button>
+                </Show>
+                <button
+                    type="button"
+                    class="link"
+                    on:click=move |_| {
+                        selected.set(BTreeSet::new());
+                        all_matching.set(false);
+                    }
+                >
+                    "Clear"
+                </button>
+            </div>
+        </Show>
         <div class="table-wrap">
             <table class="instances">
                 <thead>
                     <tr>
-                        <th>"ID"</th>
+                        <th class="check">
+                            <input
+                                type="checkbox"
+                                aria-label="Select all loaded rows"
+                                prop:checked=all_loaded_selected
+                                on:change=toggle_all
+                            />
+                        </th>
+                        <th class="num">"ID"</th>
                         <th>"Node"</th>
                         <th>"Workflow"</th>
                         <th>"Owner"</th>
@@ -218,19 +474,28 @@ fn InstanceTable(
                         <th>"Business date"</th>
                         <th>"Planned (UTC)"</th>
                         <th>"Started"</th>
-                        <th>"Ended"</th>
-                        <th class="num">"Attempt"</th>
+                        <th class="num">"Took"</th>
+                        <th class="num">"Try"</th>
+                        <th>"View"</th>
+                        <th class="actions-col"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody>
-                    {first.into_iter().map(|i| view! { <InstanceRow instance=i/> }).collect_view()}
-                    <For each=move || more.get() key=|i| i.id let:instance>
-                        <InstanceRow instance/>
+                    <For each=move || rows.get() key=row_key let:instance>
+                        <InstanceRow instance selected all_matching/>
                     </For>
                 </tbody>
             </table>
-            {empty.then(|| view! { <p class="empty">"No instances match this filter."</p> })}
+            <Show when=move || loaded() == 0>
+                <p class="empty">"No instances match this filter."</p>
+            </Show>
             <div class="pager">
+                <span class="muted">
+                    {move || match total.get() {
+                        Some(t) => format!("{} of {t} shown", loaded()),
+                        None => format!("{} shown", loaded()),
+                    }}
+                </span>
                 <Show when=move || cursor.with(Option::is_some)>
                     <button type="button" on:click=load_more.clone() disabled=move || loading.get()>
                         {move || if loading.get() { "Loading…" } else { "Load more" }}
@@ -243,19 +508,63 @@ fn InstanceTable(
 }
 
 #[component]
-fn InstanceRow(instance: Instance) -> impl IntoView {
+fn InstanceRow(
+    instance: Instance,
+    selected: RwSignal<BTreeSet<InstanceId>>,
+    all_matching: RwSignal<bool>,
+) -> impl IntoView {
+    let id = instance.id;
+    let target = target_of(&instance);
+    let menu_target = target.clone();
+    let on_menu = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        open_menu(menu_target.clone(), ev.client_x(), ev.client_y());
+    };
+    let took = match (instance.started_at, instance.ended_at) {
+        (Some(s), Some(e)) if !matches!(instance.state, InstanceState::Running) => {
+            duration_ms((e - s).num_milliseconds())
+        }
+        _ => "—".to_string(),
+    };
+    let checked = move || all_matching.get() || selected.with(|s| s.contains(&id));
+    let toggle = move |ev: leptos::ev::Event| {
+        let on = event_target_checked(&ev);
+        all_matching.set(false);
+        selected.update(|s| {
+            if on {
+                s.insert(id);
+            } else {
+                s.remove(&id);
+            }
+        });
+    };
     view! {
-        <tr data-instance-id=instance.id.0 data-state=instance.state.as_str()>
-            <td class="num mono">{instance.id.0}</td>
-            <td class="node">{instance.node}</td>
-            <td>{instance.workflow}</td>
-            <td>{instance.owner}</td>
+        <tr
+            data-instance-id=id.0
+            data-state=instance.state.as_str()
+            data-node=instance.node.clone()
+            class:selected=checked
+            on:contextmenu=on_menu
+        >
+            <td class="check">
+                <input type="checkbox" aria-label=format!("Select #{id}") prop:checked=checked on:change=toggle/>
+            </td>
+            <td class="num mono"><a href=detail_href(id)>{id.0}</a></td>
+            <td class="node"><a href=detail_href(id)>{instance.node.clone()}</a></td>
+            <td>{instance.workflow.clone()}</td>
+            <td>{instance.owner.clone()}</td>
             <td><StateBadge state=instance.state paused=instance.paused/></td>
             <td class="mono">{instance.bizdate.to_string()}</td>
             <td class="mono">{short_time(instance.planned_at)}</td>
             <td class="mono">{optional_time(instance.started_at)}</td>
-            <td class="mono">{optional_time(instance.ended_at)}</td>
+            <td class="num">{took}</td>
             <td class="num">{instance.attempt}</td>
+            <td class="links">
+                <a href=flow_href(id)>"Flow"</a>
+                <a href=log_href(id)>"Log"</a>
+                <a href=format!("{}#neighbours", detail_href(id))>"Up/down"</a>
+            </td>
+            <td class="actions-col"><ActionsButton target/></td>
         </tr>
     }
 }

@@ -1,3 +1,6 @@
 //! One module per page.
 
+pub mod detail;
+pub mod flow;
 pub mod instances;
+pub mod log;

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::{Mutex, Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::EngineEvent;
 use super::clock::SharedClock;
 use super::executor::Executor;
 use super::running::Running;
@@ -22,6 +23,7 @@ pub struct Dispatcher {
     pub(super) attempts: TaskTracker,
     pub(super) running: Arc<Running>,
     pub(super) claim_lock: Arc<Mutex<()>>,
+    pub(super) events: broadcast::Sender<EngineEvent>,
 }
 
 /// Changes made by another process (the `import` and `snapshot` commands) wake nobody here;
@@ -80,6 +82,10 @@ impl Dispatcher {
                 })
                 .collect();
             drop(claiming);
+            if !started.is_empty() {
+                let instances = started.iter().map(|(c, _)| c.instance_id).collect();
+                let _ = self.events.send(EngineEvent::Started { instances });
+            }
             for (claim, guard) in started {
                 let executor = self.executor.clone();
                 self.attempts.spawn(async move { executor.run(claim, guard).await });

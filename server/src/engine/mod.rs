@@ -52,6 +52,27 @@ pub enum EngineEvent {
         attempt: i32,
         state: Option<InstanceState>,
     },
+    /// The dispatcher started these instances.
+    Started {
+        instances: Vec<InstanceId>,
+    },
+    /// A person changed these instances.
+    Operated {
+        instances: Vec<InstanceId>,
+    },
+}
+
+impl EngineEvent {
+    /// The instances the event is about (empty: possibly many, e.g. a whole new day).
+    pub fn instances(&self) -> Vec<InstanceId> {
+        match self {
+            EngineEvent::SnapshotMade { .. } => Vec::new(),
+            EngineEvent::AttemptFinished { instance, .. } => vec![*instance],
+            EngineEvent::Started { instances } | EngineEvent::Operated { instances } => {
+                instances.clone()
+            }
+        }
+    }
 }
 
 /// A cheap handle to the running engine.
@@ -70,6 +91,8 @@ struct Inner {
     attempts: TaskTracker,
     running: Arc<running::Running>,
     claim_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The token `start` was given: cancelled when the server stops.
+    stop: std::sync::OnceLock<CancellationToken>,
 }
 
 impl Engine {
@@ -99,6 +122,7 @@ impl Engine {
                 attempts: TaskTracker::new(),
                 running: Arc::default(),
                 claim_lock: Arc::default(),
+                stop: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -126,6 +150,20 @@ impl Engine {
         self.inner.claim_lock.lock().await
     }
 
+    /// Resolves when the server stops (never, for an engine that was not started): long-lived
+    /// responses such as the event stream end with it.
+    pub async fn stopped(&self) {
+        match self.inner.stop.get() {
+            Some(token) => token.cancelled().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Tells listeners (live views) what happened.
+    pub fn announce(&self, event: EngineEvent) {
+        let _ = self.inner.events.send(event);
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.inner.events.subscribe()
     }
@@ -138,6 +176,7 @@ impl Engine {
     /// Recovers from a crash, then starts the dispatcher and the nightly snapshot loop.
     pub async fn start(&self, cancel: CancellationToken) -> Result<TaskTracker> {
         let inner = &self.inner;
+        let _ = inner.stop.set(cancel.clone());
         let now = inner.clock.now();
         let recovered =
             recovery::recover(&inner.store, &inner.config.data_dir, inner.config.kill_grace, now)
@@ -155,6 +194,7 @@ impl Engine {
             attempts: inner.attempts.clone(),
             running: inner.running.clone(),
             claim_lock: inner.claim_lock.clone(),
+            events: inner.events.clone(),
         };
         tasks.spawn(dispatcher.run(cancel.clone()));
         let engine = self.clone();

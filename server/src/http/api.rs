@@ -3,7 +3,7 @@
 
 use app::definition::{Node, NodePage, NodeSpec, ResourceGroup};
 use app::error::AppError;
-use app::model::{InstanceFilter, InstanceId, InstancePage, StateCounts, parse_date};
+use app::model::{Attempt, InstanceFilter, InstanceId, InstancePage, StateCounts, parse_date};
 use app::people::Actor;
 use app::rules::{self, Facts, Operation, Permission};
 use axum::Json;
@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiResult};
 use crate::definitions::DefinitionFile;
 use crate::engine::Engine;
-use crate::store::{ApplyMode, Attempt, NodeListFilter, UpsertReport};
+use crate::store::{ApplyMode, NodeListFilter, UpsertReport};
 
 /// The OpenAPI description of everything below.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -60,6 +60,7 @@ impl CurrentActor {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/events", get(super::events::events))
         .route("/openapi.json", get(openapi))
         .route("/nodes", get(list_nodes).post(create_node))
         .route("/nodes/{name}", get(get_node).put(put_node).delete(delete_node))
@@ -307,6 +308,8 @@ async fn get_instance(
 #[serde(deny_unknown_fields)]
 struct LogQuery {
     attempt: Option<i32>,
+    /// Ask the browser to save it as a file.
+    download: Option<bool>,
 }
 
 /// The log of the latest attempt (or `?attempt=N`), as plain text; it grows while the attempt
@@ -317,7 +320,7 @@ async fn instance_log(
     query: Result<Query<LogQuery>, QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let id = instance_id(&id)?;
-    let wanted = query?.0.attempt;
+    let LogQuery { attempt: wanted, download } = query?.0;
     let instance = engine
         .store()
         .get_instance(id)
@@ -326,7 +329,14 @@ async fn instance_log(
     rules::check(Operation::ViewLog, Facts { state: instance.state, paused: instance.paused })
         .map_err(|refusal| AppError::conflict(refusal.reason))?;
     let attempts = engine.store().attempts(id).await?;
-    let text = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
+    let disposition = match download {
+        Some(true) => format!("attachment; filename=\"{}-{id}.log\"", instance.node),
+        _ => "inline".to_string(),
+    };
+    let text = [
+        (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+        (header::CONTENT_DISPOSITION, disposition),
+    ];
     let attempt = match (wanted, attempts.last()) {
         (Some(n), _) => attempts
             .iter()

@@ -3,4 +3,5 @@
 
 pub mod api;
 pub mod error;
+pub mod events;
 pub mod operations;

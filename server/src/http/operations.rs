@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::api::{ApiState, CurrentActor, instance_id};
 use super::error::ApiResult;
 use crate::engine::Engine;
-use crate::ops::{BatchKind, BatchRequest, Report};
 use crate::store::{AuditFilter, AuditPage, AuditRecord, AuditResult};
+use app::report::{BatchKind, BatchRequest, Report};
 
 /// The most descendants the checked-downstream dialog lists.
 const MAX_DESCENDANTS: u32 = 5_000;

@@ -1,28 +1,17 @@
 //! Reading instances: the filtered, keyset-paged list, the per-state counts, one instance, its
 //! attempts and its dependency neighbours.
 
-use app::model::{Instance, InstanceFilter, InstanceId, InstancePage, PageRequest, StateCounts};
+use app::flow::FlowInstance;
+use app::model::{
+    Attempt, HistoryPoint, Instance, InstanceFilter, InstanceId, InstancePage, InstanceState,
+    PageRequest, StateCounts,
+};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::definitions::like_pattern;
 use super::rows::{INSTANCE_COLUMNS, InstanceRow};
 use super::{Result, Store, StoreError, from_ms};
-
-/// One start of an instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Attempt {
-    pub attempt: i32,
-    pub started_at: DateTime<Utc>,
-    pub ended_at: Option<DateTime<Utc>>,
-    pub exit_code: Option<i32>,
-    pub host: String,
-    pub pid: Option<i64>,
-    pub log_path: String,
-    pub outcome: Option<String>,
-    pub reason: Option<String>,
-}
 
 pub(super) fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: &InstanceFilter) {
     query.push(" WHERE 1 = 1");
@@ -179,5 +168,174 @@ impl Store {
             rows.into_iter().map(Instance::try_from).collect::<Result<Vec<_>>>()
         };
         Ok((convert(upstream)?, convert(downstream)?))
+    }
+}
+
+/// What an instance that has not started waits for: the facts "why isn't it running?" is made
+/// of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitFacts {
+    pub ready_at: DateTime<Utc>,
+    pub planned_at: DateTime<Utc>,
+    /// Upstream instances that have not succeeded, or are paused.
+    pub pending_upstream: Vec<(InstanceId, String, InstanceState, bool)>,
+    pub resource_group: String,
+    pub slots: i64,
+    pub running_in_group: i64,
+    /// Queued instances of the same group that go first.
+    pub queued_ahead: i64,
+    pub node_paused: bool,
+}
+
+impl Store {
+    /// The given instances (unknown ids are left out), newest first.
+    pub async fn instances_by_ids(&self, ids: &[InstanceId]) -> Result<Vec<Instance>> {
+        let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+        let rows: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id \
+             WHERE i.id IN (SELECT value FROM json_each(?1)) ORDER BY i.id DESC"
+        )))
+        .bind(serde_json::to_string(&ids).expect("numbers"))
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter().map(Instance::try_from).collect()
+    }
+
+    /// The latest runs of the same node as `id` (newest first).
+    pub async fn history(&self, id: InstanceId, limit: u32) -> Result<Vec<HistoryPoint>> {
+        let rows: Vec<(i64, String, String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT h.id, h.bizdate, h.run_type, h.state, h.started_at, h.ended_at \
+             FROM instances h WHERE h.node_id = (SELECT node_id FROM instances WHERE id = ?1) \
+             AND h.started_at IS NOT NULL ORDER BY h.planned_at DESC, h.id DESC LIMIT ?2",
+        )
+        .bind(id.0)
+        .bind(limit as i64)
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|(id, bizdate, run_type, state, started, ended)| {
+                let state: InstanceState =
+                    state.parse().map_err(|_| StoreError::Corrupt(state.clone()))?;
+                let finished = !matches!(state, InstanceState::Running);
+                Ok(HistoryPoint {
+                    id: InstanceId(id),
+                    bizdate: super::rows::date(&bizdate)?,
+                    run_type: run_type.parse().map_err(|_| StoreError::Corrupt(run_type))?,
+                    state,
+                    started_at: from_ms(started),
+                    millis: ended.filter(|_| finished).map(|e| (e - started).max(0)),
+                })
+            })
+            .collect()
+    }
+
+    /// The instances around `id` (up to `limit` ancestors and `limit` descendants) and the edges
+    /// `(upstream, downstream)` among them; `true` if some were left out.
+    pub async fn flow_around(
+        &self,
+        id: InstanceId,
+        limit: u32,
+    ) -> Result<(Vec<FlowInstance>, Vec<(InstanceId, InstanceId)>, bool)> {
+        let rows: Vec<(i64, String, String, String, bool)> = sqlx::query_as(
+            "WITH RECURSIVE \
+               up (id) AS (SELECT ?1 UNION SELECT d.upstream_id FROM instance_deps d \
+                           JOIN up ON d.instance_id = up.id LIMIT ?2), \
+               down (id) AS (SELECT ?1 UNION SELECT d.instance_id FROM instance_deps d \
+                             JOIN down ON d.upstream_id = down.id LIMIT ?2) \
+             SELECT i.id, i.node_name, i.owner, i.state, i.paused FROM instances i \
+             WHERE i.id IN (SELECT id FROM up UNION SELECT id FROM down) ORDER BY i.id",
+        )
+        .bind(id.0)
+        .bind(limit as i64 + 1)
+        .fetch_all(&self.read)
+        .await?;
+        let truncated = rows.len() > 2 * limit as usize;
+        let instances = rows
+            .into_iter()
+            .map(|(id, node, owner, state, paused)| {
+                Ok(FlowInstance {
+                    id: InstanceId(id),
+                    node,
+                    owner,
+                    state: state.parse().map_err(|_| StoreError::Corrupt(state.clone()))?,
+                    paused,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let ids: Vec<i64> = instances.iter().map(|i| i.id.0).collect();
+        let members: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        // Every upstream edge of the members, driven through the primary key (CROSS JOIN keeps
+        // SQLite from scanning the edge table), then only those between members.
+        let edges: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT d.upstream_id, d.instance_id FROM json_each(?1) j \
+             CROSS JOIN instance_deps d ON d.instance_id = j.value",
+        )
+        .bind(serde_json::to_string(&ids).expect("numbers"))
+        .fetch_all(&self.read)
+        .await?;
+        let edges = edges
+            .into_iter()
+            .filter(|(u, _)| members.contains(u))
+            .map(|(u, d)| (InstanceId(u), InstanceId(d)))
+            .collect();
+        Ok((instances, edges, truncated))
+    }
+
+    /// The facts of what a not-yet-started instance waits for.
+    pub async fn wait_facts(&self, id: InstanceId) -> Result<Option<WaitFacts>> {
+        let row: Option<(i64, i64, String, i64, bool)> = sqlx::query_as(
+            "SELECT i.ready_at, i.planned_at, n.resource_group, i.priority, n.paused \
+             FROM instances i JOIN nodes n ON n.id = i.node_id WHERE i.id = ?1",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some((ready_at, planned_at, group, priority, node_paused)) = row else {
+            return Ok(None);
+        };
+        let pending: Vec<(i64, String, String, bool)> = sqlx::query_as(
+            "SELECT u.id, u.node_name, u.state, u.paused FROM instance_deps d \
+             JOIN instances u ON u.id = d.upstream_id \
+             WHERE d.instance_id = ?1 AND (u.state <> 'success' OR u.paused <> 0) ORDER BY u.id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.read)
+        .await?;
+        let (slots, running): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE((SELECT slots FROM resource_groups WHERE name = ?1), 0), \
+               (SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
+                WHERE i.state = 'running' AND n.resource_group = ?1)",
+        )
+        .bind(&group)
+        .fetch_one(&self.read)
+        .await?;
+        let ahead: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
+             WHERE i.state = 'waiting_resources' AND i.paused = 0 AND n.resource_group = ?1 \
+             AND (i.priority, i.ready_at, i.id) < (?2, ?3, ?4)",
+        )
+        .bind(&group)
+        .bind(priority)
+        .bind(ready_at)
+        .bind(id.0)
+        .fetch_one(&self.read)
+        .await?;
+        let pending_upstream = pending
+            .into_iter()
+            .map(|(id, node, state, paused)| {
+                let state = state.parse().map_err(|_| StoreError::Corrupt(state.clone()))?;
+                Ok((InstanceId(id), node, state, paused))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(WaitFacts {
+            ready_at: from_ms(ready_at),
+            planned_at: from_ms(planned_at),
+            pending_upstream,
+            resource_group: group,
+            slots,
+            running_in_group: running,
+            queued_ahead: ahead,
+            node_paused,
+        }))
     }
 }

@@ -26,7 +26,7 @@ use sqlx::sqlite::{
 
 pub use audit::{AuditFilter, AuditPage, AuditRecord, AuditResult};
 pub use definitions::{ApplyMode, DefinitionGraph, NodeListFilter, UpsertReport};
-pub use instances::Attempt;
+pub use instances::WaitFacts;
 pub use operations::{AuditEntry, OperationTx, Target, Transition};
 pub use scheduling::{
     Claim, Finish, FinishedAttempt, FreeSlots, OpenAttempt, Outcome, RetryPolicy, StartedProcess,

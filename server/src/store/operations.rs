@@ -166,15 +166,21 @@ impl OperationTx {
         &mut self,
         ids: &[InstanceId],
     ) -> Result<Vec<(InstanceId, InstanceId)>> {
+        let members: std::collections::HashSet<InstanceId> = ids.iter().copied().collect();
+        // Driven from the id list through the primary key (CROSS JOIN fixes the order); only
+        // the edges between members are kept.
         let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT instance_id, upstream_id FROM instance_deps \
-             WHERE instance_id IN (SELECT value FROM json_each(?1)) \
-               AND upstream_id IN (SELECT value FROM json_each(?1))",
+            "SELECT d.instance_id, d.upstream_id FROM json_each(?1) j \
+             CROSS JOIN instance_deps d ON d.instance_id = j.value",
         )
         .bind(json_ids(ids))
         .fetch_all(&mut *self.tx)
         .await?;
-        Ok(rows.into_iter().map(|(d, u)| (InstanceId(d), InstanceId(u))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(d, u)| (InstanceId(d), InstanceId(u)))
+            .filter(|(_, u)| members.contains(u))
+            .collect())
     }
 
     /// Applies a transition to `ids`, guarded by `allowed` states and, if given, the paused flag

@@ -1,0 +1,551 @@
+//! The operations of one instance: the right-click menu (also opened by each row's actions
+//! button), and the dialogs that preview an operation (a dry run) before it is confirmed. What
+//! is enabled is decided by `app::rules`, exactly as the server decides.
+
+use std::collections::BTreeSet;
+
+use leptos::either::{Either, EitherOf3};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+
+use super::context::{Dialog, MenuAt, Target, Ui, detail_href, log_href};
+use super::state_badge::StateBadge;
+use crate::api::{fetch_descendants, run_batch, run_operation, run_rerun_downstream};
+use crate::error::AppError;
+use crate::model::{Instance, InstanceId};
+use crate::people::Actor;
+use crate::report::{BatchKind, BatchRequest, Report};
+use crate::rules::{self, Facts, INELIGIBLE_SELECTION, Operation, Permission};
+
+/// Whether `actor` may do `op` on `target` now, and if not, why.
+pub fn availability(actor: Option<&Actor>, target: &Target, op: Operation) -> Result<(), String> {
+    let facts = Facts { state: target.state, paused: target.paused };
+    if !matches!(op, Operation::ViewLog | Operation::ViewProperties) {
+        let actor = actor.ok_or("signing in…")?;
+        rules::authorize(actor, Permission::Operate { owner: &target.owner })?;
+    }
+    rules::check(op, facts).map_err(|refusal| refusal.reason)
+}
+
+fn op_name(op: Operation) -> &'static str {
+    match op {
+        Operation::ViewLog => "view_log",
+        Operation::ViewProperties => "view_properties",
+        Operation::Kill => "kill",
+        Operation::Rerun => "rerun",
+        Operation::SetSuccess => "set_success",
+        Operation::RerunDownstream => "rerun_downstream",
+        Operation::Pause => "pause",
+        Operation::Resume => "resume",
+    }
+}
+
+/// Opens the menu for `target` at the pointer (right-click) or under an element.
+pub fn open_menu(target: Target, x: i32, y: i32) {
+    Ui::get().menu.set(Some(MenuAt { target, x, y }));
+}
+
+/// The "⋯" button of a row or a page: the keyboard way to the same menu.
+#[component]
+pub fn ActionsButton(target: Target) -> impl IntoView {
+    let label = format!("Actions for {} (#{})", target.node, target.id);
+    let ui = Ui::get();
+    let open = move |ev: leptos::ev::MouseEvent| {
+        ev.stop_propagation();
+        let (x, y) = button_corner(&ev);
+        ui.menu.set(Some(MenuAt { target: target.clone(), x, y }));
+    };
+    view! {
+        <button type="button" class="actions-button" aria-haspopup="menu" aria-label=label on:click=open>
+            "⋯"
+        </button>
+    }
+}
+
+fn button_corner(ev: &leptos::ev::MouseEvent) -> (i32, i32) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(element) =
+            ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        {
+            let rect = element.get_bounding_client_rect();
+            return (rect.left() as i32, rect.bottom() as i32 + 2);
+        }
+    }
+    (ev.client_x(), ev.client_y())
+}
+
+/// The one menu of the page, wherever it was opened.
+#[component]
+pub fn ActionMenu() -> impl IntoView {
+    let ui = Ui::get();
+    let navigate = use_navigate();
+    let close = move || ui.menu.set(None);
+    let _ = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            ui.menu.set(None);
+            ui.dialog.set(None);
+        }
+    });
+    move || {
+        let MenuAt { target, x, y } = ui.menu.get()?;
+        let actor = ui.actor();
+        let navigate = navigate.clone();
+        let items = Operation::ALL
+            .into_iter()
+            .map(|op| {
+                let allowed = availability(actor.as_ref(), &target, op);
+                let reason = allowed.clone().err();
+                let why = reason.clone();
+                let enabled = allowed.is_ok();
+                let target = target.clone();
+                let navigate = navigate.clone();
+                let choose = move |_| {
+                    if !enabled {
+                        return;
+                    }
+                    close();
+                    match op {
+                        Operation::ViewLog => navigate(&log_href(target.id), Default::default()),
+                        Operation::ViewProperties => {
+                            navigate(&detail_href(target.id), Default::default())
+                        }
+                        Operation::RerunDownstream => {
+                            ui.dialog.set(Some(Dialog::RerunDownstream { target: target.clone() }))
+                        }
+                        op => ui.dialog.set(Some(Dialog::Operation { target: target.clone(), op })),
+                    }
+                };
+                view! {
+                    <li role="none">
+                        <button
+                            type="button"
+                            role="menuitem"
+                            data-op=op_name(op)
+                            aria-disabled=(!enabled).then_some("true")
+                            class:disabled=!enabled
+                            title=reason.clone()
+                            on:click=choose
+                        >
+                            <span class="label">{op.label()}</span>
+                            {why.map(|r| view! { <span class="reason">{r}</span> })}
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view();
+        Some(view! {
+            <div class="menu-backdrop" on:click=move |_| close() on:contextmenu=move |ev| {
+                ev.prevent_default();
+                close();
+            }></div>
+            <ul
+                class="menu"
+                role="menu"
+                aria-label=format!("Actions for {}", target.node)
+                style=menu_position(x, y)
+            >
+                <li class="menu-title" role="presentation">
+                    {target.node.clone()}
+                    <span class="muted">" #"{target.id.0}</span>
+                </li>
+                {items}
+            </ul>
+        })
+    }
+}
+
+/// Where the menu goes: at the pointer, opening upwards in the lower half of the window and
+/// leftwards near its right edge, so it never leaves the screen.
+fn menu_position(x: i32, y: i32) -> String {
+    let (width, height) = window_size();
+    let horizontal = if x > width - 380 {
+        format!("right: {}px", (width - x).max(4))
+    } else {
+        format!("left: {}px", x.max(4))
+    };
+    let vertical = if y > height / 2 {
+        format!("bottom: {}px", (height - y).max(4))
+    } else {
+        format!("top: {}px", y.max(4))
+    };
+    format!("{horizontal}; {vertical}")
+}
+
+fn window_size() -> (i32, i32) {
+    #[cfg(feature = "hydrate")]
+    {
+        let window = window();
+        let size = |v: Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>| {
+            v.ok().and_then(|v| v.as_f64()).unwrap_or(800.0) as i32
+        };
+        (size(window.inner_width()), size(window.inner_height()))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    (1280, 800)
+}
+
+/// Whichever dialog is open.
+#[component]
+pub fn Dialogs() -> impl IntoView {
+    let ui = Ui::get();
+    move || match ui.dialog.get()? {
+        Dialog::Operation { target, op } => {
+            Some(EitherOf3::A(view! { <OperationDialog target op/> }))
+        }
+        Dialog::RerunDownstream { target } => {
+            Some(EitherOf3::B(view! { <RerunDownstreamDialog target/> }))
+        }
+        Dialog::Batch { kind, request, label } => {
+            Some(EitherOf3::C(view! { <BatchDialog kind request label/> }))
+        }
+    }
+}
+
+#[component]
+fn Modal(title: String, children: Children) -> impl IntoView {
+    let ui = Ui::get();
+    let label = title.clone();
+    view! {
+        <div class="overlay" on:click=move |_| ui.dialog.set(None)>
+            <div
+                class="dialog"
+                role="dialog"
+                aria-modal="true"
+                aria-label=label
+                on:click=|ev| ev.stop_propagation()
+            >
+                <h2>{title}</h2>
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+/// What an operation will do (or did): changes, refusals, downstream.
+#[component]
+pub fn ReportView(report: Report) -> impl IntoView {
+    const SHOWN: usize = 30;
+    let verb = if report.dry_run { "will change" } else { "changed" };
+    let changes = report.changes.len();
+    let refused: Vec<(String, String)> =
+        report.refused().map(|(id, e)| (id.to_string(), e.to_string())).collect();
+    let downstream = report.downstream.len();
+    view! {
+        <div class="report">
+            <p class="summary">
+                <strong>{changes}</strong>
+                {format!(" instance{} {verb}", if changes == 1 { "" } else { "s" })}
+                {(!refused.is_empty()).then(|| format!(", {} refused", refused.len()))}
+                {(downstream > 0)
+                    .then(|| format!(", {downstream} downstream will be scheduled again"))}
+                "."
+            </p>
+            {(changes > 0)
+                .then(|| {
+                    view! {
+                        <table class="compact changes">
+                            <thead><tr><th>"ID"</th><th>"Node"</th><th>"From"</th><th>"To"</th></tr></thead>
+                            <tbody>
+                                {report
+                                    .changes
+                                    .iter()
+                                    .take(SHOWN)
+                                    .map(|c| {
+                                        view! {
+                                            <tr>
+                                                <td class="mono">{c.id.0}</td>
+                                                <td>{c.node.clone()}</td>
+                                                <td><StateBadge state=c.from/></td>
+                                                <td><StateBadge state=c.to paused=c.paused/></td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                        {(changes > SHOWN).then(|| view! { <p class="muted">"… and "{changes - SHOWN}" more"</p> })}
+                    }
+                })}
+            {(!refused.is_empty())
+                .then(|| {
+                    view! {
+                        <h3>"Refused"</h3>
+                        <ul class="refusals">
+                            {refused
+                                .iter()
+                                .take(SHOWN)
+                                .map(|(id, e)| view! { <li><span class="mono">"#"{id.clone()}</span>" "{e.clone()}</li> })
+                                .collect_view()}
+                        </ul>
+                    }
+                })}
+            {(downstream > 0)
+                .then(|| {
+                    view! {
+                        <h3>"Scheduled again after they succeed"</h3>
+                        <ul class="downstream">
+                            {report
+                                .downstream
+                                .iter()
+                                .take(SHOWN)
+                                .map(|d| view! { <li>{d.node.clone()}<span class="muted">" #"{d.id.0}</span></li> })
+                                .collect_view()}
+                        </ul>
+                    }
+                })}
+        </div>
+    }
+}
+
+/// Preview → confirm → done, for one operation on one instance.
+#[component]
+fn OperationDialog(target: Target, op: Operation) -> impl IntoView {
+    let ui = Ui::get();
+    let id = target.id;
+    let preview = LocalResource::new(move || run_operation(id, op, true));
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let node = target.node.clone();
+    let confirm = move |_| {
+        busy.set(true);
+        let node = node.clone();
+        spawn_local(async move {
+            match run_operation(id, op, false).await {
+                Ok(_) => {
+                    ui.dialog.set(None);
+                    ui.toast(format!("{}: {node} (#{id})", op.label()), false);
+                    ui.refresh();
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    let title = format!("{} — {} #{}", capitalized(op.label()), target.node, target.id);
+    view! {
+        <Modal title>
+            <Suspense fallback=|| view! { <p class="loading">"Working out what would change…"</p> }>
+                {move || Suspend::new(async move {
+                    match preview.await {
+                        Ok(report) => Some(view! { <ReportView report/> }),
+                        Err(e) => {
+                            error.set(Some(e.message.clone()));
+                            None
+                        }
+                    }
+                })}
+            </Suspense>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="buttons">
+                <button type="button" on:click=move |_| ui.dialog.set(None)>"Cancel"</button>
+                <button
+                    type="button"
+                    class="primary"
+                    data-confirm=op_name(op)
+                    disabled=move || busy.get() || error.get().is_some() || preview.get().is_none()
+                    on:click=confirm
+                >
+                    {capitalized(op.label())}
+                </button>
+            </div>
+        </Modal>
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+}
+
+/// The checked-downstream dialog: the root and its descendants with checkboxes. A selection
+/// with an ineligible instance shows the seed's message and cannot be submitted.
+#[component]
+fn RerunDownstreamDialog(target: Target) -> impl IntoView {
+    let ui = Ui::get();
+    let root = target.id;
+    let family = LocalResource::new(move || fetch_descendants(root));
+    let checked = RwSignal::new(BTreeSet::<InstanceId>::new());
+    let rows = RwSignal::new(Vec::<(InstanceId, String, crate::model::InstanceState, bool)>::new());
+    let loaded = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let root_target = target.clone();
+    Effect::new(move |_| {
+        let Some(result) = family.get() else { return };
+        match result {
+            Ok(descendants) => {
+                let mut all = vec![(
+                    root_target.id,
+                    root_target.node.clone(),
+                    root_target.state,
+                    root_target.paused,
+                )];
+                all.extend(
+                    descendants
+                        .iter()
+                        .map(|i: &Instance| (i.id, i.node.clone(), i.state, i.paused)),
+                );
+                // Everything eligible starts checked.
+                let eligible = rules::allowed_states(Operation::RerunDownstream);
+                checked.set(all.iter().filter(|r| eligible.contains(&r.2)).map(|r| r.0).collect());
+                rows.set(all);
+            }
+            Err(e) => error.set(Some(e.message)),
+        }
+        loaded.set(true);
+    });
+    let selection_error = move || {
+        let states = rows.with(|rows| {
+            rows.iter()
+                .filter(|r| checked.with(|c| c.contains(&r.0)))
+                .map(|r| (r.0, r.2))
+                .collect::<Vec<_>>()
+        });
+        if states.is_empty() {
+            return Some("check at least one instance to rerun".to_string());
+        }
+        rules::check_selection(states).err().map(|_| INELIGIBLE_SELECTION.to_string())
+    };
+    let submit = move |_| {
+        let ids: Vec<InstanceId> = checked.get_untracked().into_iter().collect();
+        busy.set(true);
+        spawn_local(async move {
+            match run_rerun_downstream(root, ids.clone(), false).await {
+                Ok(_) => {
+                    ui.dialog.set(None);
+                    ui.toast(
+                        format!("rerunning {} instances in dependency order", ids.len()),
+                        false,
+                    );
+                    ui.refresh();
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    let title = format!("Rerun downstream — {} #{}", target.node, target.id);
+    view! {
+        <Modal title>
+            <p class="muted">
+                "Check the instances to rerun. They run in dependency order; an instance waits for its checked upstream."
+            </p>
+            <Show when=move || loaded.get() fallback=|| view! { <p class="loading">"Loading descendants…"</p> }>
+                <div class="checklist">
+                    <For each=move || rows.get() key=|r| r.0 let:row>
+                        {
+                            let id = row.0;
+                            view! {
+                                <label class="check-row" data-instance-id=id.0>
+                                    <input
+                                        type="checkbox"
+                                        prop:checked=move || checked.with(|c| c.contains(&id))
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            checked.update(|c| {
+                                                if on { c.insert(id); } else { c.remove(&id); }
+                                            });
+                                        }
+                                    />
+                                    <span class="mono">"#"{id.0}</span>
+                                    <span class="node">{row.1.clone()}</span>
+                                    <StateBadge state=row.2 paused=row.3/>
+                                </label>
+                            }
+                        }
+                    </For>
+                </div>
+            </Show>
+            {move || selection_error().map(|e| view! { <p class="error selection-error" role="alert">{e}</p> })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="buttons">
+                <button type="button" on:click=move |_| ui.dialog.set(None)>"Cancel"</button>
+                <button
+                    type="button"
+                    class="primary"
+                    data-confirm="rerun_downstream"
+                    disabled=move || busy.get() || !loaded.get() || selection_error().is_some()
+                    on:click=submit
+                >
+                    {move || format!("Rerun {} checked", checked.with(|c| c.len()))}
+                </button>
+            </div>
+        </Modal>
+    }
+}
+
+/// Preview → confirm → per-instance results, for a batch.
+#[component]
+fn BatchDialog(kind: BatchKind, request: BatchRequest, label: String) -> impl IntoView {
+    let ui = Ui::get();
+    let preview_request = BatchRequest { dry_run: true, ..request.clone() };
+    let preview = LocalResource::new(move || run_batch(kind, preview_request.clone()));
+    let done = RwSignal::new(None::<Result<Report, AppError>>);
+    let busy = RwSignal::new(false);
+    let confirm = move |_| {
+        let request = BatchRequest { dry_run: false, ..request.clone() };
+        busy.set(true);
+        spawn_local(async move {
+            let result = run_batch(kind, request).await;
+            if result.is_ok() {
+                ui.refresh();
+            }
+            done.set(Some(result));
+            busy.set(false);
+        });
+    };
+    let (verb, title) = match kind {
+        BatchKind::Kill => ("Kill", format!("Batch kill — {label}")),
+        BatchKind::Rerun => ("Repair rerun", format!("Batch repair rerun — {label}")),
+    };
+    view! {
+        <Modal title>
+            {move || match done.get() {
+                Some(Ok(report)) => EitherOf3::A(view! {
+                    <div class="batch-results">
+                        <ReportView report/>
+                        <div class="buttons">
+                            <button type="button" class="primary" on:click=move |_| ui.dialog.set(None)>"Done"</button>
+                        </div>
+                    </div>
+                }),
+                Some(Err(e)) => EitherOf3::B(view! {
+                    <p class="error" role="alert">{e.message}</p>
+                    <div class="buttons">
+                        <button type="button" on:click=move |_| ui.dialog.set(None)>"Close"</button>
+                    </div>
+                }),
+                None => EitherOf3::C(view! {
+                    <div class="batch-preview">
+                        <Suspense fallback=|| view! { <p class="loading">"Working out what would change…"</p> }>
+                            {move || Suspend::new(async move {
+                                match preview.await {
+                                    Ok(report) => Either::Left(view! { <ReportView report/> }),
+                                    Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                                }
+                            })}
+                        </Suspense>
+                        <div class="buttons">
+                            <button type="button" on:click=move |_| ui.dialog.set(None)>"Cancel"</button>
+                            <button
+                                type="button"
+                                class="primary"
+                                data-confirm="batch"
+                                disabled=move || {
+                                    busy.get()
+                                        || !matches!(preview.get(), Some(Ok(ref r)) if !r.changes.is_empty())
+                                }
+                                on:click=confirm.clone()
+                            >
+                                {verb}
+                            </button>
+                        </div>
+                    </div>
+                }),
+            }}
+        </Modal>
+    }
+}

@@ -1,0 +1,216 @@
+//! The flow view's graph: the instances around one instance and a left-to-right layered layout
+//! (layer = longest path from the sources, order within a layer by the barycentre of the
+//! neighbours, two sweeps). Pure and shared: the server lays out, the browser draws.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{InstanceId, InstanceState};
+
+pub const NODE_WIDTH: f32 = 200.0;
+pub const NODE_HEIGHT: f32 = 36.0;
+const COLUMN_GAP: f32 = 70.0;
+const ROW_GAP: f32 = 14.0;
+
+/// An instance as the flow view needs it (what the rules need for the right-click menu, too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowInstance {
+    pub id: InstanceId,
+    pub node: String,
+    pub owner: String,
+    pub state: InstanceState,
+    pub paused: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowNode {
+    pub instance: FlowInstance,
+    pub layer: u32,
+    pub x: f32,
+    pub y: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowGraph {
+    pub center: InstanceId,
+    pub nodes: Vec<FlowNode>,
+    /// `(upstream, downstream)` as indexes into `nodes`.
+    pub edges: Vec<(u32, u32)>,
+    pub width: f32,
+    pub height: f32,
+    /// Some instances around were left out (too many).
+    pub truncated: bool,
+}
+
+/// Lays out `instances` with the dependency `edges` `(upstream, downstream)` among them.
+pub fn layout(
+    center: InstanceId,
+    instances: Vec<FlowInstance>,
+    edges: &[(InstanceId, InstanceId)],
+    truncated: bool,
+) -> FlowGraph {
+    let n = instances.len();
+    let index: HashMap<InstanceId, usize> =
+        instances.iter().enumerate().map(|(i, inst)| (inst.id, i)).collect();
+    let pairs: Vec<(usize, usize)> = edges
+        .iter()
+        .filter_map(|(up, down)| Some((*index.get(up)?, *index.get(down)?)))
+        .filter(|(u, d)| u != d)
+        .collect();
+    let mut preds = vec![Vec::new(); n];
+    let mut succs = vec![Vec::new(); n];
+    for &(u, d) in &pairs {
+        preds[d].push(u);
+        succs[u].push(d);
+    }
+
+    // Longest path from the sources, in topological order (Kahn).
+    let mut layer = vec![0u32; n];
+    let mut indegree: Vec<usize> = preds.iter().map(Vec::len).collect();
+    let mut ready: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    while let Some(at) = ready.pop() {
+        for &next in &succs[at] {
+            layer[next] = layer[next].max(layer[at] + 1);
+            indegree[next] -= 1;
+            if indegree[next] == 0 {
+                ready.push(next);
+            }
+        }
+    }
+    let layers = layer.iter().copied().max().map_or(0, |l| l as usize + 1);
+    let mut columns: Vec<Vec<usize>> = vec![Vec::new(); layers];
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| instances[i].id);
+    for i in order {
+        columns[layer[i] as usize].push(i);
+    }
+
+    // Barycentre sweeps: down using predecessors, up using successors.
+    let mut position = vec![0f32; n];
+    let place = |columns: &Vec<Vec<usize>>, position: &mut Vec<f32>| {
+        for column in columns {
+            for (p, &i) in column.iter().enumerate() {
+                position[i] = p as f32;
+            }
+        }
+    };
+    place(&columns, &mut position);
+    for _ in 0..2 {
+        for l in 1..layers {
+            sort_by_barycentre(&mut columns[l], &preds, &position);
+            place(&columns, &mut position);
+        }
+        for l in (0..layers.saturating_sub(1)).rev() {
+            sort_by_barycentre(&mut columns[l], &succs, &position);
+            place(&columns, &mut position);
+        }
+    }
+
+    let tallest = columns.iter().map(Vec::len).max().unwrap_or(0);
+    let row = NODE_HEIGHT + ROW_GAP;
+    let mut x = vec![0f32; n];
+    let mut y = vec![0f32; n];
+    for (l, column) in columns.iter().enumerate() {
+        let offset = (tallest - column.len()) as f32 * row / 2.0;
+        for (p, &i) in column.iter().enumerate() {
+            x[i] = l as f32 * (NODE_WIDTH + COLUMN_GAP);
+            y[i] = offset + p as f32 * row;
+        }
+    }
+    let nodes = instances
+        .into_iter()
+        .enumerate()
+        .map(|(i, instance)| FlowNode { instance, layer: layer[i], x: x[i], y: y[i] })
+        .collect();
+    FlowGraph {
+        center,
+        nodes,
+        edges: pairs.into_iter().map(|(u, d)| (u as u32, d as u32)).collect(),
+        width: layers as f32 * (NODE_WIDTH + COLUMN_GAP)
+            - COLUMN_GAP.min(layers as f32 * COLUMN_GAP),
+        height: tallest as f32 * row - ROW_GAP.min(tallest as f32 * ROW_GAP),
+        truncated,
+    }
+}
+
+fn sort_by_barycentre(column: &mut [usize], neighbours: &[Vec<usize>], position: &[f32]) {
+    let key = |i: usize| {
+        let around = &neighbours[i];
+        if around.is_empty() {
+            position[i]
+        } else {
+            around.iter().map(|&j| position[j]).sum::<f32>() / around.len() as f32
+        }
+    };
+    let mut keyed: Vec<(f32, usize)> = column.iter().map(|&i| (key(i), i)).collect();
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    for (slot, (_, i)) in column.iter_mut().zip(keyed) {
+        *slot = i;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst(id: i64) -> FlowInstance {
+        FlowInstance {
+            id: InstanceId(id),
+            node: format!("n{id}"),
+            owner: "o".into(),
+            state: InstanceState::NotRun,
+            paused: false,
+        }
+    }
+
+    fn edge(u: i64, d: i64) -> (InstanceId, InstanceId) {
+        (InstanceId(u), InstanceId(d))
+    }
+
+    #[test]
+    fn a_chain_goes_left_to_right() {
+        let graph = layout(
+            InstanceId(1),
+            (1..=4).map(inst).collect(),
+            &[edge(1, 2), edge(2, 3), edge(3, 4)],
+            false,
+        );
+        let layers: Vec<u32> = graph.nodes.iter().map(|n| n.layer).collect();
+        assert_eq!(layers, vec![0, 1, 2, 3]);
+        assert!(graph.nodes.windows(2).all(|w| w[0].x < w[1].x));
+        assert!(graph.nodes.iter().all(|n| n.y == 0.0));
+        assert_eq!(graph.edges.len(), 3);
+    }
+
+    #[test]
+    fn a_node_sits_one_layer_after_its_deepest_upstream() {
+        // 1 → 2 → 3 and 1 → 3: 3 is on layer 2, not 1.
+        let graph = layout(
+            InstanceId(1),
+            (1..=3).map(inst).collect(),
+            &[edge(1, 2), edge(2, 3), edge(1, 3)],
+            false,
+        );
+        assert_eq!(graph.nodes[2].layer, 2);
+    }
+
+    #[test]
+    fn crossings_are_undone_by_the_barycentre_sweep() {
+        // Two parallel chains given in crossing order: 1→4, 2→3.
+        let graph =
+            layout(InstanceId(1), (1..=4).map(inst).collect(), &[edge(1, 4), edge(2, 3)], false);
+        let y = |id: i64| graph.nodes.iter().find(|n| n.instance.id == InstanceId(id)).unwrap().y;
+        assert!(y(1) < y(2));
+        assert!(y(4) < y(3), "4 follows 1 to the top");
+    }
+
+    #[test]
+    fn two_thousand_nodes_lay_out_within_bounds() {
+        let instances: Vec<FlowInstance> = (1..=2000).map(inst).collect();
+        let edges: Vec<_> = (2..=2000).map(|i| edge(i / 2, i)).collect();
+        let graph = layout(InstanceId(1), instances, &edges, false);
+        assert_eq!(graph.nodes.len(), 2000);
+        assert!(graph.nodes.iter().all(|n| n.x <= graph.width && n.y <= graph.height));
+    }
+}

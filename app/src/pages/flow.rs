@@ -1,0 +1,247 @@
+//! The flow view: the instances around one instance, laid out left to right by dependency
+//! level, coloured by state, with pan and zoom and the same right-click menu. The graph is drawn
+//! as one SVG fragment (built here, inserted once), so two thousand nodes stay quick to render.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use super::detail::id_param;
+use crate::api::fetch_flow;
+use crate::components::actions::open_menu;
+use crate::components::context::{Ui, detail_href};
+use crate::components::legend::StateLegend;
+use crate::components::state_badge::state_icon;
+use crate::flow::{FlowGraph, NODE_HEIGHT, NODE_WIDTH};
+
+const VIEW_W: f64 = 1200.0;
+const VIEW_H: f64 = 640.0;
+
+#[component]
+pub fn FlowPage() -> impl IntoView {
+    let ui = Ui::get();
+    let id = id_param();
+    let graph = LocalResource::new(move || {
+        let _ = ui.tick.get();
+        let id = id.get();
+        async move {
+            match id {
+                Some(id) => fetch_flow(id).await,
+                None => Err(crate::error::AppError::bad_request("not an instance id")),
+            }
+        }
+    });
+    view! {
+        <section class="page flow-page">
+            <div class="page-head">
+                <h1>
+                    "Flow around "
+                    {move || id.get().map(|id| view! { <a href=detail_href(id)>"#"{id.0}</a> })}
+                </h1>
+                <StateLegend/>
+            </div>
+            <Transition fallback=|| view! { <div class="flow-frame"><p class="loading">"Laying out the flow…"</p></div> }>
+                {move || Suspend::new(async move {
+                    match graph.await {
+                        Ok(graph) => Either::Left(view! { <FlowCanvas graph/> }),
+                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Whole pixels: integer formatting keeps float formatting out of the browser bundle.
+fn px(v: f32) -> i64 {
+    v.round() as i64
+}
+
+/// The SVG fragment of the graph: edges first, then nodes.
+pub fn markup(graph: &FlowGraph) -> String {
+    let mut out = String::with_capacity(graph.nodes.len() * 320 + graph.edges.len() * 90);
+    let (w, h) = (px(NODE_WIDTH), px(NODE_HEIGHT));
+    for &(up, down) in &graph.edges {
+        let (a, b) = (&graph.nodes[up as usize], &graph.nodes[down as usize]);
+        let (x1, y1, x2, y2) = (px(a.x) + w, px(a.y) + h / 2, px(b.x), px(b.y) + h / 2);
+        let bend = ((x2 - x1) / 2).max(24);
+        out.push_str(&format!(
+            r#"<path class="fedge" d="M{x1} {y1} C{} {y1} {} {y2} {x2} {y2}"/>"#,
+            x1 + bend,
+            x2 - bend
+        ));
+    }
+    for node in &graph.nodes {
+        let i = &node.instance;
+        // Long names lose their middle: prefixes and suffixes are what tells nodes apart.
+        let chars: Vec<char> = i.node.chars().collect();
+        let name: String = if chars.len() > 24 {
+            chars[..11].iter().chain(['…'].iter()).chain(chars[chars.len() - 12..].iter()).collect()
+        } else {
+            i.node.clone()
+        };
+        let classes = format!(
+            "fnode state-{}{}{}",
+            i.state.as_str(),
+            if i.paused { " paused" } else { "" },
+            if i.id == graph.center { " center" } else { "" }
+        );
+        out.push_str(&format!(
+            r#"<g class="{classes}" data-id="{id}" data-state="{state}" transform="translate({x} {y})"><title>{title} #{id} — {label}{paused}</title><rect width="{w}" height="{h}" rx="7"/><text x="10" y="{ty}">{icon} {name}</text></g>"#,
+            id = i.id.0,
+            state = i.state.as_str(),
+            x = px(node.x),
+            y = px(node.y),
+            title = escape(&i.node),
+            label = i.state.label(),
+            paused = if i.paused { ", paused" } else { "" },
+            ty = h / 2 + 5,
+            icon = state_icon(i.state),
+            name = escape(&name),
+        ));
+    }
+    out
+}
+
+#[component]
+fn FlowCanvas(graph: FlowGraph) -> impl IntoView {
+    let navigate = use_navigate();
+    let fit = (VIEW_W / (graph.width as f64 + 40.0))
+        .min(VIEW_H / (graph.height as f64 + 40.0))
+        .clamp(0.05, 1.2);
+    // Centred in the frame at the fitting scale.
+    let centred =
+        ((VIEW_W - graph.width as f64 * fit) / 2.0, (VIEW_H - graph.height as f64 * fit) / 2.0);
+    let scale = RwSignal::new(fit);
+    let offset = RwSignal::new(centred);
+    let dragging = StoredValue::new(None::<(f64, f64, (f64, f64))>);
+    let count = graph.nodes.len();
+    let truncated = graph.truncated;
+    let content = markup(&graph);
+    let instances: std::collections::HashMap<i64, crate::flow::FlowInstance> =
+        graph.nodes.iter().map(|n| (n.instance.id.0, n.instance.clone())).collect();
+    let instances = StoredValue::new(instances);
+
+    let transform = move || {
+        let (x, y) = offset.get();
+        let k = (scale.get() * 10_000.0).round() as i64;
+        format!(
+            "translate({} {}) scale({}.{:04})",
+            x.round() as i64,
+            y.round() as i64,
+            k / 10_000,
+            k % 10_000
+        )
+    };
+    let zoom = move |factor: f64, cx: f64, cy: f64| {
+        let old = scale.get_untracked();
+        let new = (old * factor).clamp(0.03, 4.0);
+        let (x, y) = offset.get_untracked();
+        // Keep the point under the cursor where it is.
+        offset.set((cx - (cx - x) * new / old, cy - (cy - y) * new / old));
+        scale.set(new);
+    };
+    let node_at = move |ev: &leptos::ev::MouseEvent| -> Option<crate::flow::FlowInstance> {
+        let id = clicked_id(ev)?;
+        instances.with_value(|all| all.get(&id).cloned())
+    };
+    let on_menu = move |ev: leptos::ev::MouseEvent| {
+        if let Some(target) = node_at(&ev) {
+            ev.prevent_default();
+            open_menu(target, ev.client_x(), ev.client_y());
+        }
+    };
+    let on_double = move |ev: leptos::ev::MouseEvent| {
+        if let Some(target) = node_at(&ev) {
+            navigate(&detail_href(target.id), Default::default());
+        }
+    };
+    let to_view = move |ev: &leptos::ev::MouseEvent| -> (f64, f64) { view_point(ev) };
+    let on_down = move |ev: leptos::ev::MouseEvent| {
+        if ev.button() == 0 {
+            let (x, y) = to_view(&ev);
+            dragging.set_value(Some((x, y, offset.get_untracked())));
+        }
+    };
+    let on_move = move |ev: leptos::ev::MouseEvent| {
+        if let Some((sx, sy, (ox, oy))) = dragging.get_value() {
+            let (x, y) = to_view(&ev);
+            offset.set((ox + x - sx, oy + y - sy));
+        }
+    };
+    let on_up = move |_| dragging.set_value(None);
+    let on_wheel = move |ev: leptos::ev::WheelEvent| {
+        ev.prevent_default();
+        let (x, y) = to_view(&ev);
+        zoom(if ev.delta_y() < 0.0 { 1.15 } else { 1.0 / 1.15 }, x, y);
+    };
+    let reset = move |_| {
+        scale.set(fit);
+        offset.set(centred);
+    };
+    view! {
+        <div class="flow-toolbar">
+            <span class="muted">{format!("{count} instances")}{truncated.then_some(" (more around were left out)")}</span>
+            <span class="muted hint">"Drag to pan, wheel to zoom, right-click a node for its actions, double-click to open it."</span>
+            <span class="spacer"></span>
+            <button type="button" aria-label="Zoom in" on:click=move |_| zoom(1.25, VIEW_W / 2.0, VIEW_H / 2.0)>"+"</button>
+            <button type="button" aria-label="Zoom out" on:click=move |_| zoom(0.8, VIEW_W / 2.0, VIEW_H / 2.0)>"−"</button>
+            <button type="button" on:click=reset>"Fit"</button>
+        </div>
+        <div class="flow-frame">
+            <svg
+                class="flow"
+                viewBox="0 0 1200 640"
+                data-nodes=count
+                on:contextmenu=on_menu
+                on:dblclick=on_double
+                on:mousedown=on_down
+                on:mousemove=on_move
+                on:mouseup=on_up
+                on:mouseleave=on_up
+                on:wheel=on_wheel
+            >
+                <g class="flow-content" transform=transform inner_html=content></g>
+            </svg>
+        </div>
+    }
+}
+
+/// The instance id of the node under the pointer.
+fn clicked_id(ev: &leptos::ev::MouseEvent) -> Option<i64> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let element = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
+        let node = element.closest("[data-id]").ok()??;
+        node.get_attribute("data-id")?.parse().ok()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        None
+    }
+}
+
+/// The pointer in the SVG's view-box coordinates.
+fn view_point(ev: &leptos::ev::MouseEvent) -> (f64, f64) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(svg) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+            let rect = svg.get_bounding_client_rect();
+            if rect.width() > 0.0 {
+                let k = (VIEW_W / rect.width()).max(VIEW_H / rect.height());
+                return (
+                    (ev.client_x() as f64 - rect.left()) * k,
+                    (ev.client_y() as f64 - rect.top()) * k,
+                );
+            }
+        }
+    }
+    (ev.client_x() as f64, ev.client_y() as f64)
+}

@@ -1,0 +1,106 @@
+//! What operations answer: per-instance results, the changes (made, or that a dry run would
+//! make) and the downstream instances that will be scheduled again. Shared by the REST API and
+//! the UI's preview dialogs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{InstanceFilter, InstanceId, InstanceState};
+
+/// Which instances a batch acts on: listed, or everything matching a list filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<InstanceId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<InstanceFilter>,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchKind {
+    Kill,
+    /// Repair rerun of failed instances.
+    Rerun,
+}
+
+/// One instance that changes (or would).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub id: InstanceId,
+    pub node: String,
+    pub from: InstanceState,
+    pub to: InstanceState,
+    pub paused: bool,
+}
+
+/// A not-run instance that will be scheduled again once the changed ones succeed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scheduled {
+    pub id: InstanceId,
+    pub node: String,
+    pub state: InstanceState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Okay {
+    #[serde(rename = "ok")]
+    Ok,
+}
+
+/// Per instance: `"ok"` or `{"error": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ItemResult {
+    Ok(Okay),
+    Error { error: String },
+}
+
+impl ItemResult {
+    pub fn ok() -> ItemResult {
+        ItemResult::Ok(Okay::Ok)
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            ItemResult::Ok(_) => None,
+            ItemResult::Error { error } => Some(error),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub dry_run: bool,
+    /// Keyed by instance id (as text: JSON object keys).
+    pub results: BTreeMap<String, ItemResult>,
+    pub changes: Vec<Change>,
+    pub downstream: Vec<Scheduled>,
+}
+
+impl Report {
+    pub fn refused(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.results.iter().filter_map(|(id, r)| r.error().map(|e| (id.as_str(), e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_read_as_ok_or_an_error_object() {
+        let json = r#"{"1": "ok", "2": {"error": "no instance 2"}}"#;
+        let results: BTreeMap<String, ItemResult> = serde_json::from_str(json).unwrap();
+        assert_eq!(results["1"], ItemResult::ok());
+        assert_eq!(results["2"].error(), Some("no instance 2"));
+        assert_eq!(
+            serde_json::to_string(&results).unwrap(),
+            json.replace(' ', "").replace("noinstance2", "no instance 2")
+        );
+    }
+}
