@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use leptos::prelude::use_context;
 
+use crate::definition::{Node, NodePage, NodeQuery, NodeSpec, NodeView, ResourceGroup};
 use crate::error::AppError;
-use crate::flow::FlowGraph;
+use crate::flow::{DefinitionGraph, FlowGraph};
+use crate::jobs::{BackfillRequest, JobCreated, JobPage, TestRequest};
 use crate::model::{
     Instance, InstanceDetail, InstanceFilter, InstanceId, InstancePage, LogChunk, PageRequest,
-    StateCounts,
+    RunType, StateCounts,
 };
 use crate::people::Actor;
 use crate::report::{BatchKind, BatchRequest, Report};
@@ -59,6 +61,28 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Report, AppError>;
 
     async fn batch(&self, kind: BatchKind, request: BatchRequest) -> Result<Report, AppError>;
+
+    async fn list_nodes(&self, query: NodeQuery) -> Result<NodePage, AppError>;
+
+    async fn node_view(&self, name: String) -> Result<NodeView, AppError>;
+
+    async fn definition_graph(&self, workflow: String) -> Result<DefinitionGraph, AppError>;
+
+    /// Workflow names with their node counts.
+    async fn workflows(&self) -> Result<Vec<(String, i64)>, AppError>;
+
+    async fn resource_groups(&self) -> Result<Vec<ResourceGroup>, AppError>;
+
+    /// Creates (`create`) or replaces a node.
+    async fn save_node(&self, spec: NodeSpec, create: bool) -> Result<Node, AppError>;
+
+    async fn set_node_paused(&self, name: String, paused: bool) -> Result<Node, AppError>;
+
+    async fn start_test(&self, request: TestRequest) -> Result<JobCreated, AppError>;
+
+    async fn backfill(&self, request: BackfillRequest) -> Result<JobCreated, AppError>;
+
+    async fn list_jobs(&self, kind: RunType, before: Option<i64>) -> Result<JobPage, AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -86,3 +86,25 @@ pub struct NodePage {
     pub items: Vec<Node>,
     pub next_cursor: Option<String>,
 }
+
+/// A node as its page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeView {
+    pub node: Node,
+    /// Nodes that depend on it directly.
+    pub downstream: Vec<String>,
+    /// Every node downstream of it, for the backfill dialog.
+    pub descendants: Vec<String>,
+    /// The schedule in words.
+    pub schedule_words: String,
+}
+
+/// Filters of the node list; paged by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeQuery {
+    pub name: Option<String>,
+    pub owner: Option<String>,
+    pub workflow: Option<String>,
+    /// The name the previous page ended with.
+    pub after: Option<String>,
+}

@@ -40,11 +40,20 @@ impl ErrorCode {
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// The input field the error is about, when there is one (forms show it there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError { code, message: message.into() }
+        AppError { code, message: message.into(), field: None }
+    }
+
+    /// Says which input field is wrong.
+    pub fn on_field(mut self, field: &str) -> Self {
+        self.field = Some(field.to_string());
+        self
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         AppError::new(ErrorCode::BadRequest, message)

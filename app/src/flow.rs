@@ -50,7 +50,6 @@ pub fn layout(
     edges: &[(InstanceId, InstanceId)],
     truncated: bool,
 ) -> FlowGraph {
-    let n = instances.len();
     let index: HashMap<InstanceId, usize> =
         instances.iter().enumerate().map(|(i, inst)| (inst.id, i)).collect();
     let pairs: Vec<(usize, usize)> = edges
@@ -58,9 +57,35 @@ pub fn layout(
         .filter_map(|(up, down)| Some((*index.get(up)?, *index.get(down)?)))
         .filter(|(u, d)| u != d)
         .collect();
+    let placed = positions(instances.len(), &pairs, |i| instances[i].id.0);
+    let nodes = instances
+        .into_iter()
+        .zip(placed.points)
+        .map(|(instance, (layer, x, y))| FlowNode { instance, layer, x, y })
+        .collect();
+    FlowGraph {
+        center,
+        nodes,
+        edges: pairs.into_iter().map(|(u, d)| (u as u32, d as u32)).collect(),
+        width: placed.width,
+        height: placed.height,
+        truncated,
+    }
+}
+
+/// Where the items of a DAG go: `(layer, x, y)` per item, and the drawing's size.
+pub struct Placement {
+    pub points: Vec<(u32, f32, f32)>,
+    pub width: f32,
+    pub height: f32,
+}
+
+/// The layered layout of `n` items with `edges` `(upstream, downstream)` as indexes; `key`
+/// gives the starting order within a layer.
+pub fn positions(n: usize, edges: &[(usize, usize)], key: impl Fn(usize) -> i64) -> Placement {
     let mut preds = vec![Vec::new(); n];
     let mut succs = vec![Vec::new(); n];
-    for &(u, d) in &pairs {
+    for &(u, d) in edges {
         preds[d].push(u);
         succs[u].push(d);
     }
@@ -81,7 +106,7 @@ pub fn layout(
     let layers = layer.iter().copied().max().map_or(0, |l| l as usize + 1);
     let mut columns: Vec<Vec<usize>> = vec![Vec::new(); layers];
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| instances[i].id);
+    order.sort_by_key(|&i| key(i));
     for i in order {
         columns[layer[i] as usize].push(i);
     }
@@ -109,27 +134,73 @@ pub fn layout(
 
     let tallest = columns.iter().map(Vec::len).max().unwrap_or(0);
     let row = NODE_HEIGHT + ROW_GAP;
-    let mut x = vec![0f32; n];
-    let mut y = vec![0f32; n];
+    let mut points = vec![(0, 0f32, 0f32); n];
     for (l, column) in columns.iter().enumerate() {
         let offset = (tallest - column.len()) as f32 * row / 2.0;
         for (p, &i) in column.iter().enumerate() {
-            x[i] = l as f32 * (NODE_WIDTH + COLUMN_GAP);
-            y[i] = offset + p as f32 * row;
+            points[i] = (layer[i], l as f32 * (NODE_WIDTH + COLUMN_GAP), offset + p as f32 * row);
         }
     }
-    let nodes = instances
-        .into_iter()
-        .enumerate()
-        .map(|(i, instance)| FlowNode { instance, layer: layer[i], x: x[i], y: y[i] })
+    Placement {
+        points,
+        width: (layers as f32 * (NODE_WIDTH + COLUMN_GAP) - COLUMN_GAP).max(0.0),
+        height: (tallest as f32 * row - ROW_GAP).max(0.0),
+    }
+}
+
+/// A node of the definition graph (task management), placed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DefinitionNode {
+    pub name: String,
+    pub workflow: String,
+    pub owner: String,
+    pub paused: bool,
+    pub x: f32,
+    pub y: f32,
+}
+
+/// The definitions of a workflow (with the upstream nodes it reaches in other workflows) and
+/// their dependencies, laid out like the flow view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DefinitionGraph {
+    pub nodes: Vec<DefinitionNode>,
+    /// `(upstream, downstream)` as indexes into `nodes`.
+    pub edges: Vec<(u32, u32)>,
+    pub width: f32,
+    pub height: f32,
+    pub truncated: bool,
+}
+
+/// Lays out definitions: `nodes` as (name, workflow, owner, paused), `edges` as names.
+pub fn layout_definitions(
+    nodes: Vec<(String, String, String, bool)>,
+    edges: &[(String, String)],
+    truncated: bool,
+) -> DefinitionGraph {
+    let index: HashMap<&str, usize> =
+        nodes.iter().enumerate().map(|(i, n)| (n.0.as_str(), i)).collect();
+    let pairs: Vec<(usize, usize)> = edges
+        .iter()
+        .filter_map(|(up, down)| Some((*index.get(up.as_str())?, *index.get(down.as_str())?)))
+        .filter(|(u, d)| u != d)
         .collect();
-    FlowGraph {
-        center,
-        nodes,
+    let placed = positions(nodes.len(), &pairs, |i| i as i64);
+    DefinitionGraph {
+        nodes: nodes
+            .into_iter()
+            .zip(placed.points)
+            .map(|((name, workflow, owner, paused), (_, x, y))| DefinitionNode {
+                name,
+                workflow,
+                owner,
+                paused,
+                x,
+                y,
+            })
+            .collect(),
         edges: pairs.into_iter().map(|(u, d)| (u as u32, d as u32)).collect(),
-        width: layers as f32 * (NODE_WIDTH + COLUMN_GAP)
-            - COLUMN_GAP.min(layers as f32 * COLUMN_GAP),
-        height: tallest as f32 * row - ROW_GAP.min(tallest as f32 * ROW_GAP),
+        width: placed.width,
+        height: placed.height,
         truncated,
     }
 }

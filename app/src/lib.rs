@@ -9,11 +9,13 @@ pub mod components;
 pub mod definition;
 pub mod error;
 pub mod flow;
+pub mod jobs;
 pub mod model;
 pub mod pages;
 pub mod people;
 pub mod report;
 pub mod rules;
+pub mod schedule_words;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -65,7 +67,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="topbar">
                 <A href="/" attr:class="brand">"Nightshift"</A>
-                <nav aria-label="Instance lists">
+                <nav aria-label="Sections">
+                    <A href="/tasks">"Tasks"</A>
                     <A href="/cycle">"Cycle instances"</A>
                     <A href="/test">"Test instances"</A>
                     <A href="/backfill">"Backfill instances"</A>
@@ -111,8 +114,25 @@ pub fn App() -> impl IntoView {
                         path=(StaticSegment("instances"), ParamSegment("id"), StaticSegment("flow"))
                         view=pages::flow::FlowPage
                     />
+                    <Route path=StaticSegment("tasks") view=pages::tasks::TasksPage ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("tasks"), StaticSegment("new"))
+                        view=|| view! { <pages::node::NodeFormPage editing=false/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("tasks"), ParamSegment("name"))
+                        view=pages::node::NodePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("tasks"), ParamSegment("name"), StaticSegment("edit"))
+                        view=|| view! { <pages::node::NodeFormPage editing=true/> }
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
                 <components::actions::ActionMenu/>
+                <components::node_actions::NodeMenu/>
                 <components::actions::Dialogs/>
                 <components::toasts::Toasts/>
                 <components::live::LiveUpdates/>

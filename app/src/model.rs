@@ -134,6 +134,16 @@ pub enum RunType {
 impl RunType {
     pub const ALL: [RunType; 3] = [RunType::Cycle, RunType::Test, RunType::Backfill];
 
+    /// Dispatch order among instances waiting for the same slots: lower goes first, so
+    /// production (cycle) work is never starved by tests or backfills.
+    pub fn priority(self) -> i64 {
+        match self {
+            RunType::Cycle => 0,
+            RunType::Test => 5,
+            RunType::Backfill => 10,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunType::Cycle => "cycle",
@@ -282,6 +292,9 @@ pub struct InstanceFilter {
     pub bizdate: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_date: Option<NaiveDate>,
+    /// The test or backfill job that made them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<i64>,
 }
 
 /// The most rows one page may hold.
@@ -351,6 +364,12 @@ impl InstanceFilter {
                 "run_type" => filter.run_type = Some(value.parse()?),
                 "bizdate" => filter.bizdate = Some(parse_date("bizdate", value)?),
                 "run_date" => filter.run_date = Some(parse_date("run_date", value)?),
+                "job" => {
+                    filter.job =
+                        Some(value.parse::<i64>().ok().filter(|j| *j > 0).ok_or_else(|| {
+                            AppError::bad_request(format!("job '{value}' is not a job id"))
+                        })?)
+                }
                 "limit" => {
                     let limit = value
                         .parse::<u32>()
@@ -367,7 +386,7 @@ impl InstanceFilter {
                 other => {
                     return Err(AppError::bad_request(format!(
                         "unknown filter '{other}' (expected state, owner, node, workflow, \
-                         run_type, bizdate, run_date, limit, cursor)"
+                         run_type, bizdate, run_date, job, limit, cursor)"
                     )));
                 }
             }
@@ -405,6 +424,9 @@ impl InstanceFilter {
         }
         if let Some(date) = self.run_date {
             pairs.push(("run_date", date.to_string()));
+        }
+        if let Some(job) = self.job {
+            pairs.push(("job", job.to_string()));
         }
         pairs
     }

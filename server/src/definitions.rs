@@ -39,6 +39,25 @@ pub enum DefinitionError {
 
 pub type Result<T, E = DefinitionError> = std::result::Result<T, E>;
 
+impl DefinitionError {
+    /// The field of a node form this error is about.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            DefinitionError::Cycle(_) | DefinitionError::UnknownUpstream { .. } => Some("upstream"),
+            DefinitionError::BadSchedule { .. } => Some("schedule"),
+            DefinitionError::Duplicate(_) | DefinitionError::BadName(_) => Some("name"),
+            DefinitionError::EmptyCommand(_) => Some("command"),
+            DefinitionError::UnknownResourceGroup { .. } => Some("resource_group"),
+            DefinitionError::BadField { message, .. } => {
+                ["workflow", "owner", "timeout_secs", "retries", "upstream"]
+                    .into_iter()
+                    .find(|f| message.starts_with(f.split('_').next().unwrap_or(f)))
+            }
+            _ => None,
+        }
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     (1..=128).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))

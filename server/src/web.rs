@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use app::backend::{Backend, SharedBackend};
+use app::definition::{Node, NodePage, NodeQuery, NodeSpec, NodeView, ResourceGroup};
 use app::error::AppError;
-use app::flow::{FlowGraph, layout};
+use app::flow::{DefinitionGraph, FlowGraph, layout, layout_definitions};
+use app::jobs::{BackfillRequest, JobCreated, JobPage, TestRequest};
 use app::model::{
     Instance, InstanceDetail, InstanceFilter, InstanceId, InstancePage, LogChunk, PageRequest,
-    StateCounts,
+    RunType, StateCounts,
 };
 use app::people::Actor;
 use app::report::{BatchKind, BatchRequest, Report};
@@ -20,6 +22,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 
 use crate::engine::Engine;
+use crate::store::{ApplyMode, NodeListFilter};
 
 /// The most ancestors, and the most descendants, the flow view shows.
 const FLOW_LIMIT: u32 = 2_000;
@@ -126,6 +129,67 @@ impl Backend for EngineBackend {
 
     async fn batch(&self, kind: BatchKind, request: BatchRequest) -> Result<Report, AppError> {
         self.engine.batch(&self.actor, kind, &request).await
+    }
+
+    async fn list_nodes(&self, query: NodeQuery) -> Result<NodePage, AppError> {
+        let filter = NodeListFilter {
+            name: query.name,
+            owner: query.owner,
+            workflow: query.workflow,
+            limit: app::model::DEFAULT_PAGE_SIZE,
+            after: query.after,
+        };
+        Ok(self.engine.store().list_nodes(&filter).await?)
+    }
+
+    async fn node_view(&self, name: String) -> Result<NodeView, AppError> {
+        let store = self.engine.store();
+        let node = store
+            .get_node(&name)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("no node named '{name}'")))?;
+        let downstream = store.node_downstream(&name).await?;
+        let descendants = store.node_descendants(&name).await?;
+        let schedule_words = app::schedule_words::describe(&node.spec.schedule);
+        Ok(NodeView { node, downstream, descendants, schedule_words })
+    }
+
+    async fn definition_graph(&self, workflow: String) -> Result<DefinitionGraph, AppError> {
+        let (nodes, edges, truncated) =
+            self.engine.store().workflow_graph(&workflow, FLOW_LIMIT).await?;
+        if nodes.is_empty() {
+            return Err(AppError::not_found(format!("no workflow named '{workflow}'")));
+        }
+        Ok(layout_definitions(nodes, &edges, truncated))
+    }
+
+    async fn workflows(&self) -> Result<Vec<(String, i64)>, AppError> {
+        Ok(self.engine.store().workflows().await?)
+    }
+
+    async fn resource_groups(&self) -> Result<Vec<ResourceGroup>, AppError> {
+        Ok(self.engine.store().resource_groups().await?)
+    }
+
+    async fn save_node(&self, spec: NodeSpec, create: bool) -> Result<Node, AppError> {
+        let mode = if create { ApplyMode::CreateOnly } else { ApplyMode::Upsert };
+        Ok(self.engine.save_node(&self.actor, spec, mode).await?.0)
+    }
+
+    async fn set_node_paused(&self, name: String, paused: bool) -> Result<Node, AppError> {
+        self.engine.set_node_paused(&self.actor, &name, paused).await
+    }
+
+    async fn start_test(&self, request: TestRequest) -> Result<JobCreated, AppError> {
+        self.engine.start_test(&self.actor, &request).await
+    }
+
+    async fn backfill(&self, request: BackfillRequest) -> Result<JobCreated, AppError> {
+        self.engine.backfill(&self.actor, &request).await
+    }
+
+    async fn list_jobs(&self, kind: RunType, before: Option<i64>) -> Result<JobPage, AppError> {
+        Ok(self.engine.store().list_jobs(kind, 20, before).await?)
     }
 }
 

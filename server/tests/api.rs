@@ -288,3 +288,65 @@ async fn server_sent_events_announce_changes() {
     // Stopping the server ends the stream (a graceful shutdown does not wait for browsers).
     tokio::time::timeout(std::time::Duration::from_secs(10), server.stop()).await.expect("stopped");
 }
+
+#[tokio::test]
+async fn tests_and_backfills_over_http() {
+    let (server, _dir) = start().await;
+    let addr = server.addr;
+    for body in [
+        r#"{"name": "h_up", "command": "true", "schedule": "0 1 * * *"}"#,
+        r#"{"name": "h_down", "command": "true", "schedule": "0 2 * * *", "upstream": ["h_up"]}"#,
+        r#"{"name": "h_apart", "command": "true", "schedule": "0 2 * * *"}"#,
+    ] {
+        assert_eq!(post(addr, "/api/v1/nodes", body).await.status, 201);
+    }
+    let test = post(addr, "/api/v1/tests", r#"{"node": "h_down", "bizdate": "2026-01-05"}"#).await;
+    assert_eq!(test.status, 201, "{}", test.body);
+    let job = test.json()["job"].as_i64().unwrap();
+    assert_eq!(test.json()["url"], format!("/test?state=any&job={job}"));
+    let listed = get(addr, &format!("/api/v1/instances?job={job}&run_type=test")).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["items"][0]["bizdate"], "2026-01-05");
+
+    let preview = post(addr, "/api/v1/backfills", r#"{"node": "h_up", "downstream": ["h_down"], "from": "2026-01-01", "to": "2026-01-03", "dry_run": true}"#).await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.json()["instances"], 6);
+    assert_eq!(preview.json()["job"], Value::Null);
+    assert!(get(addr, "/api/v1/backfills").await.json()["items"].as_array().unwrap().is_empty());
+
+    for (body, message) in [
+        (r#"{"node": "h_up", "from": "2026-01-03", "to": "2026-01-01"}"#, "is after to"),
+        (r#"{"node": "h_up", "from": "2024-01-01", "to": "2026-01-01"}"#, "at most 366"),
+        (
+            r#"{"node": "h_up", "downstream": ["h_apart"], "from": "2026-01-01", "to": "2026-01-02"}"#,
+            "'h_apart' is not downstream of 'h_up'",
+        ),
+        (
+            r#"{"node": "h_up", "from": "2026-01-01", "to": "2026-01-02", "parallelism": 11}"#,
+            "parallelism must be from 1 to 10",
+        ),
+        (
+            r#"{"node": "h_up", "from": "2026-01-01", "to": "2026-01-02", "order": "sideways"}"#,
+            "unknown variant",
+        ),
+    ] {
+        let refused = post(addr, "/api/v1/backfills", body).await;
+        assert_eq!(refused.status, 400, "{body}: {}", refused.body);
+        assert!(error_message(&refused.json()).contains(message), "{body}: {}", refused.body);
+    }
+    let created = post(addr, "/api/v1/backfills", r#"{"node": "h_up", "downstream": ["h_down"], "from": "2026-01-01", "to": "2026-01-03", "order": "desc", "parallelism": 2}"#).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["job"].as_i64().unwrap();
+    let job = eventually("the backfill is done", async || {
+        let job = get(addr, &format!("/api/v1/backfills/{id}")).await.json();
+        (job["counts"]["success"] == 6).then_some(job)
+    })
+    .await;
+    assert_eq!(
+        (job["total"].as_i64(), job["order"].as_str(), job["parallelism"].as_i64()),
+        (Some(6), Some("desc"), Some(2))
+    );
+    assert_eq!(get(addr, "/api/v1/backfills").await.json()["items"][0]["id"], id);
+    assert_eq!(get(addr, "/api/v1/backfills/99999").await.status, 404);
+    server.stop().await;
+}

@@ -4,12 +4,13 @@
 
 use std::collections::BTreeSet;
 
-use leptos::either::{Either, EitherOf3};
+use leptos::either::{Either, EitherOf3, EitherOf5};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
 use super::context::{Dialog, MenuAt, Target, Ui, detail_href, log_href};
+use super::node_actions::{BackfillDialog, TestDialog};
 use super::state_badge::StateBadge;
 use crate::api::{fetch_descendants, run_batch, run_operation, run_rerun_downstream};
 use crate::error::AppError;
@@ -193,14 +194,18 @@ pub fn Dialogs() -> impl IntoView {
     let ui = Ui::get();
     move || match ui.dialog.get()? {
         Dialog::Operation { target, op } => {
-            Some(EitherOf3::A(view! { <OperationDialog target op/> }))
+            Some(EitherOf5::A(view! { <OperationDialog target op/> }))
         }
         Dialog::RerunDownstream { target } => {
-            Some(EitherOf3::B(view! { <RerunDownstreamDialog target/> }))
+            Some(EitherOf5::B(view! { <RerunDownstreamDialog target/> }))
         }
         Dialog::Batch { kind, request, label } => {
-            Some(EitherOf3::C(view! { <BatchDialog kind request label/> }))
+            Some(EitherOf5::C(view! { <BatchDialog kind request label/> }))
         }
+        Dialog::Test { node, workflow } => {
+            Some(EitherOf5::D(view! { <TestDialog node workflow/> }))
+        }
+        Dialog::Backfill { node } => Some(EitherOf5::E(view! { <BackfillDialog node/> })),
     }
 }
 

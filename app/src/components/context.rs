@@ -32,6 +32,18 @@ pub enum Dialog {
     RerunDownstream { target: Target },
     /// Preview, then confirm, a batch.
     Batch { kind: BatchKind, request: BatchRequest, label: String },
+    /// Generate and run test instances of a node or a workflow.
+    Test { node: Option<String>, workflow: Option<String> },
+    /// Backfill a node (and chosen descendants).
+    Backfill { node: String },
+}
+
+/// A node (definition) the node menu is open for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeTarget {
+    pub name: String,
+    pub owner: String,
+    pub paused: bool,
 }
 
 /// Where the right-click menu is open, and for which instance.
@@ -55,6 +67,8 @@ pub struct Ui {
     /// Goes up when instances changed on the server (server-sent events, throttled).
     pub tick: RwSignal<u64>,
     pub menu: RwSignal<Option<MenuAt>>,
+    /// The node (definition) menu: the node, and where.
+    pub node_menu: RwSignal<Option<(NodeTarget, i32, i32)>>,
     pub dialog: RwSignal<Option<Dialog>>,
     pub toasts: RwSignal<Vec<Toast>>,
 }
@@ -65,6 +79,7 @@ impl Ui {
             me: Resource::new(|| (), |_| crate::api::whoami()),
             tick: RwSignal::new(0),
             menu: RwSignal::new(None),
+            node_menu: RwSignal::new(None),
             dialog: RwSignal::new(None),
             toasts: RwSignal::new(Vec::new()),
         };
@@ -108,4 +123,8 @@ pub fn log_href(id: InstanceId) -> String {
 
 pub fn flow_href(id: InstanceId) -> String {
     format!("/instances/{id}/flow")
+}
+
+pub fn node_href(name: &str) -> String {
+    format!("/tasks/{}", crate::model::url_encode(name))
 }

@@ -2,8 +2,10 @@
 
 pub mod actions;
 pub mod context;
+pub mod jobs_panel;
 pub mod legend;
 pub mod live;
+pub mod node_actions;
 pub mod state_badge;
 pub mod time;
 pub mod toasts;

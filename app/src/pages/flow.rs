@@ -52,22 +52,31 @@ pub fn FlowPage() -> impl IntoView {
     }
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Whole pixels: integer formatting keeps float formatting out of the browser bundle.
-fn px(v: f32) -> i64 {
+pub(crate) fn px(v: f32) -> i64 {
     v.round() as i64
 }
 
-/// The SVG fragment of the graph: edges first, then nodes.
-pub fn markup(graph: &FlowGraph) -> String {
-    let mut out = String::with_capacity(graph.nodes.len() * 320 + graph.edges.len() * 90);
+/// A node name that fits a box: long names lose their middle, since prefixes and suffixes are
+/// what tells nodes apart.
+pub(crate) fn box_label(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() > 24 {
+        chars[..11].iter().chain(['…'].iter()).chain(chars[chars.len() - 12..].iter()).collect()
+    } else {
+        name.to_string()
+    }
+}
+
+/// The edges of a layered drawing: a curve from the right side of `a` to the left side of `b`.
+pub(crate) fn edge_markup(out: &mut String, edges: impl Iterator<Item = ((f32, f32), (f32, f32))>) {
     let (w, h) = (px(NODE_WIDTH), px(NODE_HEIGHT));
-    for &(up, down) in &graph.edges {
-        let (a, b) = (&graph.nodes[up as usize], &graph.nodes[down as usize]);
-        let (x1, y1, x2, y2) = (px(a.x) + w, px(a.y) + h / 2, px(b.x), px(b.y) + h / 2);
+    for ((ax, ay), (bx, by)) in edges {
+        let (x1, y1, x2, y2) = (px(ax) + w, px(ay) + h / 2, px(bx), px(by) + h / 2);
         let bend = ((x2 - x1) / 2).max(24);
         out.push_str(&format!(
             r#"<path class="fedge" d="M{x1} {y1} C{} {y1} {} {y2} {x2} {y2}"/>"#,
@@ -75,15 +84,22 @@ pub fn markup(graph: &FlowGraph) -> String {
             x2 - bend
         ));
     }
+}
+
+/// The SVG fragment of the graph: edges first, then nodes.
+pub fn markup(graph: &FlowGraph) -> String {
+    let mut out = String::with_capacity(graph.nodes.len() * 320 + graph.edges.len() * 90);
+    let (w, h) = (px(NODE_WIDTH), px(NODE_HEIGHT));
+    edge_markup(
+        &mut out,
+        graph.edges.iter().map(|&(up, down)| {
+            let (a, b) = (&graph.nodes[up as usize], &graph.nodes[down as usize]);
+            ((a.x, a.y), (b.x, b.y))
+        }),
+    );
     for node in &graph.nodes {
         let i = &node.instance;
-        // Long names lose their middle: prefixes and suffixes are what tells nodes apart.
-        let chars: Vec<char> = i.node.chars().collect();
-        let name: String = if chars.len() > 24 {
-            chars[..11].iter().chain(['…'].iter()).chain(chars[chars.len() - 12..].iter()).collect()
-        } else {
-            i.node.clone()
-        };
+        let name = box_label(&i.node);
         let classes = format!(
             "fnode state-{}{}{}",
             i.state.as_str(),

@@ -14,6 +14,7 @@ use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use crate::api::{instance_stats, instances_by_ids, list_instances};
 use crate::components::actions::{ActionsButton, open_menu};
 use crate::components::context::{Dialog, Ui, detail_href, flow_href, log_href, target_of};
+use crate::components::jobs_panel::JobsPanel;
 use crate::components::legend::StateLegend;
 use crate::components::state_badge::{StateBadge, state_icon};
 use crate::components::time::{duration_ms, optional_time, short_time};
@@ -112,6 +113,9 @@ pub fn InstancesPage(run_type: RunType) -> impl IntoView {
                 <h1>{title_of(run_type)}</h1>
                 <StateLegend/>
             </div>
+            {(run_type != RunType::Cycle).then(|| {
+                view! { <JobsPanel kind=run_type active=Signal::derive(move || filter.with(|f| f.job))/> }
+            })}
             <FilterBar filter path=Signal::derive(path)/>
             <Transition fallback=|| view! { <StatsBar counts=StateCounts::default() filter=InstanceFilter::default() path=String::new()/> }>
                 {move || Suspend::new(async move {

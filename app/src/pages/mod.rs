@@ -4,3 +4,5 @@ pub mod detail;
 pub mod flow;
 pub mod instances;
 pub mod log;
+pub mod node;
+pub mod tasks;

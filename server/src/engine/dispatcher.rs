@@ -73,7 +73,7 @@ impl Dispatcher {
             // Claimed and registered under one lock: an operation that stops instances takes
             // it too, so it never sees a running instance this server does not know about.
             let claiming = self.claim_lock.lock().await;
-            let claims = self.store.claim(&slots.group, slots.free, host, now).await?;
+            let claims = self.store.claim(&slots, host, now).await?;
             let started: Vec<_> = claims
                 .into_iter()
                 .map(|claim| {

@@ -77,6 +77,7 @@ pub fn plan_day(
         priority: 0,
         instances,
         edges,
+        run_now: false,
     }
 }
 

@@ -73,6 +73,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/instances/{id}", get(get_instance))
         .route("/instances/{id}/log", get(instance_log))
         .merge(super::operations::routes())
+        .merge(super::jobs::routes())
         .fallback(|| async {
             ApiError(AppError::not_found("no such API endpoint (see /api/v1/openapi.json)"))
         })
@@ -141,11 +142,8 @@ async fn create_node(
     actor: CurrentActor,
     body: Result<Json<NodeSpec>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
-    actor.may(Permission::Define)?;
-    let spec = body?.0;
-    let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![spec.clone()] };
-    engine.store().apply_definitions(&file, ApplyMode::CreateOnly, engine.clock().now()).await?;
-    Ok((StatusCode::CREATED, Json(stored_node(&engine, &spec.name).await?)))
+    let (node, _) = engine.save_node(&actor.0, body?.0, ApplyMode::CreateOnly).await?;
+    Ok((StatusCode::CREATED, Json(node)))
 }
 
 async fn get_node(State(engine): State<Engine>, Path(name): Path<String>) -> ApiResult<Json<Node>> {
@@ -158,7 +156,6 @@ async fn put_node(
     Path(name): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
-    actor.may(Permission::Define)?;
     let mut body = body?.0;
     // The name comes from the path; a body may repeat it but not contradict it.
     if let Some(object) = body.as_object_mut() {
@@ -176,11 +173,9 @@ async fn put_node(
     }
     let spec: NodeSpec = serde_json::from_value(body)
         .map_err(|e| AppError::bad_request(format!("invalid node: {e}")))?;
-    let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![spec] };
-    let report =
-        engine.store().apply_definitions(&file, ApplyMode::Upsert, engine.clock().now()).await?;
-    let status = if report.created.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(stored_node(&engine, &name).await?)))
+    let (node, created) = engine.save_node(&actor.0, spec, ApplyMode::Upsert).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(node)))
 }
 
 async fn delete_node(
@@ -188,8 +183,7 @@ async fn delete_node(
     actor: CurrentActor,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    actor.may(Permission::Define)?;
-    engine.store().delete_node(&name, engine.clock().now()).await?;
+    engine.delete_node(&actor.0, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,4 +4,5 @@
 pub mod api;
 pub mod error;
 pub mod events;
+pub mod jobs;
 pub mod operations;

@@ -372,3 +372,90 @@ async fn upstream_names(
     }
     Ok(out)
 }
+
+impl Store {
+    /// Workflow names, alphabetically, with how many live nodes each has.
+    pub async fn workflows(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT w.name, COUNT(n.id) FROM workflows w \
+             JOIN nodes n ON n.workflow_id = w.id AND n.deleted_at IS NULL \
+             GROUP BY w.name ORDER BY w.name",
+        )
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// A workflow's live nodes (at most `limit`) plus the upstream nodes they have in other
+    /// workflows, as (name, workflow, owner, paused), with the edges among them by name;
+    /// `true` if some were left out.
+    #[allow(clippy::type_complexity)]
+    pub async fn workflow_graph(
+        &self,
+        workflow: &str,
+        limit: u32,
+    ) -> Result<(Vec<(String, String, String, bool)>, Vec<(String, String)>, bool)> {
+        let mut nodes: Vec<(i64, String, String, String, bool)> = sqlx::query_as(
+            "SELECT n.id, n.name, w.name, n.owner, n.paused FROM nodes n \
+             JOIN workflows w ON w.id = n.workflow_id \
+             WHERE w.name = ?1 AND n.deleted_at IS NULL ORDER BY n.name LIMIT ?2",
+        )
+        .bind(workflow)
+        .bind(limit as i64 + 1)
+        .fetch_all(&self.read)
+        .await?;
+        let truncated = nodes.len() > limit as usize;
+        nodes.truncate(limit as usize);
+        let ids: Vec<i64> = nodes.iter().map(|n| n.0).collect();
+        let edges: Vec<(i64, String, i64, String)> = sqlx::query_as(
+            "SELECT u.id, u.name, d.id, d.name FROM json_each(?1) j \
+             CROSS JOIN node_upstreams nu ON nu.node_id = j.value \
+             JOIN nodes u ON u.id = nu.upstream_id JOIN nodes d ON d.id = nu.node_id \
+             WHERE u.deleted_at IS NULL",
+        )
+        .bind(serde_json::to_string(&ids).expect("numbers"))
+        .fetch_all(&self.read)
+        .await?;
+        let known: HashSet<i64> = ids.iter().copied().collect();
+        let outside: Vec<i64> = edges.iter().map(|e| e.0).filter(|u| !known.contains(u)).collect();
+        if !outside.is_empty() {
+            let more: Vec<(i64, String, String, String, bool)> = sqlx::query_as(
+                "SELECT n.id, n.name, w.name, n.owner, n.paused FROM json_each(?1) j \
+                 CROSS JOIN nodes n ON n.id = j.value JOIN workflows w ON w.id = n.workflow_id",
+            )
+            .bind(serde_json::to_string(&outside).expect("numbers"))
+            .fetch_all(&self.read)
+            .await?;
+            let mut seen = HashSet::new();
+            nodes.extend(more.into_iter().filter(|n| seen.insert(n.0)));
+        }
+        Ok((
+            nodes
+                .into_iter()
+                .map(|(_, name, workflow, owner, paused)| (name, workflow, owner, paused))
+                .collect(),
+            edges.into_iter().map(|(_, up, _, down)| (up, down)).collect(),
+            truncated,
+        ))
+    }
+
+    /// Sets a node's permanent pause (its scheduling status).
+    pub async fn set_node_paused(
+        &self,
+        name: &str,
+        paused: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE nodes SET paused = ?2, updated_at = ?3 WHERE name = ?1 AND deleted_at IS NULL",
+        )
+        .bind(name)
+        .bind(paused)
+        .bind(to_ms(now))
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("no node named '{name}'")));
+        }
+        Ok(())
+    }
+}

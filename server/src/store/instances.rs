@@ -41,6 +41,9 @@ pub(super) fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: &InstanceFil
     if let Some(date) = filter.run_date {
         query.push(" AND i.run_date = ").push_bind(date.to_string());
     }
+    if let Some(job) = filter.job {
+        query.push(" AND i.job_id = ").push_bind(job);
+    }
 }
 
 impl Store {

@@ -9,6 +9,7 @@
 mod audit;
 mod definitions;
 mod instances;
+mod jobs;
 mod operations;
 mod rows;
 mod scheduling;
@@ -27,6 +28,7 @@ use sqlx::sqlite::{
 pub use audit::{AuditFilter, AuditPage, AuditRecord, AuditResult};
 pub use definitions::{ApplyMode, DefinitionGraph, NodeListFilter, UpsertReport};
 pub use instances::WaitFacts;
+pub use jobs::NewJob;
 pub use operations::{AuditEntry, OperationTx, Target, Transition};
 pub use scheduling::{
     Claim, Finish, FinishedAttempt, FreeSlots, OpenAttempt, Outcome, RetryPolicy, StartedProcess,
@@ -61,9 +63,18 @@ impl From<StoreError> for AppError {
             StoreError::Definition(e @ DefinitionError::StillNeeded { .. }) => {
                 AppError::conflict(e.to_string())
             }
-            StoreError::Definition(e) => AppError::bad_request(e.to_string()),
+            StoreError::Definition(e) => {
+                let error = AppError::bad_request(e.to_string());
+                match e.field() {
+                    Some(field) => error.on_field(field),
+                    None => error,
+                }
+            }
             StoreError::Invalid(m) => AppError::bad_request(m),
             StoreError::NotFound(m) => AppError::not_found(m),
+            StoreError::Conflict(m) if m.starts_with("node '") && m.ends_with("already exists") => {
+                AppError::conflict(m).on_field("name")
+            }
             StoreError::Conflict(m) => AppError::conflict(m),
             other => {
                 tracing::error!(error = %other, "store failure");

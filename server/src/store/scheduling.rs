@@ -122,6 +122,7 @@ pub struct OpenAttempt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FreeSlots {
     pub group: String,
+    pub slots: u32,
     pub free: u32,
 }
 
@@ -185,34 +186,70 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter(|(_, slots, running)| running < slots)
-            .map(|(group, slots, running)| FreeSlots { group, free: (slots - running) as u32 })
+            .map(|(group, slots, running)| FreeSlots {
+                group,
+                slots: slots as u32,
+                free: (slots - running) as u32,
+            })
             .collect())
     }
 
-    /// Moves up to `limit` queued instances of a group to running (priority, then time, then
-    /// id) and returns them. The attempt number goes up by one.
+    /// Moves up to `slots.free` queued instances of a group to running (priority, then time,
+    /// then id) and returns them; the attempt number goes up by one. Backfill instances never
+    /// take the last slot of a group that has more than one: it stays for cycle and test work.
     pub async fn claim(
         &self,
-        group: &str,
-        limit: u32,
+        slots: &FreeSlots,
         host: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Claim>> {
         let mut tx = self.write.begin().await?;
+        let candidates: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT i.id, i.priority FROM instances i JOIN nodes n ON n.id = i.node_id \
+             WHERE i.state = 'waiting_resources' AND i.paused = 0 AND n.resource_group = ?1 \
+             ORDER BY i.priority, i.ready_at, i.id LIMIT ?2",
+        )
+        .bind(&slots.group)
+        .bind(slots.free as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        let backfill = RunType::Backfill.priority();
+        let mut allowance = i64::MAX;
+        if slots.slots > 1 && candidates.iter().any(|(_, p)| *p >= backfill) {
+            let running: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
+                 WHERE i.state = 'running' AND i.priority >= ?2 AND n.resource_group = ?1",
+            )
+            .bind(&slots.group)
+            .bind(backfill)
+            .fetch_one(&mut *tx)
+            .await?;
+            allowance = slots.slots as i64 - 1 - running;
+        }
+        let chosen: Vec<i64> = candidates
+            .into_iter()
+            .filter(|(_, priority)| {
+                if *priority < backfill {
+                    return true;
+                }
+                allowance -= 1;
+                allowance >= 0
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
         let claimed: Vec<(i64,)> = sqlx::query_as(
             "UPDATE instances SET state = 'running', attempt = attempt + 1, started_at = ?1, \
              ended_at = NULL, exit_code = NULL, host = ?2, reason = NULL, updated_at = ?1 \
-             WHERE id IN ( \
-               SELECT i.id FROM instances i JOIN nodes n ON n.id = i.node_id \
-               WHERE i.state = 'waiting_resources' AND i.paused = 0 AND n.resource_group = ?3 \
-               ORDER BY i.priority, i.ready_at, i.id LIMIT ?4) \
+             WHERE id IN (SELECT value FROM json_each(?3)) \
              AND state = 'waiting_resources' AND paused = 0 \
              RETURNING id",
         )
         .bind(to_ms(now))
         .bind(host)
-        .bind(group)
-        .bind(limit as i64)
+        .bind(serde_json::to_string(&chosen).expect("numbers"))
         .fetch_all(&mut *tx)
         .await?;
         if claimed.is_empty() {

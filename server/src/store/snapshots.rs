@@ -45,7 +45,15 @@ pub struct DayBatch {
     pub priority: i64,
     pub instances: Vec<NewInstance>,
     pub edges: Vec<(usize, usize)>,
+    /// Ready at once (test and backfill jobs) instead of at the planned time.
+    pub run_now: bool,
 }
+
+/// An instance of a multi-day batch: (day, index into that day's instances).
+pub type DayInstance = (usize, usize);
+
+/// A dependency between days: `(downstream, upstream)`.
+pub type Gate = (DayInstance, DayInstance);
 
 /// Rows per multi-row INSERT (well under SQLite's bound-parameter limit).
 const CHUNK: usize = 400;
@@ -96,45 +104,44 @@ impl Store {
     /// that exist already (same node, run type, job and planned time) are left alone, and so
     /// are their edges: re-running a day creates nothing twice.
     pub async fn insert_day(&self, batch: &DayBatch, now: DateTime<Utc>) -> Result<u64> {
-        let now = to_ms(now);
-        let run_date = batch.run_date.to_string();
+        self.insert_days(std::slice::from_ref(batch), &[], now).await
+    }
+
+    /// Inserts several days at once (a test or backfill job), with `gates` between days
+    /// (`(downstream, upstream)` as `(day, instance)` indexes), in one transaction. The first
+    /// promotion runs after every edge is in place.
+    pub async fn insert_days(
+        &self,
+        days: &[DayBatch],
+        gates: &[Gate],
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
         let mut tx = self.write.begin().await?;
-        let mut created: HashMap<(i64, i64), i64> = HashMap::new();
-        for chunk in batch.instances.chunks(CHUNK) {
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO instances (node_id, node_name, workflow, owner, run_type, job_id, \
-                 bizdate, run_date, planned_at, ready_at, state, paused, priority, created_at, \
-                 updated_at) ",
-            );
-            query.push_values(chunk, |mut row, new| {
-                let planned = to_ms(new.planned_at);
-                row.push_bind(new.node_id)
-                    .push_bind(new.node_name.clone())
-                    .push_bind(new.workflow.clone())
-                    .push_bind(new.owner.clone())
-                    .push_bind(batch.run_type.as_str())
-                    .push_bind(batch.job_id)
-                    .push_bind(batch.bizdate.to_string())
-                    .push_bind(run_date.clone())
-                    .push_bind(planned)
-                    .push_bind(planned)
-                    .push_bind(InstanceState::NotRun.as_str())
-                    .push_bind(new.paused)
-                    .push_bind(batch.priority)
-                    .push_bind(now)
-                    .push_bind(now);
-            });
-            query.push(
-                " ON CONFLICT (node_id, run_type, job_id, planned_at) DO NOTHING \
-                 RETURNING id, node_id, planned_at",
-            );
-            let rows: Vec<(i64, i64, i64)> = query.build_query_as().fetch_all(&mut *tx).await?;
-            for (id, node, planned) in rows {
-                created.insert((node, planned), id);
-            }
-        }
-        if !batch.edges.is_empty() {
-            let ids = day_ids(&mut tx, batch, &run_date).await?;
+        let created = insert_days_in(&mut tx, days, gates, to_ms(now)).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+}
+
+/// [`Store::insert_days`] inside a transaction the caller commits.
+pub(super) async fn insert_days_in(
+    tx: &mut SqliteConnection,
+    days: &[DayBatch],
+    gates: &[Gate],
+    now: i64,
+) -> Result<u64> {
+    {
+        let mut created_total = 0;
+        // Per day: (node, planned) → id of every instance of the day, new or old.
+        let mut ids: Vec<HashMap<(i64, i64), i64>> = Vec::with_capacity(days.len());
+        for batch in days {
+            let created = insert_instances(tx, batch, now).await?;
+            created_total += created.len() as u64;
+            let all = if batch.edges.is_empty() && gates.is_empty() {
+                HashMap::new()
+            } else {
+                day_ids(tx, batch).await?
+            };
             let key = |i: usize| {
                 let new = &batch.instances[i];
                 (new.node_id, to_ms(new.planned_at))
@@ -142,62 +149,118 @@ impl Store {
             let edges: Vec<(i64, i64)> = batch
                 .edges
                 .iter()
-                .filter_map(|&(down, up)| {
-                    let down_id = *created.get(&key(down))?;
-                    let up_id = *ids.get(&key(up))?;
-                    Some((down_id, up_id))
-                })
+                .filter_map(|&(down, up)| Some((*created.get(&key(down))?, *all.get(&key(up))?)))
                 .collect();
-            for chunk in edges.chunks(CHUNK) {
-                let mut query = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO instance_deps (instance_id, upstream_id) ",
-                );
-                query.push_values(chunk, |mut row, (down, up)| {
-                    row.push_bind(*down).push_bind(*up);
-                });
-                query.push(" ON CONFLICT DO NOTHING");
-                query.build().execute(&mut *tx).await?;
-            }
+            insert_edges(tx, &edges).await?;
+            ids.push(all);
         }
-        // The first promotion: whatever has nothing left to wait for moves on.
-        sqlx::query(AssertSqlSafe(format!(
-            "{PROMOTE} AND run_type = ?2 AND job_id = ?3 AND run_date = ?4"
-        )))
-        .bind(now)
-        .bind(batch.run_type.as_str())
-        .bind(batch.job_id)
-        .bind(&run_date)
-        .execute(&mut *tx)
-        .await?;
-        if batch.run_type == RunType::Cycle {
+        let id_of = |(day, i): DayInstance| {
+            let new = &days.get(day)?.instances.get(i)?;
+            ids[day].get(&(new.node_id, to_ms(new.planned_at))).copied()
+        };
+        let gate_edges: Vec<(i64, i64)> =
+            gates.iter().filter_map(|&(down, up)| Some((id_of(down)?, id_of(up)?))).collect();
+        insert_edges(tx, &gate_edges).await?;
+        for batch in days {
+            // The first promotion: whatever has nothing left to wait for moves on.
+            sqlx::query(AssertSqlSafe(format!(
+                "{PROMOTE} AND run_type = ?2 AND job_id = ?3 AND run_date = ?4"
+            )))
+            .bind(now)
+            .bind(batch.run_type.as_str())
+            .bind(batch.job_id)
+            .bind(batch.run_date.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(batch) = days.first().filter(|b| b.run_type == RunType::Cycle) {
             sqlx::query(
                 "INSERT INTO snapshots (run_date, created_at, instances) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (run_date) DO UPDATE SET instances = instances + excluded.instances",
             )
-            .bind(&run_date)
+            .bind(batch.run_date.to_string())
             .bind(now)
-            .bind(created.len() as i64)
+            .bind(created_total as i64)
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
-        Ok(created.len() as u64)
+        Ok(created_total)
     }
+}
+
+/// Inserts a day's instances (skipping existing ones) and returns the new ones by
+/// (node, planned time).
+async fn insert_instances(
+    conn: &mut SqliteConnection,
+    batch: &DayBatch,
+    now: i64,
+) -> Result<HashMap<(i64, i64), i64>> {
+    let run_date = batch.run_date.to_string();
+    let mut created = HashMap::new();
+    for chunk in batch.instances.chunks(CHUNK) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO instances (node_id, node_name, workflow, owner, run_type, job_id, \
+             bizdate, run_date, planned_at, ready_at, state, paused, priority, created_at, \
+             updated_at) ",
+        );
+        query.push_values(chunk, |mut row, new| {
+            let planned = to_ms(new.planned_at);
+            // Job instances run now; cycle instances wait for their planned time.
+            let ready = if batch.run_now { now } else { planned };
+            row.push_bind(new.node_id)
+                .push_bind(new.node_name.clone())
+                .push_bind(new.workflow.clone())
+                .push_bind(new.owner.clone())
+                .push_bind(batch.run_type.as_str())
+                .push_bind(batch.job_id)
+                .push_bind(batch.bizdate.to_string())
+                .push_bind(run_date.clone())
+                .push_bind(planned)
+                .push_bind(ready)
+                .push_bind(InstanceState::NotRun.as_str())
+                .push_bind(new.paused)
+                .push_bind(batch.priority)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        query.push(
+            " ON CONFLICT (node_id, run_type, job_id, planned_at) DO NOTHING \
+             RETURNING id, node_id, planned_at",
+        );
+        let rows: Vec<(i64, i64, i64)> = query.build_query_as().fetch_all(&mut *conn).await?;
+        for (id, node, planned) in rows {
+            created.insert((node, planned), id);
+        }
+    }
+    Ok(created)
+}
+
+async fn insert_edges(conn: &mut SqliteConnection, edges: &[(i64, i64)]) -> Result<()> {
+    for chunk in edges.chunks(CHUNK) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("INSERT INTO instance_deps (instance_id, upstream_id) ");
+        query.push_values(chunk, |mut row, (down, up)| {
+            row.push_bind(*down).push_bind(*up);
+        });
+        query.push(" ON CONFLICT DO NOTHING");
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Ids of every instance of the batch's day, keyed by (node, planned time).
 async fn day_ids(
     conn: &mut SqliteConnection,
     batch: &DayBatch,
-    run_date: &str,
 ) -> Result<HashMap<(i64, i64), i64>> {
+    let run_date = batch.run_date.to_string();
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT id, node_id, planned_at FROM instances \
          WHERE run_type = ?1 AND job_id = ?2 AND run_date = ?3",
     )
     .bind(batch.run_type.as_str())
     .bind(batch.job_id)
-    .bind(run_date)
+    .bind(&run_date)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.into_iter().map(|(id, node, planned)| ((node, planned), id)).collect())

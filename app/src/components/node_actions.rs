@@ -1,0 +1,321 @@
+//! What can be done with a node (a definition): test it, backfill it, edit it, pause or unpause
+//! its scheduling, see its instances. The menu (right-click or ⋯) and the test and backfill
+//! dialogs.
+
+use std::collections::BTreeSet;
+
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+
+use super::context::{Dialog, NodeTarget, Ui, node_href};
+use crate::api::{fetch_node, run_backfill, run_test, set_node_paused};
+use crate::jobs::{BackfillRequest, DateOrder, JobCreated, MAX_PARALLELISM, TestRequest};
+use crate::model::url_encode;
+use crate::people::Actor;
+use crate::rules::{self, Permission};
+
+fn may_change(actor: Option<&Actor>, owner: &str) -> Result<(), String> {
+    rules::authorize(actor.ok_or("signing in…")?, Permission::Operate { owner })
+}
+
+/// The node's ⋯ button.
+#[component]
+pub fn NodeActionsButton(target: NodeTarget) -> impl IntoView {
+    let ui = Ui::get();
+    let label = format!("Actions for node {}", target.name);
+    let open = move |ev: leptos::ev::MouseEvent| {
+        ev.stop_propagation();
+        ui.node_menu.set(Some((target.clone(), ev.client_x(), ev.client_y())));
+    };
+    view! { <button type="button" class="actions-button" aria-haspopup="menu" aria-label=label on:click=open>"⋯"</button> }
+}
+
+pub fn open_node_menu(target: NodeTarget, x: i32, y: i32) {
+    Ui::get().node_menu.set(Some((target, x, y)));
+}
+
+#[component]
+pub fn NodeMenu() -> impl IntoView {
+    let ui = Ui::get();
+    let navigate = use_navigate();
+    let close = move || ui.node_menu.set(None);
+    move || {
+        let (target, x, y) = ui.node_menu.get()?;
+        let allowed = may_change(ui.actor().as_ref(), &target.owner);
+        let reason = allowed.clone().err();
+        let enabled = allowed.is_ok();
+        let navigate = navigate.clone();
+        let name = target.name.clone();
+        let item = move |key: &'static str, label: &'static str, needs_owner: bool| {
+            let disabled = needs_owner && !enabled;
+            let name = name.clone();
+            let navigate = navigate.clone();
+            let paused = target.paused;
+            let choose = move |_| {
+                if disabled {
+                    return;
+                }
+                close();
+                match key {
+                    "test" => ui
+                        .dialog
+                        .set(Some(Dialog::Test { node: Some(name.clone()), workflow: None })),
+                    "backfill" => ui.dialog.set(Some(Dialog::Backfill { node: name.clone() })),
+                    "edit" => navigate(&format!("{}/edit", node_href(&name)), Default::default()),
+                    "pause" => {
+                        let name = name.clone();
+                        spawn_local(async move {
+                            match set_node_paused(name.clone(), !paused).await {
+                                Ok(_) => {
+                                    ui.toast(
+                                        format!(
+                                            "{name}: scheduling {}",
+                                            if paused { "resumed" } else { "paused" }
+                                        ),
+                                        false,
+                                    );
+                                    ui.refresh();
+                                }
+                                Err(e) => ui.toast(e.message, true),
+                            }
+                        });
+                    }
+                    _ => navigate(
+                        &format!("/cycle?state=any&node={}", url_encode(&name)),
+                        Default::default(),
+                    ),
+                }
+            };
+            view! {
+                <li role="none">
+                    <button
+                        type="button"
+                        role="menuitem"
+                        data-node-op=key
+                        aria-disabled=disabled.then_some("true")
+                        class:disabled=disabled
+                        title=if disabled { reason.clone() } else { None }
+                        on:click=choose
+                    >
+                        <span class="label">{label}</span>
+                    </button>
+                </li>
+            }
+        };
+        let pause_label = if target.paused { "resume scheduling" } else { "pause scheduling" };
+        Some(view! {
+            <div class="menu-backdrop" on:click=move |_| close() on:contextmenu=move |ev| {
+                ev.prevent_default();
+                close();
+            }></div>
+            <ul class="menu" role="menu" aria-label=format!("Node {}", target.name) style=format!("left: {}px; top: {}px", x.max(4), y.max(4))>
+                <li class="menu-title" role="presentation">{target.name.clone()}</li>
+                {item("test", "test…", true)}
+                {item("backfill", "backfill…", true)}
+                {item("edit", "edit", true)}
+                {item("pause", pause_label, true)}
+                {item("instances", "cycle instances", false)}
+            </ul>
+        })
+    }
+}
+
+#[component]
+fn Modal(title: String, children: Children) -> impl IntoView {
+    let ui = Ui::get();
+    let label = title.clone();
+    view! {
+        <div class="overlay" on:click=move |_| ui.dialog.set(None)>
+            <div class="dialog" role="dialog" aria-modal="true" aria-label=label on:click=|ev| ev.stop_propagation()>
+                <h2>{title}</h2>
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+/// Pick a business date, generate and run; then the link to the result.
+#[component]
+pub fn TestDialog(node: Option<String>, workflow: Option<String>) -> impl IntoView {
+    let ui = Ui::get();
+    let bizdate = RwSignal::new(String::new());
+    let result = RwSignal::new(None::<Result<JobCreated, String>>);
+    let busy = RwSignal::new(false);
+    let what = node
+        .clone()
+        .map(|n| format!("node {n}"))
+        .or(workflow.clone().map(|w| format!("workflow {w}")))
+        .unwrap_or_default();
+    let run = move |_| {
+        let request = TestRequest {
+            node: node.clone(),
+            workflow: workflow.clone(),
+            bizdate: bizdate.get_untracked(),
+        };
+        busy.set(true);
+        spawn_local(async move {
+            result.set(Some(run_test(request).await.map_err(|e| e.message)));
+            busy.set(false);
+        });
+    };
+    view! {
+        <Modal title=format!("Test {what}")>
+            <p class="muted">"Test instances run now, with that business date's parameters, without waiting for upstream instances."</p>
+            <div class="form-row">
+                <label for="test-bizdate">"Business date"</label>
+                <input id="test-bizdate" type="date" prop:value=move || bizdate.get() on:input=move |ev| bizdate.set(event_target_value(&ev))/>
+            </div>
+            {move || match result.get() {
+                Some(Ok(created)) => Some(Either::Left(view! {
+                    <p class="ok">{format!("{} test instance{} started.", created.instances, if created.instances == 1 { "" } else { "s" })}</p>
+                    <p><a class="button" href=created.url.clone().unwrap_or_default() on:click=move |_| ui.dialog.set(None)>"See the smoke test result"</a></p>
+                })),
+                Some(Err(e)) => Some(Either::Right(view! { <p class="error" role="alert">{e}</p> })),
+                None => None,
+            }}
+            <div class="buttons">
+                <button type="button" on:click=move |_| ui.dialog.set(None)>"Close"</button>
+                <button type="button" class="primary" data-confirm="test" disabled=move || busy.get() || bizdate.with(String::is_empty) || matches!(result.get(), Some(Ok(_))) on:click=run>
+                    "Generate and run"
+                </button>
+            </div>
+        </Modal>
+    }
+}
+
+/// "This node" or "this node and downstream" (checked descendants), a business-date range, the
+/// order and the parallelism; a preview of the instances per date; run.
+#[component]
+pub fn BackfillDialog(node: String) -> impl IntoView {
+    let ui = Ui::get();
+    let name = node.clone();
+    let view_of = LocalResource::new(move || fetch_node(name.clone()));
+    let with_downstream = RwSignal::new(false);
+    let checked = RwSignal::new(BTreeSet::<String>::new());
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    let descending = RwSignal::new(false);
+    let parallelism = RwSignal::new(1u32);
+    let preview = RwSignal::new(None::<Result<JobCreated, String>>);
+    let done = RwSignal::new(None::<Result<JobCreated, String>>);
+    let busy = RwSignal::new(false);
+    let request = move |dry_run: bool| BackfillRequest {
+        node: node.clone(),
+        downstream: if with_downstream.get_untracked() {
+            checked.get_untracked().into_iter().collect()
+        } else {
+            Vec::new()
+        },
+        from: from.get_untracked(),
+        to: to.get_untracked(),
+        order: if descending.get_untracked() { DateOrder::Desc } else { DateOrder::Asc },
+        parallelism: parallelism.get_untracked(),
+        dry_run,
+    };
+    let request = StoredValue::new(request);
+    let send = move |dry_run: bool| {
+        let request = request.with_value(|r| r(dry_run));
+        busy.set(true);
+        spawn_local(async move {
+            let answer = run_backfill(request).await.map_err(|e| e.message);
+            if dry_run {
+                preview.set(Some(answer))
+            } else {
+                done.set(Some(answer))
+            }
+            busy.set(false);
+        });
+    };
+    // Any change makes the last preview stale.
+    Effect::new(move |_| {
+        let _ = (
+            with_downstream.get(),
+            checked.get(),
+            from.get(),
+            to.get(),
+            descending.get(),
+            parallelism.get(),
+        );
+        preview.set(None);
+    });
+    let descendants =
+        move || view_of.get().and_then(Result::ok).map(|v| v.descendants).unwrap_or_default();
+    view! {
+        <Modal title=format!("Backfill {}", request.with_value(|r| r(true)).node)>
+            <fieldset class="choice">
+                <label><input type="radio" name="scope" prop:checked=move || !with_downstream.get() on:change=move |_| with_downstream.set(false)/>"This node"</label>
+                <label><input type="radio" name="scope" data-scope="downstream" prop:checked=move || with_downstream.get() on:change=move |_| with_downstream.set(true)/>"This node and downstream"</label>
+            </fieldset>
+            <Show when=move || with_downstream.get()>
+                <div class="checklist">
+                    {move || {
+                        let all = descendants();
+                        if all.is_empty() {
+                            return Either::Left(view! { <p class="empty">"Nothing depends on this node."</p> });
+                        }
+                        Either::Right(all.into_iter().map(|name| {
+                            let key = name.clone();
+                            view! {
+                                <label class="check-row" data-node=name.clone()>
+                                    <input type="checkbox" prop:checked=move || checked.with(|c| c.contains(&key)) on:change={
+                                        let name = name.clone();
+                                        move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            let name = name.clone();
+                                            checked.update(|c| { if on { c.insert(name); } else { c.remove(&name); } });
+                                        }
+                                    }/>
+                                    <span class="node">{name.clone()}</span>
+                                </label>
+                            }
+                        }).collect_view())
+                    }}
+                </div>
+            </Show>
+            <div class="form-grid">
+                <label for="bf-from">"Business dates from"</label>
+                <input id="bf-from" type="date" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev))/>
+                <label for="bf-to">"to"</label>
+                <input id="bf-to" type="date" prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev))/>
+                <label for="bf-order">"Order"</label>
+                <select id="bf-order" on:change=move |ev| descending.set(event_target_value(&ev) == "desc")>
+                    <option value="asc" selected=move || !descending.get()>"oldest date first"</option>
+                    <option value="desc" selected=move || descending.get()>"newest date first"</option>
+                </select>
+                <label for="bf-parallelism">"Dates at once"</label>
+                <input id="bf-parallelism" type="number" min="1" max=MAX_PARALLELISM.to_string() prop:value=move || parallelism.get().to_string()
+                    on:input=move |ev| parallelism.set(event_target_value(&ev).parse().unwrap_or(0))/>
+            </div>
+            {move || match preview.get() {
+                Some(Ok(plan)) => Some(Either::Left(view! {
+                    <div class="preview">
+                        <p>{format!("{} instances over {} business dates, for {}.", plan.instances, plan.dates.len(), plan.nodes.join(", "))}</p>
+                        <ul class="per-date">
+                            {plan.dates.iter().take(31).map(|d| view! { <li><span class="mono">{d.bizdate.to_string()}</span>": "{d.instances}</li> }).collect_view()}
+                        </ul>
+                    </div>
+                })),
+                Some(Err(e)) => Some(Either::Right(view! { <p class="error" role="alert">{e}</p> })),
+                None => None,
+            }}
+            {move || done.get().map(|result| match result {
+                Ok(created) => Either::Left(view! {
+                    <p class="ok">{format!("Backfill #{} started: {} instances.", created.job.unwrap_or_default(), created.instances)}</p>
+                    <p><a class="button" href=created.url.clone().unwrap_or_default() on:click=move |_| ui.dialog.set(None)>"See the backfill"</a></p>
+                }),
+                Err(e) => Either::Right(view! { <p class="error" role="alert">{e}</p> }),
+            })}
+            <div class="buttons">
+                <button type="button" on:click=move |_| ui.dialog.set(None)>"Close"</button>
+                <button type="button" data-confirm="preview" disabled=move || busy.get() on:click=move |_| send(true)>"Preview"</button>
+                <button type="button" class="primary" data-confirm="backfill"
+                    disabled=move || busy.get() || !matches!(preview.get(), Some(Ok(_))) || matches!(done.get(), Some(Ok(_)))
+                    on:click=move |_| send(false)>
+                    "Run selected"
+                </button>
+            </div>
+        </Modal>
+    }
+}

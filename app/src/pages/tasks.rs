@@ -1,0 +1,288 @@
+//! Task management: the node list with filters, and the graph of a workflow's definitions with
+//! their dependency edges. Right-click a node (or use ⋯) to test, backfill, edit or pause it.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use crate::api::{fetch_definition_graph, fetch_nodes, fetch_workflows};
+use crate::components::context::{Dialog, NodeTarget, Ui, node_href};
+use crate::components::node_actions::{NodeActionsButton, open_node_menu};
+use crate::definition::{Node, NodeQuery};
+use crate::flow::{DefinitionGraph, NODE_HEIGHT, NODE_WIDTH};
+use crate::model::url_encode;
+use crate::pages::flow::{box_label, edge_markup, escape, px};
+use crate::schedule_words::describe;
+
+fn target_of(node: &Node) -> NodeTarget {
+    NodeTarget {
+        name: node.spec.name.clone(),
+        owner: node.spec.owner.clone(),
+        paused: node.spec.paused,
+    }
+}
+
+fn query_string(query: &NodeQuery) -> String {
+    let pairs: Vec<String> =
+        [("name", &query.name), ("owner", &query.owner), ("workflow", &query.workflow)]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", url_encode(v))))
+            .collect();
+    format!("/tasks?{}", pairs.join("&"))
+}
+
+#[component]
+pub fn TasksPage() -> impl IntoView {
+    let ui = Ui::get();
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        params.with(|q| {
+            let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty());
+            NodeQuery {
+                name: get("name"),
+                owner: get("owner"),
+                workflow: get("workflow"),
+                after: None,
+            }
+        })
+    });
+    let nodes = Resource::new(move || (query.get(), ui.tick.get()), |(q, _)| fetch_nodes(q));
+    let workflows = Resource::new(|| (), |_| fetch_workflows());
+    let navigate = use_navigate();
+    let go = move |next: NodeQuery| navigate(&query_string(&next), NavigateOptions::default());
+    let field = {
+        let go = go.clone();
+        move |label: &'static str, key: &'static str| {
+            let go = go.clone();
+            let value = move || {
+                query.with(|q| match key {
+                    "name" => q.name.clone(),
+                    _ => q.owner.clone(),
+                })
+            };
+            let change = move |ev: leptos::ev::Event| {
+                let text = event_target_value(&ev).trim().to_string();
+                let mut next = query.get_untracked();
+                let text = (!text.is_empty()).then_some(text);
+                if key == "name" {
+                    next.name = text
+                } else {
+                    next.owner = text
+                }
+                go(next);
+            };
+            view! {
+                <label for=format!("task-{key}")>{label}</label>
+                <input id=format!("task-{key}") type="search" prop:value=value on:change=change/>
+            }
+        }
+    };
+    let pick_workflow = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            let workflow = event_target_value(&ev);
+            go(NodeQuery {
+                workflow: (!workflow.is_empty()).then_some(workflow),
+                ..query.get_untracked()
+            });
+        }
+    };
+    view! {
+        <section class="page">
+            <div class="page-head">
+                <h1>"Task management"</h1>
+                <div class="head-actions">
+                    {move || query.get().workflow.map(|w| {
+                        view! {
+                            <button type="button" data-workflow-test=w.clone() on:click=move |_| {
+                                ui.dialog.set(Some(Dialog::Test { node: None, workflow: Some(w.clone()) }))
+                            }>"Test this workflow…"</button>
+                        }
+                    })}
+                    <a class="button primary-link" href="/tasks/new">"+ New node"</a>
+                </div>
+            </div>
+            <form class="filters" on:submit=|ev| ev.prevent_default()>
+                <div class="fields tasks">
+                    {field("Name", "name")}
+                    {field("Owner", "owner")}
+                    <label for="task-workflow">"Workflow"</label>
+                    <Transition fallback=|| view! { <select id="task-workflow" disabled=true></select> }>
+                        <select id="task-workflow" on:change=pick_workflow.clone()>
+                            <option value="">"any"</option>
+                            {move || Suspend::new(async move {
+                                let chosen = query.get().workflow.unwrap_or_default();
+                                workflows.await.unwrap_or_default().into_iter().map(|(name, count)| {
+                                    let selected = name == chosen;
+                                    view! { <option value=name.clone() selected=selected>{format!("{name} ({count})")}</option> }
+                                }).collect_view()
+                            })}
+                        </select>
+                    </Transition>
+                </div>
+            </form>
+            <div class="card">
+                <Transition fallback=|| view! { <p class="loading">"Loading nodes…"</p> }>
+                    {move || Suspend::new(async move {
+                        match nodes.await {
+                            Ok(page) => Either::Left(view! { <NodeTable first=page.items next=page.next_cursor query=query.get_untracked()/> }),
+                            Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                        }
+                    })}
+                </Transition>
+            </div>
+            {move || match query.get().workflow {
+                Some(workflow) => Either::Left(view! { <WorkflowGraph workflow/> }),
+                None => Either::Right(view! { <p class="muted hint-box">"Pick a workflow to see the graph of its nodes."</p> }),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn NodeTable(first: Vec<Node>, next: Option<String>, query: NodeQuery) -> impl IntoView {
+    let rows = RwSignal::new(first);
+    let cursor = RwSignal::new(next);
+    let more = move |_| {
+        let Some(after) = cursor.get_untracked() else { return };
+        let query = NodeQuery { after: Some(after), ..query.clone() };
+        spawn_local(async move {
+            if let Ok(page) = fetch_nodes(query).await {
+                rows.update(|r| r.extend(page.items));
+                cursor.set(page.next_cursor);
+            }
+        });
+    };
+    view! {
+        <table class="nodes">
+            <thead>
+                <tr><th>"Node"</th><th>"Workflow"</th><th>"Owner"</th><th>"Schedule"</th><th class="num">"Upstream"</th><th>"Resource group"</th><th>"Status"</th><th></th></tr>
+            </thead>
+            <tbody>
+                <For each=move || rows.get() key=|n| (n.id, n.updated_at) let:node>
+                    {
+                        let target = target_of(&node);
+                        let menu_target = target.clone();
+                        view! {
+                            <tr data-node=node.spec.name.clone() on:contextmenu=move |ev: leptos::ev::MouseEvent| {
+                                ev.prevent_default();
+                                open_node_menu(menu_target.clone(), ev.client_x(), ev.client_y());
+                            }>
+                                <td class="node"><a href=node_href(&node.spec.name)>{node.spec.name.clone()}</a></td>
+                                <td>{node.spec.workflow.clone()}</td>
+                                <td>{node.spec.owner.clone()}</td>
+                                <td title=node.spec.schedule.clone()>{describe(&node.spec.schedule)}</td>
+                                <td class="num">{node.spec.upstream.len()}</td>
+                                <td>{node.spec.resource_group.clone()}</td>
+                                <td>{if node.spec.paused {
+                                    Either::Left(view! { <span class="badge paused">"‖ paused"</span> })
+                                } else {
+                                    Either::Right(view! { <span class="badge state-success">"normal"</span> })
+                                }}</td>
+                                <td class="actions-col"><NodeActionsButton target/></td>
+                            </tr>
+                        }
+                    }
+                </For>
+            </tbody>
+        </table>
+        <Show when=move || rows.with(Vec::is_empty)>
+            <p class="empty">"No nodes match. Create one, or import a workflow-as-code file."</p>
+        </Show>
+        <div class="pager">
+            <Show when=move || cursor.with(Option::is_some)>
+                <button type="button" on:click=more.clone()>"Load more"</button>
+            </Show>
+        </div>
+    }
+}
+
+/// The markup of the definition graph (drawn like the flow view, for nodes).
+fn graph_markup(graph: &DefinitionGraph, workflow: &str) -> String {
+    let (w, h) = (px(NODE_WIDTH), px(NODE_HEIGHT));
+    let mut out = String::new();
+    edge_markup(
+        &mut out,
+        graph.edges.iter().map(|&(up, down)| {
+            let (a, b) = (&graph.nodes[up as usize], &graph.nodes[down as usize]);
+            ((a.x, a.y), (b.x, b.y))
+        }),
+    );
+    for node in &graph.nodes {
+        let outside = node.workflow != workflow;
+        out.push_str(&format!(
+            r#"<g class="fnode definition{}{}" data-node="{name}" transform="translate({x} {y})"><title>{name} ({wf}, {owner}){status}</title><rect width="{w}" height="{h}" rx="7"/><text x="10" y="{ty}">{label}</text></g>"#,
+            if node.paused { " paused" } else { "" },
+            if outside { " outside" } else { "" },
+            name = escape(&node.name),
+            label = escape(&box_label(&node.name)),
+            wf = escape(&node.workflow),
+            owner = escape(&node.owner),
+            status = if node.paused { ", paused" } else { "" },
+            x = px(node.x),
+            y = px(node.y),
+            ty = h / 2 + 5,
+        ));
+    }
+    out
+}
+
+#[component]
+fn WorkflowGraph(workflow: String) -> impl IntoView {
+    let ui = Ui::get();
+    let name = workflow.clone();
+    let graph = LocalResource::new(move || {
+        let _ = ui.tick.get();
+        fetch_definition_graph(name.clone())
+    });
+    view! {
+        <div class="card">
+            <h2>"Graph of "{workflow.clone()}</h2>
+            <Transition fallback=|| view! { <p class="loading">"Laying out…"</p> }>
+                {move || {
+                    let workflow = workflow.clone();
+                    Suspend::new(async move {
+                        match graph.await {
+                            Ok(graph) => {
+                                let (vw, vh) = ((graph.width + 40.0) as i64, (graph.height + 40.0) as i64);
+                                let content = graph_markup(&graph, &workflow);
+                                let nodes: Vec<NodeTarget> = graph.nodes.iter().map(|n| NodeTarget { name: n.name.clone(), owner: n.owner.clone(), paused: n.paused }).collect();
+                                let on_menu = move |ev: leptos::ev::MouseEvent| {
+                                    if let Some(name) = clicked_node(&ev)
+                                        && let Some(target) = nodes.iter().find(|n| n.name == name) {
+                                            ev.prevent_default();
+                                            open_node_menu(target.clone(), ev.client_x(), ev.client_y());
+                                        }
+                                };
+                                Either::Left(view! {
+                                    <div class="graph-frame">
+                                        <svg class="flow definitions" viewBox=format!("-20 -20 {vw} {vh}") width=vw height=vh on:contextmenu=on_menu>
+                                            <g inner_html=content></g>
+                                        </svg>
+                                    </div>
+                                })
+                            }
+                            Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                        }
+                    })
+                }}
+            </Transition>
+        </div>
+    }
+}
+
+fn clicked_node(ev: &leptos::ev::MouseEvent) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let element = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
+        element.closest("[data-node]").ok()??.get_attribute("data-node")
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        None
+    }
+}

@@ -1,0 +1,96 @@
+import { expect, test } from '@playwright/test';
+import { deleteCreatedNodes, hydrated, screenshot, unique } from './helpers';
+
+const made: string[] = [];
+test.afterEach(async ({ request }) => {
+  await deleteCreatedNodes(request);
+  while (made.length) await request.delete(`/api/v1/nodes/${made.pop()}`);
+});
+
+async function createInTheForm(page: import('@playwright/test').Page, name: string, extra: { upstream?: string; command?: string } = {}) {
+  await page.goto('/tasks/new');
+  await hydrated(page);
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Workflow').fill('ui_made');
+  await page.getByLabel('Command').fill(extra.command ?? 'echo testing ${bizdate}');
+  await page.getByLabel('Schedule (cron)').fill('30 1 * * *');
+  await expect(page.locator('.hint')).toHaveText('daily at 01:30');
+  if (extra.upstream) await page.getByLabel('Upstream nodes').fill(extra.upstream);
+  await page.getByRole('button', { name: 'Create node' }).click();
+  await expect(page).toHaveURL(new RegExp(`/tasks/${name}$`));
+  made.push(name);
+}
+
+test('nodes are created in the UI, and a cycle is refused next to the field', async ({ page }) => {
+  const prefix = unique('ui_node');
+  await createInTheForm(page, `${prefix}_first`);
+  await expect(page.locator('h1')).toContainText(`${prefix}_first`);
+  await expect(page.locator('.properties')).toContainText('daily at 01:30');
+  await createInTheForm(page, `${prefix}_second`, { upstream: `${prefix}_first` });
+  await expect(page.locator('.node-links').first()).toContainText(`${prefix}_first`);
+
+  // Make the first depend on the second: a cycle, refused with the path, nothing saved.
+  await page.goto(`/tasks/${prefix}_first/edit`);
+  await hydrated(page);
+  await page.getByLabel('Upstream nodes').fill(`${prefix}_second`);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('.field-error[data-field="upstream"]')).toHaveText(
+    `dependency cycle: ${prefix}_first → ${prefix}_second → ${prefix}_first`,
+  );
+  await expect(page).toHaveURL(/\/edit$/);
+  // A bad schedule is refused at its own field.
+  await page.getByLabel('Upstream nodes').fill('');
+  await page.getByLabel('Schedule (cron)').fill('0 25 * * *');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('.field-error[data-field="schedule"]')).toContainText("schedule '0 25 * * *' is not valid");
+
+  // The task list shows both, and the workflow graph draws the edge.
+  await page.goto('/tasks?workflow=ui_made');
+  await hydrated(page);
+  await expect(page.locator(`table.nodes tr[data-node="${prefix}_second"]`)).toBeVisible();
+  await expect(page.locator(`svg.definitions g[data-node="${prefix}_first"]`)).toBeVisible();
+  await screenshot(page, 'tasks');
+});
+
+test('a test run starts from the node and its link shows the smoke-test result', async ({ page }) => {
+  const name = unique('ui_test');
+  await createInTheForm(page, name);
+  await page.locator('[data-node-action="test"]').click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Business date').fill('2026-01-05');
+  await dialog.locator('[data-confirm="test"]').click();
+  await expect(dialog).toContainText('1 test instance started.');
+  await dialog.getByRole('link', { name: 'See the smoke test result' }).click();
+  await expect(page).toHaveURL(/\/test\?state=any&job=\d+/);
+  await hydrated(page);
+  const row = page.locator(`table.instances tbody tr[data-node="${name}"]`);
+  await expect(row).toHaveAttribute('data-state', 'success', { timeout: 20_000 });
+  await expect(row).toContainText('2026-01-05');
+});
+
+test('a backfill of a node and a checked descendant runs and its progress bar reaches done', async ({ page }) => {
+  const prefix = unique('ui_bf');
+  await createInTheForm(page, `${prefix}_up`, { command: 'sleep 0.2' });
+  await createInTheForm(page, `${prefix}_down`, { upstream: `${prefix}_up`, command: 'sleep 0.2' });
+  await createInTheForm(page, `${prefix}_side`, { upstream: `${prefix}_up` });
+  await page.goto(`/tasks/${prefix}_up`);
+  await hydrated(page);
+  await page.locator('[data-node-action="backfill"]').click();
+  const dialog = page.getByRole('dialog');
+  await dialog.locator('[data-scope="downstream"]').check();
+  await dialog.locator(`.check-row[data-node="${prefix}_down"] input`).check();
+  await dialog.getByLabel('Business dates from').fill('2026-02-01');
+  await dialog.getByLabel('to', { exact: true }).fill('2026-02-03');
+  await dialog.locator('[data-confirm="preview"]').click();
+  await expect(dialog.locator('.preview')).toContainText('6 instances over 3 business dates');
+  await dialog.locator('[data-confirm="backfill"]').click();
+  await expect(dialog).toContainText('6 instances.');
+  await dialog.getByRole('link', { name: 'See the backfill' }).click();
+  await expect(page).toHaveURL(/\/backfill\?state=any&job=\d+/);
+  await hydrated(page);
+  const job = page.locator('.job.active');
+  await expect(job).toHaveAttribute('data-complete', 'true', { timeout: 30_000 });
+  await expect(job.locator('.progress-text')).toHaveText('6 done · 0 failed · 6 total');
+  await expect(page.locator('table.instances tbody tr')).toHaveCount(6);
+  await screenshot(page, 'backfill');
+});

@@ -1,0 +1,231 @@
+//! Test runs and backfills: validate the request, plan the instances of each business date
+//! (dependencies among the chosen nodes honoured within a date), gate dates for the backfill's
+//! parallelism, and create the job with its instances in one transaction.
+
+use std::collections::HashSet;
+
+use app::error::AppError;
+use app::jobs::{
+    BackfillRequest, DateOrder, DatePlan, JobCreated, MAX_BACKFILL_DAYS, MAX_PARALLELISM,
+    TestRequest,
+};
+use app::model::{RunType, parse_date};
+use app::people::Actor;
+use app::rules::{self, Permission};
+use chrono::{Duration, NaiveDate};
+
+use crate::engine::snapshot::plan_day;
+use crate::engine::{Engine, EngineEvent};
+use crate::store::{DayBatch, NewInstance, NewJob, SnapshotNode};
+
+/// Checks that the actor may test or backfill every one of `nodes`.
+fn may_run(actor: &Actor, nodes: &[SnapshotNode]) -> Result<(), AppError> {
+    for node in nodes {
+        rules::authorize(actor, Permission::Operate { owner: &node.owner })
+            .map_err(AppError::forbidden)?;
+    }
+    Ok(())
+}
+
+/// The nodes of a day, by instance index, that have no upstream (`roots`) and no downstream
+/// (`sinks`) inside the day.
+fn roots_and_sinks(day: &DayBatch) -> (Vec<usize>, Vec<usize>) {
+    let has_upstream: HashSet<usize> = day.edges.iter().map(|(down, _)| *down).collect();
+    let has_downstream: HashSet<usize> = day.edges.iter().map(|(_, up)| *up).collect();
+    let all = 0..day.instances.len();
+    (
+        all.clone().filter(|i| !has_upstream.contains(i)).collect(),
+        all.filter(|i| !has_downstream.contains(i)).collect(),
+    )
+}
+
+impl Engine {
+    /// A smoke test: the node (or every node of the workflow) for one business date, run now
+    /// without waiting for upstream instances (within a workflow test, its nodes wait for each
+    /// other). A node whose schedule does not fire that day still gets one instance.
+    pub async fn start_test(
+        &self,
+        actor: &Actor,
+        request: &TestRequest,
+    ) -> Result<JobCreated, AppError> {
+        let bizdate = parse_date("bizdate", &request.bizdate)?;
+        let store = self.store();
+        let (root, names) = match (&request.node, &request.workflow) {
+            (Some(node), None) => (node.clone(), vec![node.clone()]),
+            (None, Some(workflow)) => {
+                let names = store.workflow_nodes(workflow).await?;
+                if names.is_empty() {
+                    return Err(AppError::not_found(format!("no workflow named '{workflow}'")));
+                }
+                (workflow.clone(), names)
+            }
+            _ => return Err(AppError::bad_request("give either \"node\" or \"workflow\"")),
+        };
+        let nodes = store.snapshot_nodes_named(&names).await?;
+        if nodes.is_empty() {
+            return Err(AppError::not_found(format!("no node named '{root}'")));
+        }
+        may_run(actor, &nodes)?;
+        let run_date = bizdate + Duration::days(1);
+        let mut day = plan_day(&nodes, self.config().tz, run_date, RunType::Test);
+        let planned: HashSet<i64> = day.instances.iter().map(|i| i.node_id).collect();
+        let midnight = crate::engine::schedule::local_midnight(run_date, self.config().tz);
+        for node in nodes.iter().filter(|n| !planned.contains(&n.id)) {
+            day.instances.push(NewInstance {
+                node_id: node.id,
+                node_name: node.name.clone(),
+                workflow: node.workflow.clone(),
+                owner: node.owner.clone(),
+                planned_at: midnight,
+                paused: false,
+            });
+        }
+        for instance in &mut day.instances {
+            // A test runs even if the node is paused: that is the point of trying it.
+            instance.paused = false;
+        }
+        day.priority = RunType::Test.priority();
+        day.run_now = true;
+        let job = NewJob {
+            kind: RunType::Test,
+            created_by: actor.name.clone(),
+            root,
+            nodes: nodes.iter().map(|n| n.name.clone()).collect(),
+            from: bizdate,
+            to: bizdate,
+            order: DateOrder::Asc,
+            parallelism: 1,
+        };
+        let dates = vec![DatePlan { bizdate, instances: day.instances.len() as u64 }];
+        let (id, created) = store.create_job(&job, vec![day], &[], self.clock().now()).await?;
+        self.wake();
+        self.announce(EngineEvent::Operated { instances: Vec::new() });
+        Ok(JobCreated {
+            job: Some(id),
+            dry_run: false,
+            nodes: job.nodes,
+            dates,
+            instances: created,
+            url: Some(format!("/test?state=any&job={id}")),
+        })
+    }
+
+    /// A backfill of `node` (and the chosen descendants) over a range of business dates, in
+    /// ascending or descending order, `parallelism` dates at a time. Instances yield to cycle
+    /// work (lower priority, and never the last slot of a group).
+    pub async fn backfill(
+        &self,
+        actor: &Actor,
+        request: &BackfillRequest,
+    ) -> Result<JobCreated, AppError> {
+        let from = parse_date("from", &request.from)?;
+        let to = parse_date("to", &request.to)?;
+        if from > to {
+            return Err(AppError::bad_request(format!("from ({from}) is after to ({to})")));
+        }
+        let days = (to - from).num_days() + 1;
+        if days > MAX_BACKFILL_DAYS {
+            return Err(AppError::bad_request(format!(
+                "the range covers {days} business dates; at most {MAX_BACKFILL_DAYS} are allowed"
+            )));
+        }
+        if !(1..=MAX_PARALLELISM).contains(&request.parallelism) {
+            return Err(AppError::bad_request(format!(
+                "parallelism must be from 1 to {MAX_PARALLELISM}, not {}",
+                request.parallelism
+            )));
+        }
+        let store = self.store();
+        if store.get_node(&request.node).await?.is_none() {
+            return Err(AppError::not_found(format!("no node named '{}'", request.node)));
+        }
+        let descendants: HashSet<String> =
+            store.node_descendants(&request.node).await?.into_iter().collect();
+        let mut names = vec![request.node.clone()];
+        for name in &request.downstream {
+            if !descendants.contains(name) {
+                return Err(AppError::bad_request(format!(
+                    "'{name}' is not downstream of '{}'",
+                    request.node
+                )));
+            }
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        let nodes = store.snapshot_nodes_named(&names).await?;
+        may_run(actor, &nodes)?;
+
+        let mut bizdates: Vec<NaiveDate> = (0..days).map(|d| from + Duration::days(d)).collect();
+        if request.order == DateOrder::Desc {
+            bizdates.reverse();
+        }
+        let mut batches: Vec<DayBatch> = bizdates
+            .iter()
+            .map(|bizdate| {
+                let mut day = plan_day(
+                    &nodes,
+                    self.config().tz,
+                    *bizdate + Duration::days(1),
+                    RunType::Backfill,
+                );
+                for instance in &mut day.instances {
+                    instance.paused = false;
+                }
+                day.priority = RunType::Backfill.priority();
+                day.run_now = true;
+                day
+            })
+            .collect();
+        let dates: Vec<DatePlan> = batches
+            .iter()
+            .map(|b| DatePlan { bizdate: b.bizdate, instances: b.instances.len() as u64 })
+            .collect();
+        let total: u64 = dates.iter().map(|d| d.instances).sum();
+        let node_names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+        if request.dry_run {
+            return Ok(JobCreated {
+                job: None,
+                dry_run: true,
+                nodes: node_names,
+                dates,
+                instances: total,
+                url: None,
+            });
+        }
+        // Date k starts when date k - parallelism is done: its roots wait for that date's sinks.
+        let parallelism = request.parallelism as usize;
+        let mut gates = Vec::new();
+        for k in parallelism..batches.len() {
+            let (roots, _) = roots_and_sinks(&batches[k]);
+            let (_, sinks) = roots_and_sinks(&batches[k - parallelism]);
+            for &root in &roots {
+                gates.extend(sinks.iter().map(|&sink| ((k, root), (k - parallelism, sink))));
+            }
+        }
+        let job = NewJob {
+            kind: RunType::Backfill,
+            created_by: actor.name.clone(),
+            root: request.node.clone(),
+            nodes: node_names.clone(),
+            from,
+            to,
+            order: request.order,
+            parallelism: request.parallelism,
+        };
+        for batch in &mut batches {
+            batch.run_type = RunType::Backfill;
+        }
+        let (id, created) = store.create_job(&job, batches, &gates, self.clock().now()).await?;
+        self.wake();
+        self.announce(EngineEvent::Operated { instances: Vec::new() });
+        Ok(JobCreated {
+            job: Some(id),
+            dry_run: false,
+            nodes: node_names,
+            dates,
+            instances: created,
+            url: Some(format!("/backfill?state=any&job={id}")),
+        })
+    }
+}

@@ -1,0 +1,307 @@
+//! Test runs and backfills, with real processes.
+
+mod common;
+
+use app::error::ErrorCode;
+use app::jobs::{BackfillRequest, DateOrder, TestRequest};
+use app::model::InstanceState::*;
+use app::model::{Instance, InstanceFilter, RunType};
+use app::people::{Actor, Role};
+use common::{Harness, eventually};
+
+fn admin() -> Actor {
+    Actor { name: "root".into(), role: Role::Admin }
+}
+
+fn node(name: &str, command: &str, extra: &str) -> String {
+    let schedule = if extra.contains("schedule") { "" } else { "schedule = \"0 1 * * *\"\n" };
+    format!(
+        "[[nodes]]\nname = \"{name}\"\nowner = \"alice\"\n{schedule}command = '''{command}'''\n{extra}\n"
+    )
+}
+
+fn backfill(node: &str, downstream: &[&str], from: &str, to: &str) -> BackfillRequest {
+    BackfillRequest {
+        node: node.into(),
+        downstream: downstream.iter().map(|d| d.to_string()).collect(),
+        from: from.into(),
+        to: to.into(),
+        order: DateOrder::Asc,
+        parallelism: 1,
+        dry_run: false,
+    }
+}
+
+async fn job_instances(h: &Harness, job: i64) -> Vec<Instance> {
+    let filter = InstanceFilter { job: Some(job), ..Default::default() };
+    let page = app::model::PageRequest { limit: Some(500), cursor: None };
+    h.store().list_instances(&filter, &page).await.unwrap().items
+}
+
+async fn all_succeed(h: &Harness, job: i64) -> Vec<Instance> {
+    eventually("every instance of the job succeeded", async || {
+        let all = job_instances(h, job).await;
+        all.iter().all(|i| i.state == Success).then_some(all)
+    })
+    .await
+}
+
+const CHAIN: &str = "
+[[nodes]]
+name = \"bf_a\"
+command = \"sleep 0.2\"
+[[nodes]]
+name = \"bf_b\"
+command = \"sleep 0.2\"
+upstream = [\"bf_a\"]
+[[nodes]]
+name = \"bf_c\"
+command = \"sleep 0.2\"
+upstream = [\"bf_b\"]
+[[nodes]]
+name = \"bf_other\"
+command = \"true\"
+upstream = [\"bf_a\"]
+";
+
+#[tokio::test]
+async fn a_three_day_backfill_runs_dates_in_order_one_at_a_time() {
+    let h = Harness::start().await;
+    h.define(CHAIN).await;
+    let created = h
+        .engine
+        .backfill(&admin(), &backfill("bf_a", &["bf_b", "bf_c"], "2026-01-01", "2026-01-03"))
+        .await
+        .unwrap();
+    assert_eq!(created.instances, 9, "3 nodes x 3 dates, the unchecked descendant left out");
+    let job = created.job.unwrap();
+    let done = all_succeed(&h, job).await;
+    assert!(done.iter().all(|i| i.run_type == RunType::Backfill));
+    assert!(done.iter().all(|i| i.node != "bf_other"));
+    // Date by date: everything of a business date ends before anything of the next starts.
+    for (earlier, later) in [("2026-01-01", "2026-01-02"), ("2026-01-02", "2026-01-03")] {
+        let last_end = done
+            .iter()
+            .filter(|i| i.bizdate.to_string() == earlier)
+            .filter_map(|i| i.ended_at)
+            .max()
+            .unwrap();
+        let first_start = done
+            .iter()
+            .filter(|i| i.bizdate.to_string() == later)
+            .filter_map(|i| i.started_at)
+            .min()
+            .unwrap();
+        assert!(last_end <= first_start, "{earlier} ends before {later} starts");
+    }
+    // Within a date, the dependency order holds.
+    for date in ["2026-01-01", "2026-01-02", "2026-01-03"] {
+        let of = |n: &str| {
+            done.iter().find(|i| i.node == n && i.bizdate.to_string() == date).unwrap().clone()
+        };
+        assert!(of("bf_a").ended_at <= of("bf_b").started_at);
+        assert!(of("bf_b").ended_at <= of("bf_c").started_at);
+    }
+    let job = h.store().get_job(job).await.unwrap().unwrap();
+    assert_eq!((job.total, job.done(), job.failed()), (9, 9, 0));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn parallelism_three_overlaps_dates_and_descending_starts_with_the_latest() {
+    let h = Harness::start().await;
+    h.define(CHAIN).await;
+    let mut request = backfill("bf_a", &[], "2026-01-01", "2026-01-03");
+    request.parallelism = 3;
+    let job = h.engine.backfill(&admin(), &request).await.unwrap().job.unwrap();
+    let done = all_succeed(&h, job).await;
+    let first_end = done.iter().filter_map(|i| i.ended_at).min().unwrap();
+    let last_start = done.iter().filter_map(|i| i.started_at).max().unwrap();
+    assert!(last_start < first_end, "all three dates ran at the same time");
+
+    let mut request = backfill("bf_a", &[], "2026-02-01", "2026-02-03");
+    request.order = DateOrder::Desc;
+    let job = h.engine.backfill(&admin(), &request).await.unwrap().job.unwrap();
+    let mut done = all_succeed(&h, job).await;
+    done.sort_by_key(|i| i.started_at);
+    let order: Vec<String> = done.iter().map(|i| i.bizdate.to_string()).collect();
+    assert_eq!(order, ["2026-02-03", "2026-02-02", "2026-02-01"]);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_test_run_uses_the_chosen_bizdate_and_does_not_wait_for_upstream() {
+    let h = Harness::start().await;
+    let out = h.path("bizdate");
+    h.define(
+        &[
+            node("t_up", "exit 1", ""),
+            node(
+                "t_node",
+                &format!("echo ${{bizdate}} > {}", out.display()),
+                "upstream = [\"t_up\"]\npaused = true",
+            ),
+        ]
+        .concat(),
+    )
+    .await;
+    let request =
+        TestRequest { node: Some("t_node".into()), workflow: None, bizdate: "2026-01-05".into() };
+    let created = h.engine.start_test(&admin(), &request).await.unwrap();
+    assert_eq!(created.instances, 1);
+    assert_eq!(
+        created.url.as_deref(),
+        Some(format!("/test?state=any&job={}", created.job.unwrap()).as_str())
+    );
+    let done = all_succeed(&h, created.job.unwrap()).await;
+    assert_eq!(done[0].run_type, RunType::Test);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "20260105\n");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn cycle_instances_get_slots_before_backfill_instances() {
+    let h = Harness::start().await;
+    let gate = h.path("gate");
+    let wait_gate = format!("while [ ! -f {} ]; do sleep 0.02; done", gate.display());
+    h.define(&format!(
+        "[[resource_groups]]\nname = \"one\"\nslots = 1\n{}{}{}",
+        node("q_blocker", &wait_gate, "resource_group = \"one\""),
+        node("q_backfilled", "true", "resource_group = \"one\"\nschedule = \"0 5 * * *\""),
+        node("q_cycle", "true", "resource_group = \"one\"\nschedule = \"0 6 * * *\""),
+    ))
+    .await;
+    // The blocker holds the only slot of the 2nd...
+    h.snapshot("2020-01-02").await;
+    h.wait_for("q_blocker", "running", |i| i.state == Running).await;
+    // ...a backfill queues first, then the cycle instance of another day.
+    let mut request = backfill("q_backfilled", &[], "2020-01-10", "2020-01-12");
+    request.parallelism = 3;
+    let job = h.engine.backfill(&admin(), &request).await.unwrap().job.unwrap();
+    h.snapshot("2020-01-20").await;
+    std::fs::write(&gate, "").unwrap();
+    let backfilled = all_succeed(&h, job).await;
+    let cycle = eventually("the cycle instance ran", async || {
+        h.instances_of("q_cycle")
+            .await
+            .into_iter()
+            .find(|i| i.run_date.to_string() == "2020-01-20" && i.state == Success)
+    })
+    .await;
+    let first_backfill = backfilled.iter().filter_map(|i| i.started_at).min().unwrap();
+    assert!(cycle.started_at.unwrap() <= first_backfill, "the cycle instance went first");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn backfills_keep_one_slot_free_for_cycle_work() {
+    let h = Harness::start().await;
+    let gate = h.path("gate");
+    let wait_gate = format!("while [ ! -f {} ]; do sleep 0.02; done", gate.display());
+    h.define(&format!(
+        "[[resource_groups]]\nname = \"two\"\nslots = 2\n{}{}",
+        // Paused: its own cycle instances stay frozen; backfill instances run anyway.
+        node("r_heavy", &wait_gate, "resource_group = \"two\"\npaused = true"),
+        node("r_cycle", "true", "resource_group = \"two\"\nschedule = \"0 6 * * *\""),
+    ))
+    .await;
+    let mut request = backfill("r_heavy", &[], "2020-03-01", "2020-03-03");
+    request.parallelism = 3;
+    let job = h.engine.backfill(&admin(), &request).await.unwrap().job.unwrap();
+    eventually("one backfill instance runs", async || {
+        let all = job_instances(&h, job).await;
+        (all.iter().filter(|i| i.state == Running).count() == 1).then_some(())
+    })
+    .await;
+    // The second slot stays free: the cycle instance runs while the backfill holds the first.
+    h.snapshot("2020-03-10").await;
+    h.wait_for("r_cycle", "success", |i| i.state == Success).await;
+    let all = job_instances(&h, job).await;
+    assert_eq!(
+        all.iter().filter(|i| i.state == Running).count(),
+        1,
+        "still only one backfill running"
+    );
+    std::fs::write(&gate, "").unwrap();
+    all_succeed(&h, job).await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn bad_backfills_are_refused_and_create_nothing_and_a_dry_run_previews() {
+    let h = Harness::start().await;
+    h.define(CHAIN).await;
+    let cases = [
+        (
+            backfill("bf_a", &[], "2026-01-03", "2026-01-01"),
+            ErrorCode::BadRequest,
+            "from (2026-01-03) is after to (2026-01-01)",
+        ),
+        (
+            backfill("bf_a", &[], "2025-01-01", "2026-01-02"),
+            ErrorCode::BadRequest,
+            "the range covers 367 business dates; at most 366",
+        ),
+        (
+            backfill("bf_b", &["bf_a"], "2026-01-01", "2026-01-02"),
+            ErrorCode::BadRequest,
+            "'bf_a' is not downstream of 'bf_b'",
+        ),
+        (
+            backfill("ghost", &[], "2026-01-01", "2026-01-02"),
+            ErrorCode::NotFound,
+            "no node named 'ghost'",
+        ),
+        (
+            backfill("bf_a", &[], "2026-01-01", "2026-13-02"),
+            ErrorCode::BadRequest,
+            "to '2026-13-02' is not a date",
+        ),
+        (
+            BackfillRequest { parallelism: 0, ..backfill("bf_a", &[], "2026-01-01", "2026-01-02") },
+            ErrorCode::BadRequest,
+            "parallelism must be from 1 to 10, not 0",
+        ),
+        (
+            BackfillRequest {
+                parallelism: 11,
+                ..backfill("bf_a", &[], "2026-01-01", "2026-01-02")
+            },
+            ErrorCode::BadRequest,
+            "parallelism must be from 1 to 10, not 11",
+        ),
+    ];
+    for (request, code, message) in cases {
+        let refused = h.engine.backfill(&admin(), &request).await.unwrap_err();
+        assert_eq!(refused.code, code, "{message}");
+        assert!(refused.message.starts_with(message), "{}", refused.message);
+    }
+    let viewer = Actor { name: "vera".into(), role: Role::Viewer };
+    let forbidden = h
+        .engine
+        .backfill(&viewer, &backfill("bf_a", &[], "2026-01-01", "2026-01-02"))
+        .await
+        .unwrap_err();
+    assert_eq!(forbidden.code, ErrorCode::Forbidden);
+
+    let preview = h
+        .engine
+        .backfill(
+            &admin(),
+            &BackfillRequest {
+                dry_run: true,
+                ..backfill("bf_a", &["bf_b"], "2026-01-01", "2026-01-04")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(preview.job, None);
+    assert_eq!(preview.dates.len(), 4);
+    assert!(preview.dates.iter().all(|d| d.instances == 2));
+    assert_eq!(preview.instances, 8);
+    // Nothing was created by any of it.
+    assert!(h.store().list_jobs(RunType::Backfill, 10, None).await.unwrap().items.is_empty());
+    let stats = h.store().instance_stats(&InstanceFilter::default()).await.unwrap();
+    assert_eq!(stats.total, 0);
+    h.stop().await;
+}
