@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use leptos::prelude::use_context;
 
+use crate::audit::{AuditDetail, AuditPage, AuditQuery};
 use crate::definition::{Node, NodePage, NodeQuery, NodeSpec, NodeView, ResourceGroup};
 use crate::error::AppError;
 use crate::flow::{DefinitionGraph, FlowGraph};
@@ -14,7 +15,9 @@ use crate::model::{
     Instance, InstanceDetail, InstanceFilter, InstanceId, InstancePage, LogChunk, PageRequest,
     RunType, StateCounts,
 };
-use crate::people::Actor;
+use crate::people::{
+    Actor, ApiToken, CreatedToken, LoginHints, NewToken, NewUser, User, UserChange, UserPage,
+};
 use crate::report::{BatchKind, BatchRequest, Report};
 use crate::rules::Operation;
 
@@ -83,12 +86,53 @@ pub trait Backend: Send + Sync + 'static {
     async fn backfill(&self, request: BackfillRequest) -> Result<JobCreated, AppError>;
 
     async fn list_jobs(&self, kind: RunType, before: Option<i64>) -> Result<JobPage, AppError>;
+
+    /// Public: what the login page says.
+    async fn login_hints(&self) -> Result<LoginHints, AppError>;
+
+    async fn audit(&self, query: AuditQuery) -> Result<AuditPage, AppError>;
+
+    async fn audit_entry(&self, id: i64) -> Result<AuditDetail, AppError>;
+
+    async fn users(&self, after: Option<String>) -> Result<UserPage, AppError>;
+
+    async fn add_user(&self, user: NewUser) -> Result<User, AppError>;
+
+    async fn change_user(&self, name: String, change: UserChange) -> Result<User, AppError>;
+
+    /// The signed-in person's API tokens.
+    async fn tokens(&self) -> Result<Vec<ApiToken>, AppError>;
+
+    async fn create_token(&self, token: NewToken) -> Result<CreatedToken, AppError>;
+
+    async fn revoke_token(&self, id: i64) -> Result<(), AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;
 
-/// The backend of the current request.
+/// The backend of the current request (it knows who is asking).
 pub fn backend() -> Result<SharedBackend, AppError> {
     use_context::<SharedBackend>()
         .ok_or_else(|| AppError::internal("the server did not provide a backend"))
+}
+
+/// Runs a server function's body against the request's backend. A failure also sets the HTTP
+/// status its code names (401, 403, 404, 409, …), so scripts and tests see the same statuses as
+/// from the REST API.
+pub async fn call<T, F, Fut>(body: F) -> Result<T, AppError>
+where
+    F: FnOnce(SharedBackend) -> Fut,
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    let result = match backend() {
+        Ok(backend) => body(backend).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = &result
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = http::StatusCode::from_u16(error.code.http_status())
+    {
+        response.set_status(status);
+    }
+    result
 }

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     NotFound,
     /// Not allowed in the current state (an operation precondition), or a conflicting change: 409.
     Conflict,
+    /// Too many attempts (failed logins): 429.
+    TooManyRequests,
     /// Our fault: 500. The message never carries internals.
     Internal,
 }
@@ -30,6 +32,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
+            ErrorCode::TooManyRequests => 429,
             ErrorCode::Internal => 500,
         }
     }
@@ -66,6 +69,9 @@ impl AppError {
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
         AppError::new(ErrorCode::Forbidden, message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        AppError::new(ErrorCode::Unauthorized, message)
     }
     pub fn internal(message: impl Into<String>) -> Self {
         AppError::new(ErrorCode::Internal, message)

@@ -3,6 +3,7 @@
 //! Everything that touches the database or processes is behind the `ssr` feature.
 
 pub mod api;
+pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod components;

@@ -179,12 +179,17 @@ pub fn check_repair(facts: Facts) -> Result<(), Refusal> {
 pub enum Permission<'a> {
     /// Look at anything.
     Read,
-    /// Operate on an instance of a node owned by `owner`.
+    /// Operate on an instance of a node owned by `owner`, or test or backfill that node.
     Operate { owner: &'a str },
     /// Kill instances in bulk.
     BatchKill,
-    /// Create, change or delete definitions, import, make snapshots.
-    Define,
+    /// Create, change, pause or delete a node owned by `owner` (checked for the owner before
+    /// and after a change).
+    Define { owner: &'a str },
+    /// Change what the whole project shares: resource groups, snapshots on demand.
+    ManageProject,
+    /// Add people, change their roles, disable them.
+    ManageUsers,
 }
 
 /// Decides whether the actor's role allows it; the error is the reason (a 403).
@@ -196,12 +201,28 @@ pub fn authorize(actor: &Actor, permission: Permission<'_>) -> Result<(), String
             "{} may only operate on instances of nodes they own; this one belongs to {owner}",
             actor.name
         )),
-        (Role::Developer, Permission::Define) => Ok(()),
+        (Role::Developer, Permission::Define { owner }) if owner == actor.name => Ok(()),
+        (Role::Developer, Permission::Define { owner }) => Err(format!(
+            "{} may only change nodes they own; this one belongs to {owner}",
+            actor.name
+        )),
         (_, Permission::BatchKill) => {
             Err("batch kill is for project administrators only".to_string())
         }
+        (_, Permission::ManageUsers) => {
+            Err("only project administrators manage people".to_string())
+        }
+        (_, Permission::ManageProject) => {
+            Err("only project administrators change resource groups or make snapshots".to_string())
+        }
         (Role::Viewer, _) => Err(format!("{} is a viewer and can only look", actor.name)),
     }
+}
+
+/// Whether the actor may operate on anything at all (viewers may not): the UI hides what a
+/// role can never do, and greys out what it may do elsewhere but not here.
+pub fn may_operate(actor: &Actor) -> bool {
+    actor.role != Role::Viewer
 }
 
 fn describe(states: &[InstanceState]) -> String {
@@ -320,22 +341,36 @@ mod tests {
         let who = |role| Actor { name: "ann".into(), role };
         let mine = Permission::Operate { owner: "ann" };
         let theirs = Permission::Operate { owner: "bob" };
+        let my_node = Permission::Define { owner: "ann" };
+        let their_node = Permission::Define { owner: "bob" };
         // (role, permission, allowed)
         let table = [
             (Role::Admin, Permission::Read, true),
+            (Role::Admin, mine, true),
             (Role::Admin, theirs, true),
             (Role::Admin, Permission::BatchKill, true),
-            (Role::Admin, Permission::Define, true),
+            (Role::Admin, my_node, true),
+            (Role::Admin, their_node, true),
+            (Role::Admin, Permission::ManageProject, true),
+            (Role::Admin, Permission::ManageUsers, true),
             (Role::Developer, Permission::Read, true),
             (Role::Developer, mine, true),
             (Role::Developer, theirs, false),
             (Role::Developer, Permission::BatchKill, false),
-            (Role::Developer, Permission::Define, true),
+            (Role::Developer, my_node, true),
+            (Role::Developer, their_node, false),
+            (Role::Developer, Permission::ManageProject, false),
+            (Role::Developer, Permission::ManageUsers, false),
             (Role::Viewer, Permission::Read, true),
             (Role::Viewer, mine, false),
+            (Role::Viewer, theirs, false),
             (Role::Viewer, Permission::BatchKill, false),
-            (Role::Viewer, Permission::Define, false),
+            (Role::Viewer, my_node, false),
+            (Role::Viewer, their_node, false),
+            (Role::Viewer, Permission::ManageProject, false),
+            (Role::Viewer, Permission::ManageUsers, false),
         ];
+        assert_eq!(table.len(), Role::ALL.len() * 8, "every role times every permission");
         for (role, permission, allowed) in table {
             assert_eq!(
                 authorize(&who(role), permission).is_ok(),

@@ -26,6 +26,36 @@ pub enum Command {
     Import(ImportArgs),
     /// Generate the cycle instances of one run date now (idempotent).
     Snapshot(SnapshotArgs),
+    /// Manage people: `user add --name NAME --role admin`, `user list`.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account. The password comes from NIGHTSHIFT_PASSWORD, else a prompt (or the
+    /// first line of standard input when it is not a terminal).
+    Add(UserAddArgs),
+    /// List the accounts with their roles.
+    List(UserListArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserAddArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The user name (lower-case letters, digits, '_', '-', '.'); node owners are matched to it.
+    #[arg(long)]
+    pub name: String,
+    /// admin, developer or viewer.
+    #[arg(long, value_parser = parse_role)]
+    pub role: app::people::Role,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserListArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -72,12 +102,12 @@ pub struct ServeArgs {
     /// Local time of the nightly snapshot (HH:MM).
     #[arg(long, env = "NIGHTSHIFT_SNAPSHOT_AT", default_value = "22:30", value_parser = parse_hhmm)]
     pub snapshot_at: NaiveTime,
-    /// Who the server acts as until logins exist (the audit names them).
-    #[arg(long, env = "NIGHTSHIFT_USER", default_value = "admin")]
-    pub user: String,
-    /// That user's role: admin, developer or viewer.
-    #[arg(long, env = "NIGHTSHIFT_ROLE", default_value = "admin", value_parser = parse_role)]
-    pub role: app::people::Role,
+    /// Minutes after which an unused session ends (every session ends 7 days after its login).
+    #[arg(long, env = "NIGHTSHIFT_SESSION_IDLE_MINS", default_value_t = 720)]
+    pub session_idle_mins: u32,
+    /// Mark cookies `Secure` (only sent over HTTPS): set it behind a TLS proxy.
+    #[arg(long, env = "NIGHTSHIFT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
     /// Seconds between SIGTERM and SIGKILL when a command is stopped.
     #[arg(long, env = "NIGHTSHIFT_KILL_GRACE_SECS", default_value_t = 5)]
     pub kill_grace_secs: u64,

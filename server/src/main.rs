@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use server::config::{Cli, Command};
+use server::auth::{Auth, AuthConfig};
+use server::config::{Cli, Command, UserCommand};
 use server::definitions::DefinitionFile;
 use server::engine::clock::SystemClock;
 use server::serve::Server;
@@ -50,6 +51,47 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             println!("run date {}: {created} instances created", args.run_date);
         }
+        Command::User(UserCommand::Add(args)) => {
+            let password = read_password(&args.name)?;
+            let store = Store::open(&args.common.store_options()).await?;
+            let auth = Auth::new(store, Arc::new(SystemClock), AuthConfig::default());
+            let new = app::people::NewUser { name: args.name.clone(), password, role: args.role };
+            let user = auth.create_user(&new).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            println!("added {} as {}", user.name, user.role);
+        }
+        Command::User(UserCommand::List(args)) => {
+            let store = Store::open(&args.common.store_options()).await?;
+            let mut after: Option<String> = None;
+            loop {
+                let page = store.list_users(after.as_deref(), 500).await?;
+                for user in &page.items {
+                    let disabled = if user.disabled { " (disabled)" } else { "" };
+                    println!("{}\t{}{disabled}", user.name, user.role);
+                }
+                match page.next_cursor {
+                    Some(cursor) => after = Some(cursor),
+                    None => break,
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// The new account's password: `NIGHTSHIFT_PASSWORD`, else asked twice on the terminal, else
+/// the first line of standard input (for scripts). It is never echoed or printed.
+fn read_password(name: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if let Ok(password) = std::env::var("NIGHTSHIFT_PASSWORD") {
+        return Ok(password);
+    }
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("password for {name}: "))?;
+        let again = rpassword::prompt_password("the same again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }

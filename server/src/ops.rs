@@ -238,9 +238,15 @@ impl Engine {
             }
             _ => return Err(AppError::bad_request("give either \"ids\" or \"filter\"")),
         };
-        if kind == BatchKind::Kill
-            && let Err(reason) = rules::authorize(actor, Permission::BatchKill)
-        {
+        // A role that may never do this batch is refused as a whole (403), not per instance.
+        let role_refusal = match kind {
+            BatchKind::Kill => rules::authorize(actor, Permission::BatchKill).err(),
+            BatchKind::Rerun if !rules::may_operate(actor) => {
+                rules::authorize(actor, Permission::Operate { owner: &actor.name }).err()
+            }
+            BatchKind::Rerun => None,
+        };
+        if let Some(reason) = role_refusal {
             let error = AppError::forbidden(reason);
             let results = requested.iter().map(|id| (*id, Err(error.clone()))).collect();
             let decision =

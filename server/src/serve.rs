@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::{Auth, AuthConfig};
 use crate::config::ServeArgs;
 use crate::engine::clock::SharedClock;
 use crate::engine::snapshot::NightlySchedule;
@@ -18,6 +19,7 @@ use crate::store::Store;
 pub struct Server {
     pub addr: SocketAddr,
     pub engine: Engine,
+    pub auth: Auth,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -27,6 +29,14 @@ pub fn host_name() -> String {
         .ok()
         .and_then(|h| h.into_string().ok())
         .unwrap_or_else(|| "localhost".to_string())
+}
+
+pub fn auth_config(args: &ServeArgs) -> AuthConfig {
+    AuthConfig {
+        session_idle: chrono::Duration::minutes(args.session_idle_mins.into()),
+        secure_cookies: args.secure_cookies,
+        ..AuthConfig::default()
+    }
 }
 
 pub fn engine_config(args: &ServeArgs) -> EngineConfig {
@@ -47,17 +57,23 @@ impl Server {
         let engine = Engine::new(store, clock, engine_config(args));
         let cancel = CancellationToken::new();
         let tasks = engine.start(cancel.clone()).await?;
+        let auth = Auth::new(engine.store().clone(), engine.clock().clone(), auth_config(args));
         if args.demo {
             crate::demo::load(&engine).await?;
+            auth.ensure_demo_accounts().await?;
         }
         let listener = TcpListener::bind(args.listen).await?;
         let addr = listener.local_addr()?;
         let options = crate::web::leptos_options(&args.site_root, addr);
-        let actor = app::people::Actor { name: args.user.clone(), role: args.role };
-        let state = crate::http::api::ApiState { engine: engine.clone(), actor: actor.clone() };
+        let state = crate::http::api::ApiState { engine: engine.clone(), auth: auth.clone() };
         let app = axum::Router::new()
             .nest("/api/v1", crate::http::api::router(state))
-            .merge(crate::web::router(engine.clone(), actor, options));
+            .merge(crate::web::router(engine.clone(), auth.clone(), args.demo, options))
+            .layer(axum::middleware::from_fn_with_state(
+                auth.clone(),
+                crate::http::auth::authenticate,
+            ))
+            .into_make_service_with_connect_info::<SocketAddr>();
         let shutdown = cancel.clone();
         let http = TaskTracker::new();
         http.spawn(async move {
@@ -76,7 +92,7 @@ impl Server {
             http.wait().await;
         });
         all.close();
-        Ok(Server { addr, engine, cancel, tasks: all })
+        Ok(Server { addr, engine, auth, cancel, tasks: all })
     }
 
     /// Stops accepting work and waits for the HTTP server and the engine loops to end. Running

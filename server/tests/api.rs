@@ -2,45 +2,27 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use clap::Parser;
 use common::eventually;
-use common::http::{get, post, request};
+use common::http::Api;
 use serde_json::{Value, json};
-use server::config::Cli;
 use server::engine::clock::SystemClock;
 use server::serve::Server;
 
-async fn start() -> (Server, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let cli = Cli::parse_from([
-        "nightshift",
-        "--listen",
-        "127.0.0.1:0",
-        "--site-root",
-        "/nonexistent",
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-    ]);
-    (Server::start(&cli.serve, Arc::new(SystemClock)).await.unwrap(), dir)
+async fn start() -> (Server, tempfile::TempDir, Api) {
+    common::live_server(Arc::new(SystemClock), &[]).await
 }
 
 fn error_message(body: &Value) -> &str {
     body["error"]["message"].as_str().unwrap_or_else(|| panic!("not an API error: {body}"))
 }
 
-async fn put(addr: SocketAddr, path: &str, body: &str) -> common::http::Response {
-    request(addr, "PUT", path, Some(body)).await
-}
-
 #[tokio::test]
 async fn nodes_are_created_validated_and_deleted() {
-    let (server, _dir) = start().await;
-    let addr = server.addr;
+    let (server, _dir, api) = start().await;
     let created =
-        post(addr, "/api/v1/nodes", r#"{"name": "a", "command": "true", "owner": "alice"}"#).await;
+        api.post("/api/v1/nodes", r#"{"name": "a", "command": "true", "owner": "alice"}"#).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let node = created.json();
     assert_eq!(node["workflow"], "default");
@@ -48,13 +30,13 @@ async fn nodes_are_created_validated_and_deleted() {
     assert_eq!(node["schedule"], "0 0 * * *");
     assert_eq!(node["paused"], false);
 
-    let again = post(addr, "/api/v1/nodes", r#"{"name": "a", "command": "true"}"#).await;
+    let again = api.post("/api/v1/nodes", r#"{"name": "a", "command": "true"}"#).await;
     assert_eq!(again.status, 409);
     assert_eq!(error_message(&again.json()), "node 'a' already exists");
     assert_eq!(again.json()["error"]["code"], "conflict");
 
     let b =
-        post(addr, "/api/v1/nodes", r#"{"name": "b", "command": "true", "upstream": ["a"]}"#).await;
+        api.post("/api/v1/nodes", r#"{"name": "b", "command": "true", "upstream": ["a"]}"#).await;
     assert_eq!(b.status, 201);
 
     // Each bad definition is refused with a message naming the culprit, and changes nothing.
@@ -78,73 +60,71 @@ async fn nodes_are_created_validated_and_deleted() {
         ("not json", "invalid JSON"),
     ];
     for (body, message) in cases {
-        let refused = put(addr, "/api/v1/nodes/a", body).await;
+        let refused = api.put("/api/v1/nodes/a", body).await;
         assert_eq!(refused.status, 400, "{body}: {}", refused.body);
         assert!(error_message(&refused.json()).contains(message), "{body}: {}", refused.body);
     }
-    let a = get(addr, "/api/v1/nodes/a").await.json();
+    let a = api.get("/api/v1/nodes/a").await.json();
     assert_eq!(a["upstream"], json!([]));
     assert_eq!(a["owner"], "alice");
 
-    let replaced = put(addr, "/api/v1/nodes/a", r#"{"command": "echo hi", "owner": "bob"}"#).await;
+    let replaced = api.put("/api/v1/nodes/a", r#"{"command": "echo hi", "owner": "bob"}"#).await;
     assert_eq!(replaced.status, 200);
     assert_eq!(replaced.json()["owner"], "bob");
 
-    let listed = get(addr, "/api/v1/nodes?limit=1").await.json();
+    let listed = api.get("/api/v1/nodes?limit=1").await.json();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert_eq!(listed["next_cursor"], "a");
-    let rest = get(addr, "/api/v1/nodes?limit=1&cursor=a").await.json();
+    let rest = api.get("/api/v1/nodes?limit=1&cursor=a").await.json();
     assert_eq!(rest["items"][0]["name"], "b");
     assert_eq!(rest["next_cursor"], Value::Null);
 
-    let needed = request(addr, "DELETE", "/api/v1/nodes/a", None).await;
+    let needed = api.request("DELETE", "/api/v1/nodes/a", None).await;
     assert_eq!(needed.status, 409);
     assert_eq!(error_message(&needed.json()), "node 'a' cannot be deleted: b depend on it");
-    assert_eq!(request(addr, "DELETE", "/api/v1/nodes/b", None).await.status, 204);
-    assert_eq!(get(addr, "/api/v1/nodes/b").await.status, 404);
+    assert_eq!(api.request("DELETE", "/api/v1/nodes/b", None).await.status, 204);
+    assert_eq!(api.get("/api/v1/nodes/b").await.status, 404);
     server.stop().await;
 }
 
 #[tokio::test]
 async fn import_upserts_a_file_and_refuses_a_bad_one_whole() {
-    let (server, _dir) = start().await;
-    let addr = server.addr;
+    let (server, _dir, api) = start().await;
     let file = include_str!("../../examples/warehouse.toml");
-    let report = post(addr, "/api/v1/import", file).await;
+    let report = api.post("/api/v1/import", file).await;
     assert_eq!(report.status, 200, "{}", report.body);
     let created = report.json()["created"].as_array().unwrap().len();
     assert!(created >= 8, "{}", report.body);
-    let again = post(addr, "/api/v1/import", file).await.json();
+    let again = api.post("/api/v1/import", file).await.json();
     assert_eq!(again["unchanged"].as_array().unwrap().len(), created);
 
     let cyclic = "[[nodes]]\nname = \"x1\"\ncommand = \"true\"\nupstream = [\"x2\"]\n\
                   [[nodes]]\nname = \"x2\"\ncommand = \"true\"\nupstream = [\"x1\"]\n";
-    let refused = post(addr, "/api/v1/import", cyclic).await;
+    let refused = api.post("/api/v1/import", cyclic).await;
     assert_eq!(refused.status, 400);
     assert!(error_message(&refused.json()).starts_with("dependency cycle: x"), "{}", refused.body);
-    assert_eq!(get(addr, "/api/v1/nodes/x1").await.status, 404, "nothing was written");
+    assert_eq!(api.get("/api/v1/nodes/x1").await.status, 404, "nothing was written");
     server.stop().await;
 }
 
 #[tokio::test]
 async fn snapshots_instances_stats_and_logs() {
-    let (server, _dir) = start().await;
-    let addr = server.addr;
+    let (server, _dir, api) = start().await;
     for body in [
         r#"{"name": "job_root", "command": "echo hello from ${bizdate}", "owner": "alice", "schedule": "0 1 * * *"}"#,
         r#"{"name": "job_child", "command": "true", "owner": "bob", "schedule": "0 2 * * *", "upstream": ["job_root"]}"#,
     ] {
-        assert_eq!(post(addr, "/api/v1/nodes", body).await.status, 201);
+        assert_eq!(api.post("/api/v1/nodes", body).await.status, 201);
     }
-    let made = post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-05-02"}"#).await.json();
+    let made = api.post("/api/v1/snapshots", r#"{"run_date": "2031-05-02"}"#).await.json();
     assert_eq!(made, json!({"run_date": "2031-05-02", "created": 2}));
-    let again = post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-05-02"}"#).await.json();
+    let again = api.post("/api/v1/snapshots", r#"{"run_date": "2031-05-02"}"#).await.json();
     assert_eq!(again["created"], 0);
-    let bad = post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-02-30"}"#).await;
+    let bad = api.post("/api/v1/snapshots", r#"{"run_date": "2031-02-30"}"#).await;
     assert_eq!(bad.status, 400);
     assert!(error_message(&bad.json()).contains("YYYY-MM-DD"));
 
-    let page = get(addr, "/api/v1/instances?owner=bob&bizdate=2031-05-01").await.json();
+    let page = api.get("/api/v1/instances?owner=bob&bizdate=2031-05-01").await.json();
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     let child = &items[0];
@@ -169,13 +149,13 @@ async fn snapshots_instances_stats_and_logs() {
     assert_eq!(child["run_type"], "cycle");
     assert_eq!(child["planned_at"], "2031-05-02T02:00:00Z");
 
-    let first = get(addr, "/api/v1/instances?limit=1").await.json();
+    let first = api.get("/api/v1/instances?limit=1").await.json();
     let cursor = first["next_cursor"].as_str().unwrap().to_string();
-    let second = get(addr, &format!("/api/v1/instances?limit=1&cursor={cursor}")).await.json();
+    let second = api.get(&format!("/api/v1/instances?limit=1&cursor={cursor}")).await.json();
     assert_ne!(first["items"][0]["id"], second["items"][0]["id"]);
     assert_eq!(second["next_cursor"], Value::Null);
 
-    let stats = get(addr, "/api/v1/instances/stats").await.json();
+    let stats = api.get("/api/v1/instances/stats").await.json();
     assert_eq!(stats["total"], 2);
     assert_eq!(stats["waiting_time"], 1);
     assert_eq!(stats["not_run"], 1);
@@ -186,56 +166,53 @@ async fn snapshots_instances_stats_and_logs() {
         "/api/v1/instances?colour=red",
         "/api/v1/instances/abc",
     ] {
-        let refused = get(addr, bad).await;
+        let refused = api.get(bad).await;
         assert_eq!(refused.status, 400, "{bad}");
         assert_eq!(refused.json()["error"]["code"], "bad_request");
     }
-    assert_eq!(get(addr, "/api/v1/instances/999999").await.status, 404);
+    assert_eq!(api.get("/api/v1/instances/999999").await.status, 404);
 
     // The log of an instance that has not run is refused by the shared rule.
     let id = child["id"].as_i64().unwrap();
-    let no_log = get(addr, &format!("/api/v1/instances/{id}/log")).await;
+    let no_log = api.get(&format!("/api/v1/instances/{id}/log")).await;
     assert_eq!(no_log.status, 409);
     assert!(error_message(&no_log.json()).contains("view log is only possible"));
 
     // A past run date runs at once; its log is served as text.
-    post(addr, "/api/v1/snapshots", r#"{"run_date": "2020-01-02"}"#).await;
+    api.post("/api/v1/snapshots", r#"{"run_date": "2020-01-02"}"#).await;
     let root = eventually("the root ran", async || {
-        let page = get(addr, "/api/v1/instances?node=job_root&run_date=2020-01-02&state=success")
+        let page = api
+            .get("/api/v1/instances?node=job_root&run_date=2020-01-02&state=success")
             .await
             .json();
         page["items"].as_array().unwrap().first().cloned()
     })
     .await;
-    let log = get(addr, &format!("/api/v1/instances/{}/log", root["id"])).await;
+    let log = api.get(&format!("/api/v1/instances/{}/log", root["id"])).await;
     assert_eq!(log.status, 200);
     assert!(log.content_type.starts_with("text/plain"));
     assert!(log.body.contains("hello from 20200101\n"), "{}", log.body);
-    let detail = get(addr, &format!("/api/v1/instances/{}", root["id"])).await.json();
+    let detail = api.get(&format!("/api/v1/instances/{}", root["id"])).await.json();
     assert_eq!(detail["attempts"][0]["outcome"], "success");
     server.stop().await;
 }
 
 #[tokio::test]
 async fn every_documented_endpoint_exists() {
-    let (server, _dir) = start().await;
+    let (server, _dir, api) = start().await;
     let doc: Value = serde_json::from_str(server::http::api::OPENAPI).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         if path == "/events" {
             continue; // a stream that never ends; see server_sent_events_announce_changes
         }
-        let concrete = path.replace("{name}", "nobody").replace("{id}", "1");
+        let concrete = path.replace("{name}", "nobody").replace("{id}", "999999");
         for method in ["get", "post", "put", "delete"] {
             if item.get(method).is_none() {
                 continue;
             }
-            let answer = request(
-                server.addr,
-                &method.to_uppercase(),
-                &format!("/api/v1{concrete}"),
-                Some("{}"),
-            )
-            .await;
+            let answer = api
+                .request(&method.to_uppercase(), &format!("/api/v1{concrete}"), Some("{}"))
+                .await;
             assert_ne!(answer.status, 405, "{method} {path}");
             assert!(
                 !answer.body.contains("no such API endpoint"),
@@ -243,7 +220,7 @@ async fn every_documented_endpoint_exists() {
             );
         }
     }
-    let unknown = get(server.addr, "/api/v1/nope").await;
+    let unknown = api.get("/api/v1/nope").await;
     assert_eq!(unknown.status, 404);
     assert!(unknown.body.contains("no such API endpoint"));
     server.stop().await;
@@ -252,11 +229,14 @@ async fn every_documented_endpoint_exists() {
 #[tokio::test]
 async fn server_sent_events_announce_changes() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (server, _dir) = start().await;
+    let (server, _dir, api) = start().await;
     let addr = server.addr;
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head =
-        format!("GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
+    let head = format!(
+        "GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\
+             {}: {}\r\n\r\n",
+        api.headers[0].0, api.headers[0].1
+    );
     stream.write_all(head.as_bytes()).await.unwrap();
     let mut received = String::new();
     let mut buffer = [0u8; 4096];
@@ -271,12 +251,11 @@ async fn server_sent_events_announce_changes() {
     }
     assert!(received.starts_with("HTTP/1.1 200"), "{received}");
     assert!(received.to_lowercase().contains("content-type: text/event-stream"), "{received}");
-    post(addr, "/api/v1/nodes", r#"{"name": "sse", "command": "true", "schedule": "0 1 * * *"}"#)
+    api.post("/api/v1/nodes", r#"{"name": "sse", "command": "true", "schedule": "0 1 * * *"}"#)
         .await;
-    post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-01-01"}"#).await;
-    let id =
-        get(addr, "/api/v1/instances?node=sse").await.json()["items"][0]["id"].as_i64().unwrap();
-    assert_eq!(post(addr, &format!("/api/v1/instances/{id}/pause"), "").await.status, 200);
+    api.post("/api/v1/snapshots", r#"{"run_date": "2031-01-01"}"#).await;
+    let id = api.get("/api/v1/instances?node=sse").await.json()["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(api.post(&format!("/api/v1/instances/{id}/pause"), "").await.status, 200);
     while !received.contains(&format!("\"instances\":[{id}]")) {
         let n = tokio::time::timeout_at(deadline, stream.read(&mut buffer))
             .await
@@ -291,28 +270,27 @@ async fn server_sent_events_announce_changes() {
 
 #[tokio::test]
 async fn tests_and_backfills_over_http() {
-    let (server, _dir) = start().await;
-    let addr = server.addr;
+    let (server, _dir, api) = start().await;
     for body in [
         r#"{"name": "h_up", "command": "true", "schedule": "0 1 * * *"}"#,
         r#"{"name": "h_down", "command": "true", "schedule": "0 2 * * *", "upstream": ["h_up"]}"#,
         r#"{"name": "h_apart", "command": "true", "schedule": "0 2 * * *"}"#,
     ] {
-        assert_eq!(post(addr, "/api/v1/nodes", body).await.status, 201);
+        assert_eq!(api.post("/api/v1/nodes", body).await.status, 201);
     }
-    let test = post(addr, "/api/v1/tests", r#"{"node": "h_down", "bizdate": "2026-01-05"}"#).await;
+    let test = api.post("/api/v1/tests", r#"{"node": "h_down", "bizdate": "2026-01-05"}"#).await;
     assert_eq!(test.status, 201, "{}", test.body);
     let job = test.json()["job"].as_i64().unwrap();
     assert_eq!(test.json()["url"], format!("/test?state=any&job={job}"));
-    let listed = get(addr, &format!("/api/v1/instances?job={job}&run_type=test")).await.json();
+    let listed = api.get(&format!("/api/v1/instances?job={job}&run_type=test")).await.json();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert_eq!(listed["items"][0]["bizdate"], "2026-01-05");
 
-    let preview = post(addr, "/api/v1/backfills", r#"{"node": "h_up", "downstream": ["h_down"], "from": "2026-01-01", "to": "2026-01-03", "dry_run": true}"#).await;
+    let preview = api.post("/api/v1/backfills", r#"{"node": "h_up", "downstream": ["h_down"], "from": "2026-01-01", "to": "2026-01-03", "dry_run": true}"#).await;
     assert_eq!(preview.status, 200, "{}", preview.body);
     assert_eq!(preview.json()["instances"], 6);
     assert_eq!(preview.json()["job"], Value::Null);
-    assert!(get(addr, "/api/v1/backfills").await.json()["items"].as_array().unwrap().is_empty());
+    assert!(api.get("/api/v1/backfills").await.json()["items"].as_array().unwrap().is_empty());
 
     for (body, message) in [
         (r#"{"node": "h_up", "from": "2026-01-03", "to": "2026-01-01"}"#, "is after to"),
@@ -330,15 +308,15 @@ async fn tests_and_backfills_over_http() {
             "unknown variant",
         ),
     ] {
-        let refused = post(addr, "/api/v1/backfills", body).await;
+        let refused = api.post("/api/v1/backfills", body).await;
         assert_eq!(refused.status, 400, "{body}: {}", refused.body);
         assert!(error_message(&refused.json()).contains(message), "{body}: {}", refused.body);
     }
-    let created = post(addr, "/api/v1/backfills", r#"{"node": "h_up", "downstream": ["h_down"], "from": "2026-01-01", "to": "2026-01-03", "order": "desc", "parallelism": 2}"#).await;
+    let created = api.post("/api/v1/backfills", r#"{"node": "h_up", "downstream": ["h_down"], "from": "2026-01-01", "to": "2026-01-03", "order": "desc", "parallelism": 2}"#).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["job"].as_i64().unwrap();
     let job = eventually("the backfill is done", async || {
-        let job = get(addr, &format!("/api/v1/backfills/{id}")).await.json();
+        let job = api.get(&format!("/api/v1/backfills/{id}")).await.json();
         (job["counts"]["success"] == 6).then_some(job)
     })
     .await;
@@ -346,7 +324,7 @@ async fn tests_and_backfills_over_http() {
         (job["total"].as_i64(), job["order"].as_str(), job["parallelism"].as_i64()),
         (Some(6), Some("desc"), Some(2))
     );
-    assert_eq!(get(addr, "/api/v1/backfills").await.json()["items"][0]["id"], id);
-    assert_eq!(get(addr, "/api/v1/backfills/99999").await.status, 404);
+    assert_eq!(api.get("/api/v1/backfills").await.json()["items"][0]["id"], id);
+    assert_eq!(api.get("/api/v1/backfills/99999").await.status, 404);
     server.stop().await;
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use app::audit::AuditQuery;
 use app::model::InstanceState::*;
 use app::model::{InstanceFilter, InstanceId};
 use app::people::{Actor, Role};
@@ -10,7 +11,6 @@ use app::report::{BatchKind, BatchRequest, ItemResult};
 use app::rules::Operation;
 use common::{Harness, eventually};
 use server::engine::process;
-use server::store::AuditFilter;
 
 fn admin() -> Actor {
     Actor { name: "root".into(), role: Role::Admin }
@@ -52,7 +52,7 @@ async fn kill_of_a_running_command_returns_once_its_process_group_is_gone() {
     assert_eq!(attempt.reason.as_deref(), Some(server::engine::executor::STOPPED));
     assert!(attempt.ended_at.is_some());
     let audit =
-        h.store().list_audit(&AuditFilter { limit: 10, ..Default::default() }).await.unwrap();
+        h.store().list_audit(&AuditQuery { limit: Some(10), ..Default::default() }).await.unwrap();
     assert_eq!((audit.items[0].action.as_str(), audit.items[0].outcome.as_str()), ("kill", "ok"));
     h.stop().await;
 }
@@ -205,7 +205,7 @@ async fn rerun_downstream_with_an_ineligible_selection_changes_nothing() {
         [h.instance("rd_a").await, h.instance("rd_b").await, h.instance("rd_c").await].into();
     assert_eq!(before, after, "nothing changed");
     let audit =
-        h.store().list_audit(&AuditFilter { limit: 1, ..Default::default() }).await.unwrap();
+        h.store().list_audit(&AuditQuery { limit: Some(1), ..Default::default() }).await.unwrap();
     assert_eq!(audit.items[0].outcome, "refused");
 
     let outsider = h.engine.rerun_downstream(&admin(), b, &[a], false).await.unwrap_err();
@@ -314,7 +314,11 @@ async fn batches_by_filter_and_batch_kill_for_administrators_only() {
     assert_eq!(refused.message, "batch kill is for project administrators only");
     let audit = h
         .store()
-        .list_audit(&AuditFilter { actor: Some("alice".into()), limit: 5, ..Default::default() })
+        .list_audit(&AuditQuery {
+            actor: Some("alice".into()),
+            limit: Some(5),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(

@@ -7,12 +7,9 @@ use std::sync::Arc;
 
 use app::model::{Instance, InstanceState};
 use app::rules::{self, Facts, Operation};
-use clap::Parser;
 use common::eventually;
-use common::http::{get, post};
-use server::config::Cli;
+use common::http::Api;
 use server::engine::clock::SystemClock;
-use server::serve::Server;
 
 /// Nodes that end up in each state: past run date unless marked `future`.
 const PROJECT: &str = r#"
@@ -78,10 +75,9 @@ command = "true"
 "#;
 
 /// The fixture instance of a node: `s_*` nodes on the past run date, `f_*` on the future one.
-async fn instance(addr: std::net::SocketAddr, node: &str) -> Instance {
+async fn instance(api: &Api, node: &str) -> Instance {
     let run_date = if node.starts_with("s_") { "2020-01-02" } else { "2031-01-02" };
-    let page =
-        get(addr, &format!("/api/v1/instances?node={node}&run_date={run_date}")).await.json();
+    let page = api.get(&format!("/api/v1/instances?node={node}&run_date={run_date}")).await.json();
     let item =
         page["items"].as_array().unwrap().iter().find(|i| i["node"] == node).unwrap().clone();
     serde_json::from_value(item).unwrap()
@@ -89,27 +85,16 @@ async fn instance(addr: std::net::SocketAddr, node: &str) -> Instance {
 
 #[tokio::test]
 async fn every_state_and_operation_answers_as_the_rules_say() {
-    let dir = tempfile::tempdir().unwrap();
-    let cli = Cli::parse_from([
-        "nightshift",
-        "--listen",
-        "127.0.0.1:0",
-        "--site-root",
-        "/nonexistent",
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-    ]);
-    let server = Server::start(&cli.serve, Arc::new(SystemClock)).await.unwrap();
-    let addr = server.addr;
-    assert_eq!(post(addr, "/api/v1/import", PROJECT).await.status, 200);
-    assert_eq!(post(addr, "/api/v1/snapshots", r#"{"run_date": "2020-01-02"}"#).await.status, 200);
-    assert_eq!(post(addr, "/api/v1/import", FUTURE).await.status, 200);
-    assert_eq!(post(addr, "/api/v1/snapshots", r#"{"run_date": "2031-01-02"}"#).await.status, 200);
+    let (server, _dir, api) = common::live_server(Arc::new(SystemClock), &[]).await;
+    assert_eq!(api.post("/api/v1/import", PROJECT).await.status, 200);
+    assert_eq!(api.post("/api/v1/snapshots", r#"{"run_date": "2020-01-02"}"#).await.status, 200);
+    assert_eq!(api.post("/api/v1/import", FUTURE).await.status, 200);
+    assert_eq!(api.post("/api/v1/snapshots", r#"{"run_date": "2031-01-02"}"#).await.status, 200);
 
     // Bring every fixture to its state.
     for node in ["f_stopped", "f_stopped_p"] {
-        let id = instance(addr, node).await.id;
-        assert_eq!(post(addr, &format!("/api/v1/instances/{id}/kill"), "").await.status, 200);
+        let id = instance(&api, node).await.id;
+        assert_eq!(api.post(&format!("/api/v1/instances/{id}/kill"), "").await.status, 200);
     }
     let expected = [
         ("s_running", InstanceState::Running),
@@ -125,16 +110,15 @@ async fn every_state_and_operation_answers_as_the_rules_say() {
         for paused in [false, true] {
             let name = if paused { format!("{node}_p") } else { node.to_string() };
             let reached = eventually(&format!("{name} {state}"), async || {
-                let i = instance(addr, &name).await;
+                let i = instance(&api, &name).await;
                 (i.state == state).then_some(i)
             })
             .await;
             if paused {
-                let answer =
-                    post(addr, &format!("/api/v1/instances/{}/pause", reached.id), "").await;
+                let answer = api.post(&format!("/api/v1/instances/{}/pause", reached.id), "").await;
                 assert_eq!(answer.status, 200, "{}", answer.body);
             }
-            fixtures.push(instance(addr, &name).await);
+            fixtures.push(instance(&api, &name).await);
         }
     }
 
@@ -145,11 +129,11 @@ async fn every_state_and_operation_answers_as_the_rules_say() {
         for op in Operation::ALL {
             let id = fixture.id;
             let answer = match op {
-                Operation::ViewLog => get(addr, &format!("/api/v1/instances/{id}/log")).await,
-                Operation::ViewProperties => get(addr, &format!("/api/v1/instances/{id}")).await,
+                Operation::ViewLog => api.get(&format!("/api/v1/instances/{id}/log")).await,
+                Operation::ViewProperties => api.get(&format!("/api/v1/instances/{id}")).await,
                 Operation::RerunDownstream => {
                     let body = format!(r#"{{"instance_ids": [{id}], "dry_run": true}}"#);
-                    post(addr, &format!("/api/v1/instances/{id}/rerun-downstream"), &body).await
+                    api.post(&format!("/api/v1/instances/{id}/rerun-downstream"), &body).await
                 }
                 other => {
                     let path = match other {
@@ -160,7 +144,7 @@ async fn every_state_and_operation_answers_as_the_rules_say() {
                         Operation::Resume => "resume",
                         _ => unreachable!(),
                     };
-                    post(addr, &format!("/api/v1/instances/{id}/{path}"), r#"{"dry_run": true}"#)
+                    api.post(&format!("/api/v1/instances/{id}/{path}"), r#"{"dry_run": true}"#)
                         .await
                 }
             };
@@ -188,14 +172,14 @@ async fn every_state_and_operation_answers_as_the_rules_say() {
             checked += 1;
         }
         // The dry runs changed nothing.
-        assert_eq!(instance(addr, &fixture.node).await.state, fixture.state);
+        assert_eq!(instance(&api, &fixture.node).await.state, fixture.state);
     }
     assert_eq!(checked, 7 * 2 * Operation::ALL.len());
 
     // Leave no process behind.
     for node in ["s_running", "s_running_p"] {
-        let id = instance(addr, node).await.id;
-        assert_eq!(post(addr, &format!("/api/v1/instances/{id}/kill"), "").await.status, 200);
+        let id = instance(&api, node).await.id;
+        assert_eq!(api.post(&format!("/api/v1/instances/{id}/kill"), "").await.status, 200);
     }
     server.stop().await;
 }

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod context;
+pub mod csrf;
 pub mod jobs_panel;
 pub mod legend;
 pub mod live;

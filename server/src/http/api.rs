@@ -4,21 +4,21 @@
 use app::definition::{Node, NodePage, NodeSpec, ResourceGroup};
 use app::error::AppError;
 use app::model::{Attempt, InstanceFilter, InstanceId, InstancePage, StateCounts, parse_date};
-use app::people::Actor;
 use app::rules::{self, Facts, Operation, Permission};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub use super::auth::CurrentActor;
 use super::error::{ApiError, ApiResult};
+use crate::auth::Auth;
 use crate::definitions::DefinitionFile;
 use crate::engine::Engine;
 use crate::store::{ApplyMode, NodeListFilter, UpsertReport};
@@ -30,8 +30,7 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 #[derive(Clone)]
 pub struct ApiState {
     pub engine: Engine,
-    /// Who acts, until logins exist: the configured user.
-    pub actor: Actor,
+    pub auth: Auth,
 }
 
 impl FromRef<ApiState> for Engine {
@@ -40,20 +39,9 @@ impl FromRef<ApiState> for Engine {
     }
 }
 
-/// The person behind the request.
-pub struct CurrentActor(pub Actor);
-
-impl FromRequestParts<ApiState> for CurrentActor {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(_parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        Ok(CurrentActor(state.actor.clone()))
-    }
-}
-
-impl CurrentActor {
-    pub fn may(&self, permission: Permission<'_>) -> ApiResult<()> {
-        rules::authorize(&self.0, permission).map_err(|reason| AppError::forbidden(reason).into())
+impl FromRef<ApiState> for Auth {
+    fn from_ref(state: &ApiState) -> Auth {
+        state.auth.clone()
     }
 }
 
@@ -74,6 +62,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/instances/{id}/log", get(instance_log))
         .merge(super::operations::routes())
         .merge(super::jobs::routes())
+        .merge(super::people::routes())
         .fallback(|| async {
             ApiError(AppError::not_found("no such API endpoint (see /api/v1/openapi.json)"))
         })
@@ -137,12 +126,28 @@ async fn stored_node(engine: &Engine, name: &str) -> ApiResult<Node> {
         .ok_or_else(|| AppError::not_found(format!("no node named '{name}'")).into())
 }
 
+/// A node body: an object whose left-out `owner` becomes `owner`.
+fn node_body(body: Result<Json<Value>, JsonRejection>, owner: &str) -> ApiResult<Value> {
+    let mut body = body?.0;
+    if let Some(object) = body.as_object_mut() {
+        object.entry("owner").or_insert_with(|| Value::String(owner.to_string()));
+    }
+    Ok(body)
+}
+
+fn node_spec(body: Value) -> ApiResult<NodeSpec> {
+    Ok(serde_json::from_value(body)
+        .map_err(|e| AppError::bad_request(format!("invalid node: {e}")))?)
+}
+
+/// `POST /nodes`: a left-out owner is the person creating it.
 async fn create_node(
     State(engine): State<Engine>,
     actor: CurrentActor,
-    body: Result<Json<NodeSpec>, JsonRejection>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
-    let (node, _) = engine.save_node(&actor.0, body?.0, ApplyMode::CreateOnly).await?;
+    let spec = node_spec(node_body(body, &actor.0.name)?)?;
+    let (node, _) = engine.save_node(&actor.0, spec, ApplyMode::CreateOnly).await?;
     Ok((StatusCode::CREATED, Json(node)))
 }
 
@@ -156,7 +161,12 @@ async fn put_node(
     Path(name): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
-    let mut body = body?.0;
+    // A left-out owner stays what it is (or is the person creating the node).
+    let owner = match engine.store().get_node(&name).await? {
+        Some(existing) => existing.spec.owner,
+        None => actor.0.name.clone(),
+    };
+    let mut body = node_body(body, &owner)?;
     // The name comes from the path; a body may repeat it but not contradict it.
     if let Some(object) = body.as_object_mut() {
         match object.get("name") {
@@ -171,8 +181,7 @@ async fn put_node(
             }
         }
     }
-    let spec: NodeSpec = serde_json::from_value(body)
-        .map_err(|e| AppError::bad_request(format!("invalid node: {e}")))?;
+    let spec = node_spec(body)?;
     let (node, created) = engine.save_node(&actor.0, spec, ApplyMode::Upsert).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(node)))
@@ -192,14 +201,12 @@ async fn import(
     actor: CurrentActor,
     body: Bytes,
 ) -> ApiResult<Json<UpsertReport>> {
-    actor.may(Permission::Define)?;
+    actor.may(Permission::Read)?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::bad_request("the import body must be UTF-8 TOML text"))?;
     let file = DefinitionFile::parse("request body", text)
         .map_err(|e| AppError::bad_request(e.to_string()))?;
-    let report =
-        engine.store().apply_definitions(&file, ApplyMode::Upsert, engine.clock().now()).await?;
-    Ok(Json(report))
+    Ok(Json(engine.import(&actor.0, &file).await?))
 }
 
 async fn list_groups(State(engine): State<Engine>) -> ApiResult<Json<Value>> {
@@ -218,7 +225,7 @@ async fn put_group(
     Path(name): Path<String>,
     body: Result<Json<SlotsBody>, JsonRejection>,
 ) -> ApiResult<Json<ResourceGroup>> {
-    actor.may(Permission::Define)?;
+    actor.may(Permission::ManageProject)?;
     let group = ResourceGroup { name, slots: body?.0.slots };
     let file = DefinitionFile { resource_groups: vec![group.clone()], nodes: Vec::new() };
     engine.store().apply_definitions(&file, ApplyMode::Upsert, engine.clock().now()).await?;
@@ -243,7 +250,7 @@ async fn snapshot(
     actor: CurrentActor,
     body: Result<Json<SnapshotBody>, JsonRejection>,
 ) -> ApiResult<Json<SnapshotAnswer>> {
-    actor.may(Permission::Define)?;
+    actor.may(Permission::ManageProject)?;
     let run_date = parse_date("run_date", &body?.0.run_date)?;
     let created = engine.snapshot(run_date).await?;
     Ok(Json(SnapshotAnswer { run_date: run_date.to_string(), created }))

@@ -2,7 +2,9 @@
 //! The web UI is wired in [`crate::web`].
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod operations;
+pub mod people;

@@ -15,8 +15,10 @@ use serde::{Deserialize, Serialize};
 use super::api::{ApiState, CurrentActor, instance_id};
 use super::error::ApiResult;
 use crate::engine::Engine;
-use crate::store::{AuditFilter, AuditPage, AuditRecord, AuditResult};
+use app::audit::{AuditDetail, AuditPage, AuditQuery};
 use app::report::{BatchKind, BatchRequest, Report};
+
+type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// The most descendants the checked-downstream dialog lists.
 const MAX_DESCENDANTS: u32 = 5_000;
@@ -186,44 +188,10 @@ async fn descendants(
     Ok(Json(Descendants { items, truncated }))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuditQuery {
-    actor: Option<String>,
-    action: Option<String>,
-    instance: Option<i64>,
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
-async fn list_audit(
-    State(engine): State<Engine>,
-    query: Result<Query<AuditQuery>, QueryRejection>,
-) -> ApiResult<Json<AuditPage>> {
-    let query = query?.0;
-    let before = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(
-            cursor
-                .parse::<i64>()
-                .map_err(|_| AppError::bad_request(format!("cursor '{cursor}' is not valid")))?,
-        ),
-        None => None,
-    };
-    let filter = AuditFilter {
-        actor: query.actor.filter(|a| !a.is_empty()),
-        action: query.action.filter(|a| !a.is_empty()),
-        instance: query.instance.map(InstanceId),
-        limit: query.limit.unwrap_or(app::model::DEFAULT_PAGE_SIZE),
-        before,
-    };
+async fn list_audit(State(engine): State<Engine>, query: Pairs) -> ApiResult<Json<AuditPage>> {
+    let pairs = query?.0;
+    let filter = AuditQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     Ok(Json(engine.store().list_audit(&filter).await?))
-}
-
-#[derive(Serialize)]
-struct AuditDetail {
-    #[serde(flatten)]
-    entry: AuditRecord,
-    instances: Vec<AuditResult>,
 }
 
 async fn audit_entry(

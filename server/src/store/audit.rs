@@ -1,23 +1,22 @@
-//! Reading the audit trail.
+//! Reading the audit trail, and writing the entries that concern no instance (logins, people,
+//! tokens). Operations on instances write theirs in their own transaction
+//! ([`super::OperationTx::audit`]).
 
-use app::model::{InstanceId, MAX_PAGE_SIZE};
+use app::audit::{AuditPage, AuditQuery, AuditRecord, AuditResult};
+use app::model::{DEFAULT_PAGE_SIZE, InstanceId, MAX_PAGE_SIZE};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::{Result, Store, from_ms};
+use super::{Result, Store, from_ms, to_ms};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditRecord {
-    pub id: i64,
+/// An entry about an account rather than instances.
+#[derive(Debug, Clone)]
+pub struct AccountEvent<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub ok: bool,
+    pub message: Option<&'a str>,
     pub at: DateTime<Utc>,
-    pub actor: String,
-    pub action: String,
-    pub dry_run: bool,
-    pub outcome: String,
-    pub message: Option<String>,
-    pub requested: i64,
-    pub changed: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -49,35 +48,12 @@ impl From<AuditRow> for AuditRecord {
     }
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub instance: Option<InstanceId>,
-    pub limit: u32,
-    /// The id the previous page ended with (newest first).
-    pub before: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditPage {
-    pub items: Vec<AuditRecord>,
-    pub next_cursor: Option<String>,
-}
-
-/// One instance's result within an audit entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditResult {
-    pub instance_id: InstanceId,
-    pub result: String,
-}
-
 const COLUMNS: &str =
     "a.id, a.at, a.actor, a.action, a.dry_run, a.outcome, a.message, a.requested, a.changed";
 
 impl Store {
-    pub async fn list_audit(&self, filter: &AuditFilter) -> Result<AuditPage> {
-        let limit = filter.limit.clamp(1, MAX_PAGE_SIZE);
+    pub async fn list_audit(&self, filter: &AuditQuery) -> Result<AuditPage> {
+        let limit = filter.limit.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
         let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM audit a"));
         if let Some(instance) = filter.instance {
             query
@@ -90,6 +66,9 @@ impl Store {
         }
         if let Some(action) = &filter.action {
             query.push(" AND a.action = ").push_bind(action.clone());
+        }
+        if let Some(outcome) = &filter.outcome {
+            query.push(" AND a.outcome = ").push_bind(outcome.clone());
         }
         if let Some(before) = filter.before {
             query.push(" AND a.id < ").push_bind(before);
@@ -129,5 +108,24 @@ impl Store {
             .map(|(instance, result)| AuditResult { instance_id: InstanceId(instance), result })
             .collect();
         Ok(Some((row.into(), results)))
+    }
+}
+
+impl Store {
+    /// Records a login, a change to a person or a token.
+    pub async fn record_account_event(&self, event: &AccountEvent<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit (at, actor, action, dry_run, outcome, message, requested, changed) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?5, 0, ?6)",
+        )
+        .bind(to_ms(event.at))
+        .bind(event.actor)
+        .bind(event.action)
+        .bind(if event.ok { "ok" } else { "refused" })
+        .bind(event.message)
+        .bind(event.ok as i64)
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 }

@@ -459,3 +459,24 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// The owners of those of `names` that are live nodes.
+    pub async fn node_owners(
+        &self,
+        names: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in names.chunks(10_000) {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT n.name, n.owner FROM json_each(?1) j \
+                 CROSS JOIN nodes n ON n.name = j.value WHERE n.deleted_at IS NULL",
+            )
+            .bind(serde_json::to_string(chunk).expect("strings"))
+            .fetch_all(&self.read)
+            .await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+}

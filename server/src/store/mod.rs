@@ -11,6 +11,7 @@ mod definitions;
 mod instances;
 mod jobs;
 mod operations;
+mod people;
 mod rows;
 mod scheduling;
 mod snapshots;
@@ -25,11 +26,12 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use audit::{AuditFilter, AuditPage, AuditRecord, AuditResult};
+pub use audit::AccountEvent;
 pub use definitions::{ApplyMode, DefinitionGraph, NodeListFilter, UpsertReport};
 pub use instances::WaitFacts;
 pub use jobs::NewJob;
 pub use operations::{AuditEntry, OperationTx, Target, Transition};
+pub use people::{SessionRecord, TokenRecord, UserUpdate};
 pub use scheduling::{
     Claim, Finish, FinishedAttempt, FreeSlots, OpenAttempt, Outcome, RetryPolicy, StartedProcess,
 };

@@ -4,17 +4,22 @@
 
 pub mod http;
 
+use std::net::SocketAddr;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::{Instance, InstanceFilter, InstanceState, PageRequest};
+use app::people::{NewUser, Role};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
+use clap::Parser;
 use server::definitions::DefinitionFile;
 use server::engine::clock::{ManualClock, SharedClock, SystemClock};
 use server::engine::snapshot::NightlySchedule;
 use server::engine::{Engine, EngineConfig};
+use server::serve::Server;
 use server::store::{ApplyMode, Store, StoreOptions};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
@@ -152,4 +157,39 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// The password of the `admin` account every live test server starts with.
+pub const ADMIN_PASSWORD: &str = "admin-password";
+
+/// Adds an account to a live server (straight through the people service).
+pub async fn add_user(server: &Server, name: &str, password: &str, role: Role) {
+    let new = NewUser { name: name.into(), password: password.into(), role };
+    server.auth.create_user(&new).await.unwrap();
+}
+
+/// A real server (store, engine, REST API, pages) on an ephemeral port of a temporary data
+/// directory, with an administrator `admin`, and an API client signed in as them.
+pub async fn live_server(clock: SharedClock, extra: &[&str]) -> (Server, TempDir, http::Api) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "nightshift",
+        "--listen",
+        "127.0.0.1:0",
+        "--site-root",
+        "/nonexistent",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let cli = server::config::Cli::parse_from(args);
+    let server = Server::start(&cli.serve, clock).await.unwrap();
+    add_user(&server, "admin", ADMIN_PASSWORD, Role::Admin).await;
+    let api = http::Api::token(server.addr, "admin", ADMIN_PASSWORD).await;
+    (server, dir, api)
+}
+
+/// A client of a live server signed in as `name` with a session.
+pub async fn session(addr: SocketAddr, name: &str, password: &str) -> http::Api {
+    http::Api::session(addr, name, password).await
 }

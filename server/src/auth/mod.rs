@@ -1,0 +1,422 @@
+//! People: logging in and out, who a request comes from (a session cookie or an API token), and
+//! managing accounts and tokens. The role rules themselves are `app::rules`; this module only
+//! establishes identities and applies those rules to account management.
+
+pub mod secrets;
+pub mod throttle;
+
+use app::error::{AppError, ErrorCode};
+use app::people::{
+    Actor, ApiToken, CreatedToken, NewToken, NewUser, Role, User, UserChange, UserPage,
+    check_password, check_user_name,
+};
+use app::rules::{self, Permission};
+use chrono::{DateTime, Duration, Utc};
+
+use crate::engine::clock::SharedClock;
+use crate::store::{AccountEvent, Store, UserUpdate};
+use throttle::{ThrottlePolicy, account_key, address_key};
+
+/// How sessions behave.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// A session nobody used for this long ends.
+    pub session_idle: Duration,
+    /// Every session ends this long after its login.
+    pub session_max: Duration,
+    /// Cookies only over HTTPS (set when a TLS proxy is in front).
+    pub secure_cookies: bool,
+    pub throttle: ThrottlePolicy,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            session_idle: Duration::hours(12),
+            session_max: Duration::days(7),
+            secure_cookies: false,
+            throttle: ThrottlePolicy::default(),
+        }
+    }
+}
+
+/// Who a request comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    Anonymous,
+    /// A browser session; state-changing requests must carry `csrf_token`.
+    Session {
+        actor: Actor,
+        user_id: i64,
+        csrf_token: String,
+        token_hash: String,
+    },
+    /// A script with an API token (no cookie, so no CSRF token needed).
+    Token {
+        actor: Actor,
+        user_id: i64,
+        token_id: i64,
+    },
+}
+
+impl Identity {
+    pub fn actor(&self) -> Option<&Actor> {
+        match self {
+            Identity::Anonymous => None,
+            Identity::Session { actor, .. } | Identity::Token { actor, .. } => Some(actor),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<i64> {
+        match self {
+            Identity::Anonymous => None,
+            Identity::Session { user_id, .. } | Identity::Token { user_id, .. } => Some(*user_id),
+        }
+    }
+
+    /// The actor, or the 401 every protected route answers without one.
+    pub fn require(&self) -> Result<&Actor, AppError> {
+        self.actor().ok_or_else(not_signed_in)
+    }
+}
+
+pub fn not_signed_in() -> AppError {
+    AppError::new(ErrorCode::Unauthorized, "sign in first (a session cookie or an API token)")
+}
+
+/// A session that was just started: the cookie value (shown to the browser once, stored only as
+/// a digest) and its CSRF token.
+#[derive(Clone)]
+pub struct NewSession {
+    pub actor: Actor,
+    pub cookie: String,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The people service.
+#[derive(Clone)]
+pub struct Auth {
+    store: Store,
+    clock: SharedClock,
+    config: AuthConfig,
+}
+
+/// The accounts `--demo` creates (and only `--demo`): name, password, role.
+pub const DEMO_ACCOUNTS: [(&str, &str, Role); 3] = [
+    ("admin", "demo-admin", Role::Admin),
+    ("alice", "demo-alice", Role::Developer),
+    ("vera", "demo-vera", Role::Viewer),
+];
+
+async fn hash(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || secrets::hash_password(&password))
+        .await
+        .map_err(|_| AppError::internal("password hashing stopped"))?
+        .map_err(|e| AppError::internal(e.to_string()))
+}
+
+impl Auth {
+    pub fn new(store: Store, clock: SharedClock, config: AuthConfig) -> Auth {
+        Auth { store, clock, config }
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    async fn audit(&self, actor: &str, action: &str, ok: bool, message: Option<&str>) {
+        let event = AccountEvent { actor, action, ok, message, at: self.now() };
+        if let Err(e) = self.store.record_account_event(&event).await {
+            tracing::error!(error = %e, action, "could not write the audit entry");
+        }
+    }
+
+    /// Checks a name and password and starts a session. Wrong names and wrong passwords get the
+    /// same answer; a locked account or address gets a 429 without the password being checked.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        address: Option<&str>,
+    ) -> Result<NewSession, AppError> {
+        let now = self.now();
+        let mut keys = vec![account_key(username)];
+        if let Some(address) = address {
+            keys.push(address_key(address));
+        }
+        if let Some(until) = self.store.login_locked_until(&keys, now).await? {
+            let seconds = (until - now).num_seconds().max(1);
+            self.audit(
+                username_for_audit(&self.store, username).await.as_str(),
+                "login",
+                false,
+                Some("refused: too many failed logins"),
+            )
+            .await;
+            return Err(AppError::new(
+                ErrorCode::TooManyRequests,
+                format!("too many failed logins; try again in {seconds} s"),
+            ));
+        }
+        let found = self.store.user_credentials(username).await?;
+        let (hash, user) = match &found {
+            Some((user, hash)) => (hash.clone(), Some(user.clone())),
+            None => (secrets::decoy_hash().to_string(), None),
+        };
+        let given = password.to_string();
+        let matches = tokio::task::spawn_blocking(move || secrets::verify_password(&given, &hash))
+            .await
+            .unwrap_or(false);
+        let user = match user {
+            Some(user) if matches && !user.disabled => user,
+            _ => {
+                let policy = self.config.throttle;
+                self.store
+                    .record_login_failure(&keys[0], now, policy.forget_after, |n| {
+                        policy.lock_after(n, policy.account_free)
+                    })
+                    .await?;
+                if let Some(key) = keys.get(1) {
+                    self.store
+                        .record_login_failure(key, now, policy.forget_after, |n| {
+                            policy.lock_after(n, policy.address_free)
+                        })
+                        .await?;
+                }
+                let who = if found.is_some() { username } else { "(unknown account)" };
+                self.audit(who, "login", false, Some("refused: wrong user name or password")).await;
+                return Err(AppError::new(ErrorCode::Unauthorized, "wrong user name or password"));
+            }
+        };
+        self.store.clear_login_failures(&keys[0]).await?;
+        let cookie = secrets::random_hex();
+        let csrf_token = secrets::random_hex();
+        let expires_at = now + self.config.session_max;
+        self.store
+            .create_session(user.id, &secrets::digest(&cookie), &csrf_token, now, expires_at)
+            .await?;
+        self.audit(&user.name, "login", true, None).await;
+        tracing::info!(user = %user.name, "signed in");
+        Ok(NewSession {
+            actor: Actor { name: user.name, role: user.role },
+            cookie,
+            csrf_token,
+            expires_at,
+        })
+    }
+
+    /// Ends a session.
+    pub async fn logout(&self, identity: &Identity) -> Result<(), AppError> {
+        if let Identity::Session { token_hash, actor, .. } = identity {
+            self.store.delete_session(token_hash).await?;
+            self.audit(&actor.name, "logout", true, None).await;
+        }
+        Ok(())
+    }
+
+    /// The identity of a session cookie: unknown, idle too long or past its end → anonymous.
+    pub async fn session(&self, cookie: &str) -> Result<Identity, AppError> {
+        let token_hash = secrets::digest(cookie);
+        let Some(session) = self.store.session(&token_hash).await? else {
+            return Ok(Identity::Anonymous);
+        };
+        let now = self.now();
+        if now >= session.expires_at || now - session.last_seen_at >= self.config.session_idle {
+            self.store.delete_session(&token_hash).await?;
+            return Ok(Identity::Anonymous);
+        }
+        // Keep idle sessions alive without a write on every request.
+        if now - session.last_seen_at >= Duration::minutes(1) {
+            self.store.touch_session(&token_hash, now).await?;
+        }
+        Ok(Identity::Session {
+            actor: Actor { name: session.user.name, role: session.user.role },
+            user_id: session.user.id,
+            csrf_token: session.csrf_token,
+            token_hash,
+        })
+    }
+
+    /// The identity of a bearer token, or `None` when it is unknown, revoked or expired.
+    pub async fn token(&self, token: &str) -> Result<Option<Identity>, AppError> {
+        let Some(record) = self.store.token(&secrets::digest(token)).await? else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if record.expires_at.is_some_and(|at| now >= at) {
+            return Ok(None);
+        }
+        if record.last_used_at.is_none_or(|at| now - at >= Duration::minutes(1)) {
+            self.store.touch_token(record.id, now).await?;
+        }
+        Ok(Some(Identity::Token {
+            actor: Actor { name: record.user.name, role: record.user.role },
+            user_id: record.user.id,
+            token_id: record.id,
+        }))
+    }
+
+    /// Adds an account on behalf of `actor` (an administrator).
+    pub async fn add_user(&self, actor: &Actor, new: &NewUser) -> Result<User, AppError> {
+        rules::authorize(actor, Permission::ManageUsers).map_err(AppError::forbidden)?;
+        let user = self.create_user(new).await?;
+        self.audit(&actor.name, "user.add", true, Some(&format!("{} as {}", user.name, user.role)))
+            .await;
+        Ok(user)
+    }
+
+    /// Adds an account without asking whom for (the `nightshift user add` command).
+    pub async fn create_user(&self, new: &NewUser) -> Result<User, AppError> {
+        check_user_name(&new.name)?;
+        check_password(&new.password)?;
+        let hash = hash(new.password.clone()).await?;
+        Ok(self.store.create_user(&new.name, &hash, new.role, self.now()).await?)
+    }
+
+    /// Changes an account's role, password or whether it is disabled. An administrator may
+    /// change anyone; anyone may change their own password. Nobody disables or demotes themself
+    /// (a project never loses its last administrator that way).
+    pub async fn change_user(
+        &self,
+        actor: &Actor,
+        name: &str,
+        change: &UserChange,
+    ) -> Result<User, AppError> {
+        let own_password_only =
+            name == actor.name && change.role.is_none() && change.disabled.is_none();
+        if !own_password_only {
+            rules::authorize(actor, Permission::ManageUsers).map_err(AppError::forbidden)?;
+        }
+        if name == actor.name
+            && (change.disabled == Some(true) || change.role.is_some_and(|r| r != actor.role))
+        {
+            return Err(AppError::conflict(
+                "you cannot disable yourself or change your own role; ask another administrator",
+            ));
+        }
+        let password_hash = match &change.password {
+            Some(password) => {
+                check_password(password)?;
+                Some(hash(password.clone()).await?)
+            }
+            None => None,
+        };
+        let update = UserUpdate { role: change.role, password_hash, disabled: change.disabled };
+        let user = self.store.update_user(name, &update, self.now()).await?;
+        let mut what = Vec::new();
+        if let Some(role) = change.role {
+            what.push(format!("role {role}"));
+        }
+        if change.password.is_some() {
+            what.push("new password".to_string());
+        }
+        if let Some(disabled) = change.disabled {
+            what.push(if disabled { "disabled" } else { "enabled" }.to_string());
+        }
+        self.audit(&actor.name, "user.change", true, Some(&format!("{name}: {}", what.join(", "))))
+            .await;
+        Ok(user)
+    }
+
+    pub async fn users(
+        &self,
+        actor: &Actor,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<UserPage, AppError> {
+        rules::authorize(actor, Permission::ManageUsers).map_err(AppError::forbidden)?;
+        Ok(self.store.list_users(after, limit).await?)
+    }
+
+    /// The `--demo` accounts, with their documented passwords (created or reset).
+    pub async fn ensure_demo_accounts(&self) -> Result<(), AppError> {
+        for (name, password, role) in DEMO_ACCOUNTS {
+            let new = NewUser { name: name.into(), password: password.into(), role };
+            match self.store.get_user(name).await? {
+                None => {
+                    self.create_user(&new).await?;
+                }
+                Some(_) => {
+                    let update = UserUpdate {
+                        role: Some(role),
+                        password_hash: Some(hash(password.to_string()).await?),
+                        disabled: Some(false),
+                    };
+                    self.store.update_user(name, &update, self.now()).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn has_users(&self) -> Result<bool, AppError> {
+        Ok(self.store.has_users().await?)
+    }
+
+    /// A new API token for the signed-in person; the secret is in the answer and nowhere else.
+    pub async fn create_token(
+        &self,
+        identity: &Identity,
+        new: &NewToken,
+    ) -> Result<CreatedToken, AppError> {
+        let actor = identity.require()?;
+        let user_id = identity.user_id().ok_or_else(not_signed_in)?;
+        let name = new.name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(AppError::bad_request("a token needs a name of 1 to 100 characters")
+                .on_field("name"));
+        }
+        if new.expires_in_days == Some(0) || new.expires_in_days.is_some_and(|d| d > 3650) {
+            return Err(AppError::bad_request("expires_in_days must be from 1 to 3650")
+                .on_field("expires_in_days"));
+        }
+        let now = self.now();
+        let expires_at = new.expires_in_days.map(|days| now + Duration::days(days.into()));
+        let token = secrets::new_api_token();
+        let stored = self
+            .store
+            .create_token(user_id, name, &secrets::digest(&token), now, expires_at)
+            .await?;
+        self.audit(
+            &actor.name,
+            "token.create",
+            true,
+            Some(&format!("token {} ({name})", stored.id)),
+        )
+        .await;
+        Ok(CreatedToken { id: stored.id, name: stored.name, token, expires_at })
+    }
+
+    pub async fn tokens(&self, identity: &Identity) -> Result<Vec<ApiToken>, AppError> {
+        identity.require()?;
+        Ok(self.store.tokens_of(identity.user_id().ok_or_else(not_signed_in)?).await?)
+    }
+
+    /// Revokes one of the signed-in person's tokens (an administrator: anyone's).
+    pub async fn revoke_token(&self, identity: &Identity, id: i64) -> Result<(), AppError> {
+        let actor = identity.require()?;
+        let owner = match actor.role {
+            Role::Admin => None,
+            _ => identity.user_id(),
+        };
+        if !self.store.revoke_token(id, owner, self.now()).await? {
+            return Err(AppError::not_found(format!("no token {id} of yours to revoke")));
+        }
+        self.audit(&actor.name, "token.revoke", true, Some(&format!("token {id}"))).await;
+        Ok(())
+    }
+}
+
+/// The name an audit entry about a login names: the account if it exists. A name that matches
+/// no account is not written down: people type passwords into the name field.
+async fn username_for_audit(store: &Store, username: &str) -> String {
+    match store.get_user(username).await {
+        Ok(Some(user)) => user.name,
+        _ => "(unknown account)".to_string(),
+    }
+}

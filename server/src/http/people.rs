@@ -1,0 +1,224 @@
+//! People over HTTP: `/api/v1/login`, `/logout`, `/me`, `/tokens`, `/users` (JSON), and the login
+//! and logout forms of the web UI (`POST /login`, `POST /logout`), which work before the page has
+//! hydrated.
+
+use app::error::{AppError, ErrorCode};
+use app::people::{LoginRequest, Me, NewToken, NewUser, UserChange, UserPage};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::api::ApiState;
+use super::auth::{
+    CurrentActor, CurrentIdentity, PeerAddress, clear_session_cookie, session_cookie,
+};
+use super::error::ApiResult;
+use crate::auth::{Auth, Identity, NewSession};
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .route("/tokens", get(list_tokens).post(create_token))
+        .route("/tokens/{id}", delete(revoke_token))
+        .route("/users", get(list_users).post(add_user))
+        .route("/users/{name}", put(change_user))
+}
+
+/// The new session's cookie; it lives as long as the session may (the server ends it sooner
+/// when it idles).
+fn cookie_header(auth: &Auth, session: &NewSession) -> (header::HeaderName, header::HeaderValue) {
+    let max_age = auth.config().session_max.num_seconds();
+    (header::SET_COOKIE, session_cookie(&session.cookie, max_age, auth.config().secure_cookies))
+}
+
+async fn login(
+    State(auth): State<Auth>,
+    PeerAddress(address): PeerAddress,
+    body: Result<Json<LoginRequest>, JsonRejection>,
+) -> ApiResult<Response> {
+    let body = body?.0;
+    let session = auth.login(&body.username, &body.password, address.as_deref()).await?;
+    let me = Me {
+        name: session.actor.name.clone(),
+        role: session.actor.role,
+        csrf_token: Some(session.csrf_token.clone()),
+    };
+    Ok(([cookie_header(&auth, &session)], Json(me)).into_response())
+}
+
+async fn logout(State(auth): State<Auth>, identity: CurrentIdentity) -> ApiResult<Response> {
+    identity.0.require()?;
+    auth.logout(&identity.0).await?;
+    let clear = clear_session_cookie(auth.config().secure_cookies);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+fn me_of(identity: &Identity) -> Result<Me, AppError> {
+    let actor = identity.require()?;
+    let csrf_token = match identity {
+        Identity::Session { csrf_token, .. } => Some(csrf_token.clone()),
+        _ => None,
+    };
+    Ok(Me { name: actor.name.clone(), role: actor.role, csrf_token })
+}
+
+async fn me(identity: CurrentIdentity) -> ApiResult<Json<Me>> {
+    Ok(Json(me_of(&identity.0)?))
+}
+
+async fn list_tokens(
+    State(auth): State<Auth>,
+    identity: CurrentIdentity,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "items": auth.tokens(&identity.0).await? })))
+}
+
+async fn create_token(
+    State(auth): State<Auth>,
+    identity: CurrentIdentity,
+    body: Result<Json<NewToken>, JsonRejection>,
+) -> ApiResult<Response> {
+    let created = auth.create_token(&identity.0, &body?.0).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn revoke_token(
+    State(auth): State<Auth>,
+    identity: CurrentIdentity,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: i64 =
+        id.parse().map_err(|_| AppError::bad_request(format!("'{id}' is not a token id")))?;
+    auth.revoke_token(&identity.0, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+async fn list_users(
+    State(auth): State<Auth>,
+    actor: CurrentActor,
+    query: Result<Query<UserQuery>, QueryRejection>,
+) -> ApiResult<Json<UserPage>> {
+    let query = query?.0;
+    let limit = query.limit.unwrap_or(app::model::DEFAULT_PAGE_SIZE);
+    Ok(Json(auth.users(&actor.0, query.cursor.as_deref().filter(|c| !c.is_empty()), limit).await?))
+}
+
+async fn add_user(
+    State(auth): State<Auth>,
+    actor: CurrentActor,
+    body: Result<Json<NewUser>, JsonRejection>,
+) -> ApiResult<Response> {
+    let user = auth.add_user(&actor.0, &body?.0).await?;
+    Ok((StatusCode::CREATED, Json(user)).into_response())
+}
+
+async fn change_user(
+    State(auth): State<Auth>,
+    actor: CurrentActor,
+    Path(name): Path<String>,
+    body: Result<Json<UserChange>, JsonRejection>,
+) -> ApiResult<Json<app::people::User>> {
+    Ok(Json(auth.change_user(&actor.0, &name, &body?.0).await?))
+}
+
+/// The login form's fields.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only paths of this site are places to go back to (no `//host` or `https://...`).
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next
+    } else {
+        "/"
+    }
+}
+
+/// `POST /login` from the login page: a session cookie and back to where the person wanted to
+/// go, or back to the form with the reason.
+pub async fn login_form(
+    State(auth): State<Auth>,
+    PeerAddress(address): PeerAddress,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return Redirect::to("/login?error=fill+in+your+user+name+and+password").into_response();
+    };
+    let next = safe_next(&form.next).to_string();
+    match auth.login(&form.username, &form.password, address.as_deref()).await {
+        Ok(session) => ([cookie_header(&auth, &session)], Redirect::to(&next)).into_response(),
+        Err(error) => {
+            if error.code == ErrorCode::Internal {
+                tracing::error!(error = %error.message, "login failed");
+            }
+            let to = format!(
+                "/login?error={}&user={}&next={}",
+                app::model::url_encode(&error.message),
+                app::model::url_encode(&form.username),
+                app::model::url_encode(&next)
+            );
+            Redirect::to(&to).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// `POST /logout` from the header's button: ends the session if the form carries its CSRF
+/// token, and shows the login page.
+pub async fn logout_form(
+    State(auth): State<Auth>,
+    identity: CurrentIdentity,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let clear = clear_session_cookie(auth.config().secure_cookies);
+    if let Identity::Session { csrf_token, .. } = &identity.0 {
+        if !crate::auth::secrets::same_secret(&form.csrf_token, csrf_token)
+            || !super::auth::same_origin(&headers)
+        {
+            return (StatusCode::FORBIDDEN, "this sign-out did not come from Nightshift's page")
+                .into_response();
+        }
+        if let Err(e) = auth.logout(&identity.0).await {
+            tracing::error!(error = %e.message, "logout failed");
+        }
+    }
+    ([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        assert_eq!(safe_next("/cycle?state=failed"), "/cycle?state=failed");
+        for bad in ["", "https://evil.example/", "//evil.example", "/\\evil.example", "cycle"] {
+            assert_eq!(safe_next(bad), "/", "{bad}");
+        }
+    }
+}
