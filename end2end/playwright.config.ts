@@ -10,8 +10,14 @@ const dataDir =
   (process.env.NIGHTSHIFT_E2E_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'nightshift-e2e-')));
 const root = path.resolve(__dirname, '..');
 
+// The server runs the demo (for its accounts; global-setup.ts pauses its nodes so that the tests'
+// snapshots do not run them), and every test starts signed in as the demo administrator.
+export const adminState = path.join(dataDir, 'admin-state.json');
+export const adminToken = path.join(dataDir, 'admin-token.txt');
+
 export default defineConfig({
   testDir: './tests',
+  globalSetup: require.resolve('./global-setup'),
   timeout: 120_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
@@ -20,6 +26,7 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     baseURL: `http://127.0.0.1:${port}`,
+    storageState: adminState,
     screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: '/usr/bin/chromium',
@@ -38,7 +45,7 @@ export default defineConfig({
   webServer: {
     command:
       `${root}/target/release/nightshift --listen 127.0.0.1:${port} ` +
-      `--data-dir ${dataDir} --site-root ${root}/target/site`,
+      `--data-dir ${dataDir} --site-root ${root}/target/site --demo`,
     url: `http://127.0.0.1:${port}/api/v1/health`,
     reuseExistingServer: false,
     timeout: 120_000,

@@ -65,6 +65,24 @@ pub struct AuditQuery {
 
 pub const OUTCOMES: [&str; 3] = ["ok", "partial", "refused"];
 
+/// Every action the trail records, for the audit page's filter.
+pub const ACTIONS: [&str; 14] = [
+    "kill",
+    "rerun",
+    "set_success",
+    "pause",
+    "resume",
+    "rerun_downstream",
+    "batch_kill",
+    "batch_rerun",
+    "login",
+    "logout",
+    "user.add",
+    "user.change",
+    "token.create",
+    "token.revoke",
+];
+
 impl AuditQuery {
     /// Reads `actor`, `action`, `instance`, `outcome`, `limit` and `cursor` from query pairs
     /// (the REST API and the page's URL): the one parser for both.

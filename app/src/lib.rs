@@ -37,6 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='7' fill='%23141b2d'/%3E%3Ccircle cx='10' cy='6' r='5' fill='%239db4ff'/%3E%3C/svg%3E"/>
+                <meta name="csrf-token" content=components::csrf::form_token()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -58,8 +59,32 @@ pub fn App() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+    // Who is signed in, the sections they may visit, and the way out. Nothing but the brand
+    // on the login page.
     let who = move || {
-        ui.actor().map(|actor| view! { <span class="who">{actor.name}<span class="role">{actor.role.as_str()}</span></span> })
+        ui.actor().map(|actor| {
+            let may_manage_people =
+                rules::authorize(&actor, rules::Permission::ManageUsers).is_ok();
+            view! {
+                <nav aria-label="Sections">
+                    <A href="/tasks">"Tasks"</A>
+                    <A href="/cycle">"Cycle instances"</A>
+                    <A href="/test">"Test instances"</A>
+                    <A href="/backfill">"Backfill instances"</A>
+                    <A href="/audit">"Audit"</A>
+                    {may_manage_people.then(|| view! { <A href="/users">"People"</A> })}
+                </nav>
+                <span class="spacer"></span>
+                <a class="who" href="/account" title="Your account and API tokens">
+                    <span class="name">{actor.name}</span>
+                    <span class="role">{actor.role.as_str()}</span>
+                </a>
+                <form class="logout" method="post" action="/logout">
+                    <input type="hidden" name="csrf_token" value=components::csrf::form_token()/>
+                    <button type="submit" class="link">"Sign out"</button>
+                </form>
+            }
+        })
     };
 
     view! {
@@ -68,13 +93,6 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="topbar">
                 <A href="/" attr:class="brand">"Nightshift"</A>
-                <nav aria-label="Sections">
-                    <A href="/tasks">"Tasks"</A>
-                    <A href="/cycle">"Cycle instances"</A>
-                    <A href="/test">"Test instances"</A>
-                    <A href="/backfill">"Backfill instances"</A>
-                </nav>
-                <span class="spacer"></span>
                 <Transition fallback=|| ()>{who}</Transition>
             </header>
             <main>
@@ -116,6 +134,10 @@ pub fn App() -> impl IntoView {
                         view=pages::flow::FlowPage
                     />
                     <Route path=StaticSegment("tasks") view=pages::tasks::TasksPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("login") view=pages::login::LoginPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("account") view=pages::account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("users") view=pages::users::UsersPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("audit") view=pages::audit::AuditPage ssr=SsrMode::Async/>
                     <Route
                         path=(StaticSegment("tasks"), StaticSegment("new"))
                         view=|| view! { <pages::node::NodeFormPage editing=false/> }

@@ -56,6 +56,14 @@ pub struct Actor {
     pub role: Role,
 }
 
+/// The accounts `--demo` makes, and only `--demo`: name, password, role, and what the login page
+/// says of them. The passwords are public on purpose: the demo is for trying things out.
+pub const DEMO_ACCOUNTS: [(&str, &str, Role, &str); 3] = [
+    ("admin", "demo-admin", Role::Admin, "everything, batch kill and people included"),
+    ("alice", "demo-alice", Role::Developer, "operates the nodes she owns"),
+    ("vera", "demo-vera", Role::Viewer, "looks, changes nothing"),
+];
+
 /// The shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
 

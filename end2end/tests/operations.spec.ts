@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import * as fs from 'node:fs';
 import { createNodes, deleteCreatedNodes, hydrated, row, snapshot, unique, waitForState } from './helpers';
 

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { createNodes, deleteCreatedNodes, hydrated, instancesOf, screenshot, snapshot, unique, waitForState } from './helpers';
 
 test.afterEach(async ({ request }) => deleteCreatedNodes(request));

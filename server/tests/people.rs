@@ -198,7 +198,10 @@ async fn forms_and_logins_from_other_sites_are_refused() {
     )
     .await;
     assert_eq!(forged.status, 403);
-    assert_eq!(send(addr, "GET", "/api/v1/me", None, std::slice::from_ref(&session)).await.status, 200);
+    assert_eq!(
+        send(addr, "GET", "/api/v1/me", None, std::slice::from_ref(&session)).await.status,
+        200
+    );
     let body = format!("csrf_token={}", me["csrf_token"].as_str().unwrap());
     let out = send(addr, "POST", "/logout", Some(&body), &[urlencoded, session.clone()]).await;
     assert_eq!((out.status, out.header("location")), (303, Some("/login")));
@@ -281,7 +284,7 @@ async fn demo_accounts_exist_only_with_demo() {
     )
     .await;
     assert_eq!(hints.json(), serde_json::json!({"demo": false, "no_accounts": true}));
-    for (name, password, _) in server::auth::DEMO_ACCOUNTS {
+    for (name, password, _, _) in app::people::DEMO_ACCOUNTS {
         let login =
             send(plain.addr, "POST", "/api/v1/login", Some(&login_body(name, password)), &[]).await;
         assert_eq!(login.status, 401, "no {name} without --demo");
@@ -300,7 +303,7 @@ async fn demo_accounts_exist_only_with_demo() {
         demo_dir.path().to_str().unwrap(),
     ]);
     let demo = server::serve::Server::start(&cli.serve, Arc::new(SystemClock)).await.unwrap();
-    for (name, password, role) in server::auth::DEMO_ACCOUNTS {
+    for (name, password, role, _) in app::people::DEMO_ACCOUNTS {
         let me = Api::session(demo.addr, name, password).await.get("/api/v1/me").await.json();
         assert_eq!(me["role"], role.as_str());
     }

@@ -30,6 +30,20 @@ pub fn page_token() -> Option<String> {
     }
 }
 
+/// The token for what the page itself renders (the `<meta>` tag, the logout form): the server
+/// knows it from the session, the browser reads back what the server wrote, so both render the
+/// same markup.
+pub fn form_token() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::prelude::use_context::<crate::people::CsrfToken>().map(|t| t.0).unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        page_token().unwrap_or_default()
+    }
+}
+
 /// The browser's `fetch` client, plus the CSRF header.
 pub struct CsrfClient;
 

@@ -16,8 +16,10 @@ use crate::model::url_encode;
 use crate::people::Actor;
 use crate::rules::{self, Permission};
 
-fn may_change(actor: Option<&Actor>, owner: &str) -> Result<(), String> {
-    rules::authorize(actor.ok_or("signing in…")?, Permission::Operate { owner })
+/// Whether the actor may run the node (test, backfill) or change it (edit, pause), and if not,
+/// why: the same rules the server applies.
+pub fn may(actor: Option<&Actor>, permission: Permission<'_>) -> Result<(), String> {
+    rules::authorize(actor.ok_or("signing in…")?, permission)
 }
 
 /// The node's ⋯ button.
@@ -43,13 +45,14 @@ pub fn NodeMenu() -> impl IntoView {
     let close = move || ui.node_menu.set(None);
     move || {
         let (target, x, y) = ui.node_menu.get()?;
-        let allowed = may_change(ui.actor().as_ref(), &target.owner);
-        let reason = allowed.clone().err();
-        let enabled = allowed.is_ok();
+        let actor = ui.actor();
+        let run = may(actor.as_ref(), Permission::Operate { owner: &target.owner });
+        let change = may(actor.as_ref(), Permission::Define { owner: &target.owner });
         let navigate = navigate.clone();
         let name = target.name.clone();
-        let item = move |key: &'static str, label: &'static str, needs_owner: bool| {
-            let disabled = needs_owner && !enabled;
+        let item = move |key: &'static str, label: &'static str, allowed: Result<(), String>| {
+            let reason = allowed.clone().err();
+            let disabled = allowed.is_err();
             let name = name.clone();
             let navigate = navigate.clone();
             let paused = target.paused;
@@ -112,11 +115,11 @@ pub fn NodeMenu() -> impl IntoView {
             }></div>
             <ul class="menu" role="menu" aria-label=format!("Node {}", target.name) style=format!("left: {}px; top: {}px", x.max(4), y.max(4))>
                 <li class="menu-title" role="presentation">{target.name.clone()}</li>
-                {item("test", "test…", true)}
-                {item("backfill", "backfill…", true)}
-                {item("edit", "edit", true)}
-                {item("pause", pause_label, true)}
-                {item("instances", "cycle instances", false)}
+                {item("test", "test…", run.clone())}
+                {item("backfill", "backfill…", run)}
+                {item("edit", "edit", change.clone())}
+                {item("pause", pause_label, change)}
+                {item("instances", "cycle instances", Ok(()))}
             </ul>
         })
     }

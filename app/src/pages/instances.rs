@@ -22,8 +22,8 @@ use crate::error::AppError;
 use crate::model::{
     Instance, InstanceFilter, InstanceId, InstanceState, PageRequest, RunType, StateCounts,
 };
-use crate::people::Role;
 use crate::report::{BatchKind, BatchRequest};
+use crate::rules::{self, Permission};
 
 type ParsedQuery = Result<(InstanceFilter, PageRequest), AppError>;
 
@@ -412,7 +412,10 @@ fn InstanceTable(
         };
         ui.dialog.set(Some(Dialog::Batch { kind, request, label }));
     });
-    let is_admin = move || ui.actor().is_some_and(|a| a.role == Role::Admin);
+    // Offered only to roles that may do them (the server checks again).
+    let may_batch_kill =
+        move || ui.actor().is_some_and(|a| rules::authorize(&a, Permission::BatchKill).is_ok());
+    let may_operate = move || ui.actor().is_some_and(|a| rules::may_operate(&a));
 
     view! {
         <Show when=move || !selected.with(BTreeSet::is_empty) || all_matching.get()>
@@ -438,10 +441,12 @@ fn InstanceTable(
                         })
                 }}
                 <span class="spacer"></span>
-                <button type="button" data-batch="rerun" on:click=move |_| open_batch.run(BatchKind::Rerun)>
-                    "↻ Repair rerun…"
-                </button>
-                <Show when=is_admin>
+                <Show when=may_operate fallback=|| view! { <span class="muted">"Viewers can look but not operate."</span> }>
+                    <button type="button" data-batch="rerun" on:click=move |_| open_batch.run(BatchKind::Rerun)>
+                        "↻ Repair rerun…"
+                    </button>
+                </Show>
+                <Show when=may_batch_kill>
                     <button type="button" class="danger" data-batch="kill" on:click=move |_| open_batch.run(BatchKind::Kill)>
                         "■ Kill…"
                     </button>

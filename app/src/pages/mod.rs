@@ -1,8 +1,12 @@
 //! One module per page.
 
+pub mod account;
+pub mod audit;
 pub mod detail;
 pub mod flow;
 pub mod instances;
 pub mod log;
+pub mod login;
 pub mod node;
 pub mod tasks;
+pub mod users;

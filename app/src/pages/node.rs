@@ -8,11 +8,11 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{fetch_node, fetch_resource_groups, save_node, set_node_paused};
 use crate::components::context::{Dialog, NodeTarget, Ui, node_href};
-use crate::components::node_actions::NodeActionsButton;
+use crate::components::node_actions::{NodeActionsButton, may};
 use crate::definition::{self, NodeSpec, NodeView};
 use crate::error::AppError;
 use crate::model::url_encode;
-use crate::rules::{self, Permission};
+use crate::rules::Permission;
 use crate::schedule_words::describe;
 
 fn name_param() -> Memo<String> {
@@ -45,8 +45,15 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
     let spec = view_of.node.spec.clone();
     let target =
         NodeTarget { name: spec.name.clone(), owner: spec.owner.clone(), paused: spec.paused };
-    let may = move || {
-        ui.actor().map(|a| rules::authorize(&a, Permission::Operate { owner: &target.owner }))
+    let owner = target.owner.clone();
+    let refusal = move |change: bool| {
+        let actor = ui.actor();
+        let permission = if change {
+            Permission::Define { owner: &owner }
+        } else {
+            Permission::Operate { owner: &owner }
+        };
+        may(actor.as_ref(), permission).err()
     };
     let name = spec.name.clone();
     let paused = spec.paused;
@@ -77,8 +84,13 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
         )
     };
     let test_name = spec.name.clone();
+    let edit_name = spec.name.clone();
     let backfill_name = spec.name.clone();
-    let disabled_reason = Signal::derive(move || may().and_then(Result::err));
+    let run_refused = Signal::derive({
+        let refusal = refusal.clone();
+        move || refusal(false)
+    });
+    let change_refused = Signal::derive(move || refusal(true));
     view! {
         <div class="page-head">
             <h1>{spec.name.clone()}<span class="muted">" · node"</span></h1>
@@ -89,14 +101,16 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
                     Either::Right(view! { <span class="badge state-success">"scheduling normally"</span> })
                 }}
                 <a class="button" href=format!("/cycle?state=any&node={}", url_encode(&spec.name))>"Instances"</a>
-                <button type="button" data-node-action="test" title=disabled_reason disabled=move || disabled_reason.get().is_some()
+                <button type="button" data-node-action="test" title=run_refused disabled=move || run_refused.get().is_some()
                     on:click=move |_| ui.dialog.set(Some(Dialog::Test { node: Some(test_name.clone()), workflow: None }))>"Test…"</button>
-                <button type="button" data-node-action="backfill" title=disabled_reason disabled=move || disabled_reason.get().is_some()
+                <button type="button" data-node-action="backfill" title=run_refused disabled=move || run_refused.get().is_some()
                     on:click=move |_| ui.dialog.set(Some(Dialog::Backfill { node: backfill_name.clone() }))>"Backfill…"</button>
-                <button type="button" data-node-action="pause" title=disabled_reason disabled=move || disabled_reason.get().is_some() on:click=toggle>
+                <button type="button" data-node-action="pause" title=change_refused disabled=move || change_refused.get().is_some() on:click=toggle>
                     {if paused { "Resume scheduling" } else { "Pause scheduling" }}
                 </button>
-                <a class="button" href=format!("{}/edit", node_href(&spec.name))>"Edit"</a>
+                <Show when=move || change_refused.get().is_none()>
+                    <a class="button" href=format!("{}/edit", node_href(&edit_name))>"Edit"</a>
+                </Show>
                 <NodeActionsButton target=NodeTarget { name: spec.name.clone(), owner: spec.owner.clone(), paused: spec.paused }/>
             </div>
         </div>

@@ -49,6 +49,8 @@ pub fn TasksPage() -> impl IntoView {
         })
     });
     let nodes = Resource::new(move || (query.get(), ui.tick.get()), |(q, _)| fetch_nodes(q));
+    // Viewers see no way to create or test: they may do neither.
+    let may_define = move || ui.actor().is_some_and(|a| crate::rules::may_operate(&a));
     let workflows = Resource::new(|| (), |_| fetch_workflows());
     let navigate = use_navigate();
     let go = move |next: NodeQuery| navigate(&query_string(&next), NavigateOptions::default());
@@ -94,14 +96,16 @@ pub fn TasksPage() -> impl IntoView {
             <div class="page-head">
                 <h1>"Task management"</h1>
                 <div class="head-actions">
-                    {move || query.get().workflow.map(|w| {
+                    {move || query.get().workflow.filter(|_| may_define()).map(|w| {
                         view! {
                             <button type="button" data-workflow-test=w.clone() on:click=move |_| {
                                 ui.dialog.set(Some(Dialog::Test { node: None, workflow: Some(w.clone()) }))
                             }>"Test this workflow…"</button>
                         }
                     })}
-                    <a class="button primary-link" href="/tasks/new">"+ New node"</a>
+                    <Show when=may_define>
+                        <a class="button primary-link" href="/tasks/new">"+ New node"</a>
+                    </Show>
                 </div>
             </div>
             <form class="filters" on:submit=|ev| ev.prevent_default()>

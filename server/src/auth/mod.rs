@@ -7,8 +7,8 @@ pub mod throttle;
 
 use app::error::{AppError, ErrorCode};
 use app::people::{
-    Actor, ApiToken, CreatedToken, NewToken, NewUser, Role, User, UserChange, UserPage,
-    check_password, check_user_name,
+    Actor, ApiToken, CreatedToken, DEMO_ACCOUNTS, NewToken, NewUser, Role, User, UserChange,
+    UserPage, check_password, check_user_name,
 };
 use app::rules::{self, Permission};
 use chrono::{DateTime, Duration, Utc};
@@ -101,13 +101,6 @@ pub struct Auth {
     clock: SharedClock,
     config: AuthConfig,
 }
-
-/// The accounts `--demo` creates (and only `--demo`): name, password, role.
-pub const DEMO_ACCOUNTS: [(&str, &str, Role); 3] = [
-    ("admin", "demo-admin", Role::Admin),
-    ("alice", "demo-alice", Role::Developer),
-    ("vera", "demo-vera", Role::Viewer),
-];
 
 async fn hash(password: String) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || secrets::hash_password(&password))
@@ -335,7 +328,7 @@ impl Auth {
 
     /// The `--demo` accounts, with their documented passwords (created or reset).
     pub async fn ensure_demo_accounts(&self) -> Result<(), AppError> {
-        for (name, password, role) in DEMO_ACCOUNTS {
+        for (name, password, role, _) in DEMO_ACCOUNTS {
             let new = NewUser { name: name.into(), password: password.into(), role };
             match self.store.get_user(name).await? {
                 None => {
