@@ -11,6 +11,9 @@ ensure_npm_packages "$root"
 data="$(mktemp -d "${TMPDIR:-/tmp}/nightshift-bench-ui.XXXXXX")"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 trap 'kill "$server" 2>/dev/null || true; [ -n "${NIGHTSHIFT_BENCH_KEEP:-}" ] || rm -rf "$data"' EXIT
+# The benchmark signs in as an administrator of its own.
+NIGHTSHIFT_PASSWORD=bench-password target/release/nightshift user add --name bench --role admin \
+  --data-dir "$data" >/dev/null
 NIGHTSHIFT_LOG=warn target/release/nightshift --listen "127.0.0.1:$port" --data-dir "$data" \
   --site-root "$root/target/site" &
 server=$!

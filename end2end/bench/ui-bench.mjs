@@ -2,8 +2,19 @@
 import { chromium } from 'playwright-core';
 
 const base = process.argv[2];
+// Signed in as the administrator scripts/bench-ui.sh made: the session cookie and its CSRF token.
+const login = await fetch(`${base}/api/v1/login`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ username: 'bench', password: 'bench-password' }),
+});
+if (!login.ok) throw new Error(`login: ${login.status} ${await login.text()}`);
+const session = login.headers.get('set-cookie').split(';')[0];
+const csrf = (await login.json()).csrf_token;
+const get = (path) => fetch(base + path, { headers: { cookie: session } });
 const post = async (path, body, type = 'application/json') => {
-  const response = await fetch(base + path, { method: 'POST', headers: { 'content-type': type }, body });
+  const headers = { 'content-type': type, cookie: session, 'x-csrf-token': csrf };
+  const response = await fetch(base + path, { method: 'POST', headers, body });
   if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
   return response.json();
 };
@@ -25,7 +36,7 @@ for (let day = 1; total < 1_000_000; day++) {
   total += (await post('/api/v1/snapshots', JSON.stringify({ run_date: date }))).created;
 }
 console.log(`seeded ${total} instances in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
-const roots = await (await fetch(`${base}/api/v1/instances?node=dag_0&run_date=2031-01-01`)).json();
+const roots = await (await get('/api/v1/instances?node=dag_0&run_date=2031-01-01')).json();
 const root = roots.items.find((i) => i.node === 'dag_0').id;
 
 const browser = await chromium.launch({
@@ -33,7 +44,10 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+const [name, value] = session.split('=');
+await context.addCookies([{ name, value, url: base }]);
+const page = await context.newPage();
 const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function timed(url, ready) {
   const runs = [];

@@ -54,7 +54,7 @@ test('a bare URL shows the default view: my failed instances', async ({ page, re
 
   await page.goto('/cycle');
   await hydrated(page);
-  // The server acts as "admin" (the configured user until logins exist).
+  // The tests are signed in as the demo administrator, "admin".
   await expect(page).toHaveURL(/state=failed,stopped&owner=admin/);
   await expect(row(page, `${prefix}_mine`)).toHaveCount(1);
   await expect(row(page, `${prefix}_theirs`)).toHaveCount(0);
