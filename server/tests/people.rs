@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use app::people::Role;
 use common::http::{Api, send};
-use common::{ADMIN_PASSWORD, add_user, live_server};
+use common::{ADMIN_PASSWORD, add_user, live_server, start_server};
 use server::engine::clock::{ManualClock, SystemClock};
 
 fn login_body(name: &str, password: &str) -> String {
@@ -262,27 +262,16 @@ async fn people_change_their_password_and_administrators_disable_accounts() {
     server.stop().await;
 }
 
+/// What the login page's public server function says, asked anonymously.
+async fn login_hints(addr: std::net::SocketAddr) -> common::http::Response {
+    let path = <app::api::FetchLoginHints as server_fn::ServerFn>::PATH;
+    send(addr, "POST", path, Some("{}"), &[]).await
+}
+
 #[tokio::test]
 async fn demo_accounts_exist_only_with_demo() {
-    let plain_dir = tempfile::tempdir().unwrap();
-    let cli = <server::config::Cli as clap::Parser>::parse_from([
-        "nightshift",
-        "--listen",
-        "127.0.0.1:0",
-        "--site-root",
-        "/nonexistent",
-        "--data-dir",
-        plain_dir.path().to_str().unwrap(),
-    ]);
-    let plain = server::serve::Server::start(&cli.serve, Arc::new(SystemClock)).await.unwrap();
-    let hints = send(
-        plain.addr,
-        "POST",
-        <app::api::FetchLoginHints as server_fn::ServerFn>::PATH,
-        Some("{}"),
-        &[],
-    )
-    .await;
+    let (plain, _plain_dir) = start_server(Arc::new(SystemClock), &[]).await;
+    let hints = login_hints(plain.addr).await;
     assert_eq!(hints.json(), serde_json::json!({"demo": false, "no_accounts": true}));
     for (name, password, _, _) in app::people::DEMO_ACCOUNTS {
         let login =
@@ -291,30 +280,12 @@ async fn demo_accounts_exist_only_with_demo() {
     }
     plain.stop().await;
 
-    let demo_dir = tempfile::tempdir().unwrap();
-    let cli = <server::config::Cli as clap::Parser>::parse_from([
-        "nightshift",
-        "--listen",
-        "127.0.0.1:0",
-        "--site-root",
-        "/nonexistent",
-        "--demo",
-        "--data-dir",
-        demo_dir.path().to_str().unwrap(),
-    ]);
-    let demo = server::serve::Server::start(&cli.serve, Arc::new(SystemClock)).await.unwrap();
+    let (demo, _demo_dir) = start_server(Arc::new(SystemClock), &["--demo"]).await;
     for (name, password, role, _) in app::people::DEMO_ACCOUNTS {
         let me = Api::session(demo.addr, name, password).await.get("/api/v1/me").await.json();
         assert_eq!(me["role"], role.as_str());
     }
-    let hints = send(
-        demo.addr,
-        "POST",
-        <app::api::FetchLoginHints as server_fn::ServerFn>::PATH,
-        Some("{}"),
-        &[],
-    )
-    .await;
+    let hints = login_hints(demo.addr).await;
     assert_eq!(hints.json(), serde_json::json!({"demo": true, "no_accounts": false}));
     demo.stop().await;
 }

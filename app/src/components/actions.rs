@@ -209,8 +209,9 @@ pub fn Dialogs() -> impl IntoView {
     }
 }
 
+/// A dialog over the page; a click outside closes it.
 #[component]
-fn Modal(title: String, children: Children) -> impl IntoView {
+pub fn Modal(title: String, children: Children) -> impl IntoView {
     let ui = Ui::get();
     let label = title.clone();
     view! {

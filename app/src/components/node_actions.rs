@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
+use super::actions::Modal;
 use super::context::{Dialog, NodeTarget, Ui, node_href};
 use crate::api::{fetch_node, run_backfill, run_test, set_node_paused};
 use crate::jobs::{BackfillRequest, DateOrder, JobCreated, MAX_PARALLELISM, TestRequest};
@@ -122,20 +123,6 @@ pub fn NodeMenu() -> impl IntoView {
                 {item("instances", "cycle instances", Ok(()))}
             </ul>
         })
-    }
-}
-
-#[component]
-fn Modal(title: String, children: Children) -> impl IntoView {
-    let ui = Ui::get();
-    let label = title.clone();
-    view! {
-        <div class="overlay" on:click=move |_| ui.dialog.set(None)>
-            <div class="dialog" role="dialog" aria-modal="true" aria-label=label on:click=|ev| ev.stop_propagation()>
-                <h2>{title}</h2>
-                {children()}
-            </div>
-        </div>
     }
 }
 

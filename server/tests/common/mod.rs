@@ -169,8 +169,8 @@ pub async fn add_user(server: &Server, name: &str, password: &str, role: Role) {
 }
 
 /// A real server (store, engine, REST API, pages) on an ephemeral port of a temporary data
-/// directory, with an administrator `admin`, and an API client signed in as them.
-pub async fn live_server(clock: SharedClock, extra: &[&str]) -> (Server, TempDir, http::Api) {
+/// directory, with no account yet; `extra` are more command-line flags.
+pub async fn start_server(clock: SharedClock, extra: &[&str]) -> (Server, TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut args = vec![
         "nightshift",
@@ -183,7 +183,12 @@ pub async fn live_server(clock: SharedClock, extra: &[&str]) -> (Server, TempDir
     ];
     args.extend_from_slice(extra);
     let cli = server::config::Cli::parse_from(args);
-    let server = Server::start(&cli.serve, clock).await.unwrap();
+    (Server::start(&cli.serve, clock).await.unwrap(), dir)
+}
+
+/// [`start_server`] with an administrator `admin`, and an API client signed in as them.
+pub async fn live_server(clock: SharedClock, extra: &[&str]) -> (Server, TempDir, http::Api) {
+    let (server, dir) = start_server(clock, extra).await;
     add_user(&server, "admin", ADMIN_PASSWORD, Role::Admin).await;
     let api = http::Api::token(server.addr, "admin", ADMIN_PASSWORD).await;
     (server, dir, api)
