@@ -7,18 +7,7 @@ use app::jobs::{BackfillRequest, DateOrder, TestRequest};
 use app::model::InstanceState::*;
 use app::model::{Instance, InstanceFilter, RunType};
 use app::people::{Actor, Role};
-use common::{Harness, eventually};
-
-fn admin() -> Actor {
-    Actor { name: "root".into(), role: Role::Admin }
-}
-
-fn node(name: &str, command: &str, extra: &str) -> String {
-    let schedule = if extra.contains("schedule") { "" } else { "schedule = \"0 1 * * *\"\n" };
-    format!(
-        "[[nodes]]\nname = \"{name}\"\nowner = \"alice\"\n{schedule}command = '''{command}'''\n{extra}\n"
-    )
-}
+use common::{Harness, admin, eventually, node};
 
 fn backfill(node: &str, downstream: &[&str], from: &str, to: &str) -> BackfillRequest {
     BackfillRequest {

@@ -9,20 +9,8 @@ use app::model::{InstanceFilter, InstanceId};
 use app::people::{Actor, Role};
 use app::report::{BatchKind, BatchRequest, ItemResult};
 use app::rules::Operation;
-use common::{Harness, eventually};
+use common::{Harness, admin, eventually, node};
 use server::engine::process;
-
-fn admin() -> Actor {
-    Actor { name: "root".into(), role: Role::Admin }
-}
-
-/// A node planned daily at 01:00 unless `extra` gives another schedule.
-fn node(name: &str, command: &str, extra: &str) -> String {
-    let schedule = if extra.contains("schedule") { "" } else { "schedule = \"0 1 * * *\"\n" };
-    format!(
-        "[[nodes]]\nname = \"{name}\"\nowner = \"alice\"\n{schedule}command = '''{command}'''\n{extra}\n"
-    )
-}
 
 /// A command that fails until the file `marker` exists.
 fn fails_until(marker: &std::path::Path) -> String {

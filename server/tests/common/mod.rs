@@ -198,3 +198,16 @@ pub async fn live_server(clock: SharedClock, extra: &[&str]) -> (Server, TempDir
 pub async fn session(addr: SocketAddr, name: &str, password: &str) -> http::Api {
     http::Api::session(addr, name, password).await
 }
+
+/// An administrator acting straight on the engine.
+pub fn admin() -> app::people::Actor {
+    app::people::Actor { name: "root".into(), role: Role::Admin }
+}
+
+/// A node of alice's in TOML, planned daily at 01:00 unless `extra` gives another schedule.
+pub fn node(name: &str, command: &str, extra: &str) -> String {
+    let schedule = if extra.contains("schedule") { "" } else { "schedule = \"0 1 * * *\"\n" };
+    format!(
+        "[[nodes]]\nname = \"{name}\"\nowner = \"alice\"\n{schedule}command = '''{command}'''\n{extra}\n"
+    )
+}
