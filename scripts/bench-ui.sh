@@ -2,7 +2,8 @@
 # UI benchmark (not a test): seeds a database with about a million instances and a 2,000-node
 # DAG, starts the release server on it, and measures in Debian's chromium the time from
 # navigation to a usable (hydrated, rows shown) instance list and to a rendered 2,000-node flow
-# view. Also prints the gzipped WASM bundle size. Run after scripts/build-site.sh.
+# view. Also prints the gzipped size of the WASM main module and of the lazily loaded pages. Run
+# after scripts/build-site.sh.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -20,4 +21,11 @@ server=$!
 until curl -sf "http://127.0.0.1:$port/api/v1/health" >/dev/null; do sleep 0.2; done
 echo "data: $data" >&2
 node end2end/bench/ui-bench.mjs "http://127.0.0.1:$port"
-printf 'gzipped WASM bundle: %s KB (target <= 500 KB)\n' "$(( $(stat -c %s target/site/pkg/nightshift_bg.wasm.gz) / 1024 ))"
+pkg=target/site/pkg
+printf 'gzipped WASM main module (all the instance lists need): %s KB (target <= 500 KB)\n' \
+  "$(( $(stat -c %s $pkg/nightshift_bg.wasm.gz) / 1024 ))"
+printf 'gzipped lazily loaded pages: %s split modules of %s-%s KB, plus %s KB of shared chunks\n' \
+  "$(ls $pkg/split___*.wasm.gz | wc -l)" \
+  "$(( $(stat -c %s $pkg/split___*.wasm.gz | sort -n | head -1) / 1024 ))" \
+  "$(( $(stat -c %s $pkg/split___*.wasm.gz | sort -n | tail -1) / 1024 ))" \
+  "$(( $(cat $pkg/chunk_*.wasm.gz | wc -c) / 1024 ))"

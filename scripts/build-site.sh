@@ -8,19 +8,26 @@ cd "$root"
 ensure_build_tools "$root"
 
 pkg=target/site/pkg
+out=target/wasm32-unknown-unknown/wasm-release
 say "building the WASM bundle"
 cargo build --quiet -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
-mkdir -p "$pkg"
-wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name nightshift \
-  target/wasm32-unknown-unknown/wasm-release/frontend.wasm
-wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  -o "$pkg/nightshift_bg.wasm" "$pkg/nightshift_bg.wasm"
+cargo build --quiet -p split --release
+rm -rf "$pkg" && mkdir -p "$pkg"
+# Cut the bundle at the lazy routes: chunks, their loader and the manifest go to pkg/, the main
+# module to wasm-bindgen.
+target/release/nightshift-split "$out/frontend.wasm" "$pkg" "$out/frontend_split.wasm" \
+  /pkg/nightshift.js >/dev/null
+wasm-bindgen --target web --no-typescript --keep-lld-exports --out-dir "$pkg" --out-name nightshift \
+  "$out/frontend_split.wasm"
+for wasm in "$pkg"/*.wasm; do
+  wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    -o "$wasm" "$wasm" 2> >(grep -v 'unknown name subsection' >&2)
+done
 cp style/main.css "$pkg/nightshift.css"
 # Precompressed copies: the static file handler serves them to browsers that accept gzip.
 # zopfli writes ordinary gzip, about 5% smaller than gzip -9.
-for file in "$pkg/nightshift_bg.wasm" "$pkg/nightshift.js" "$pkg/nightshift.css"; do
-  rm -f "$file.gz"
+for file in "$pkg"/*.wasm "$pkg"/*.js "$pkg/nightshift.css"; do
   zopfli --gzip "$file"
 done
 

@@ -13,6 +13,7 @@ ensure_apt_package chromium chromium
 say "rustfmt and clippy"
 cargo fmt --all -- --check
 cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet -p split -- -D warnings
 cargo clippy --quiet -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 say "cargo test"

@@ -21,12 +21,13 @@ pub mod schedule_words;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    ParamSegment, SsrMode, StaticSegment,
+    Lazy, ParamSegment, SsrMode, StaticSegment,
     components::{A, Route, Router, Routes},
 };
 
 use crate::model::RunType;
 use crate::pages::instances::InstancesPage;
+use crate::pages::lazy;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,16 +50,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Marks the page as interactive once the WASM bundle has hydrated all of it, lazily loaded
+/// pages included (tests wait for this).
+#[cfg(feature = "hydrate")]
+pub fn mark_hydrated() {
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let ui = components::context::Ui::provide();
-    // Marks the page as interactive once the WASM bundle has hydrated it (tests wait for this).
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     // Who is signed in, the sections they may visit, and the way out. Nothing but the brand
     // on the login page.
     let who = move || {
@@ -121,36 +125,36 @@ pub fn App() -> impl IntoView {
                     />
                     <Route
                         path=(StaticSegment("instances"), ParamSegment("id"))
-                        view=pages::detail::DetailPage
+                        view={Lazy::<lazy::DetailRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=(StaticSegment("instances"), ParamSegment("id"), StaticSegment("log"))
-                        view=pages::log::LogPage
+                        view={Lazy::<lazy::LogRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=(StaticSegment("instances"), ParamSegment("id"), StaticSegment("flow"))
-                        view=pages::flow::FlowPage
+                        view={Lazy::<lazy::FlowRoute>::new()}
                     />
-                    <Route path=StaticSegment("tasks") view=pages::tasks::TasksPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("login") view=pages::login::LoginPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("account") view=pages::account::AccountPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("users") view=pages::users::UsersPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("audit") view=pages::audit::AuditPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("tasks") view={Lazy::<lazy::TasksRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("login") view={Lazy::<lazy::LoginRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("account") view={Lazy::<lazy::AccountRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("users") view={Lazy::<lazy::UsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("audit") view={Lazy::<lazy::AuditRoute>::new()} ssr=SsrMode::Async/>
                     <Route
                         path=(StaticSegment("tasks"), StaticSegment("new"))
-                        view=|| view! { <pages::node::NodeFormPage editing=false/> }
+                        view={Lazy::<lazy::NewNodeRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=(StaticSegment("tasks"), ParamSegment("name"))
-                        view=pages::node::NodePage
+                        view={Lazy::<lazy::NodeRoute>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=(StaticSegment("tasks"), ParamSegment("name"), StaticSegment("edit"))
-                        view=|| view! { <pages::node::NodeFormPage editing=true/> }
+                        view={Lazy::<lazy::EditNodeRoute>::new()}
                         ssr=SsrMode::Async
                     />
                 </Routes>

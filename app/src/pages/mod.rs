@@ -5,6 +5,7 @@ pub mod audit;
 pub mod detail;
 pub mod flow;
 pub mod instances;
+pub mod lazy;
 pub mod log;
 pub mod login;
 pub mod node;
