@@ -8,123 +8,33 @@ use leptos_router::{LazyRoute, lazy_route};
 
 use super::{account, audit, detail, flow, log, login, node, tasks, users};
 
-pub struct DetailRoute;
-#[lazy_route]
-impl LazyRoute for DetailRoute {
-    fn data() -> Self {
-        DetailRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <detail::DetailPage/> }.into_any()
-    }
+/// A route whose view is split out of the main bundle; it needs no data of its own before the
+/// view loads (each page starts its own resources).
+macro_rules! lazy_page {
+    ($route:ident => $view:expr) => {
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $view.into_any()
+            }
+        }
+    };
 }
 
-pub struct LogRoute;
-#[lazy_route]
-impl LazyRoute for LogRoute {
-    fn data() -> Self {
-        LogRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <log::LogPage/> }.into_any()
-    }
-}
-
-pub struct FlowRoute;
-#[lazy_route]
-impl LazyRoute for FlowRoute {
-    fn data() -> Self {
-        FlowRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <flow::FlowPage/> }.into_any()
-    }
-}
-
-pub struct TasksRoute;
-#[lazy_route]
-impl LazyRoute for TasksRoute {
-    fn data() -> Self {
-        TasksRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <tasks::TasksPage/> }.into_any()
-    }
-}
-
-pub struct NodeRoute;
-#[lazy_route]
-impl LazyRoute for NodeRoute {
-    fn data() -> Self {
-        NodeRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <node::NodePage/> }.into_any()
-    }
-}
-
-pub struct NewNodeRoute;
-#[lazy_route]
-impl LazyRoute for NewNodeRoute {
-    fn data() -> Self {
-        NewNodeRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <node::NodeFormPage editing=false/> }.into_any()
-    }
-}
-
-pub struct EditNodeRoute;
-#[lazy_route]
-impl LazyRoute for EditNodeRoute {
-    fn data() -> Self {
-        EditNodeRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <node::NodeFormPage editing=true/> }.into_any()
-    }
-}
-
-pub struct LoginRoute;
-#[lazy_route]
-impl LazyRoute for LoginRoute {
-    fn data() -> Self {
-        LoginRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <login::LoginPage/> }.into_any()
-    }
-}
-
-pub struct AccountRoute;
-#[lazy_route]
-impl LazyRoute for AccountRoute {
-    fn data() -> Self {
-        AccountRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <account::AccountPage/> }.into_any()
-    }
-}
-
-pub struct UsersRoute;
-#[lazy_route]
-impl LazyRoute for UsersRoute {
-    fn data() -> Self {
-        UsersRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <users::UsersPage/> }.into_any()
-    }
-}
-
-pub struct AuditRoute;
-#[lazy_route]
-impl LazyRoute for AuditRoute {
-    fn data() -> Self {
-        AuditRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <audit::AuditPage/> }.into_any()
-    }
-}
+lazy_page!(DetailRoute => view! { <detail::DetailPage/> });
+lazy_page!(LogRoute => view! { <log::LogPage/> });
+lazy_page!(FlowRoute => view! { <flow::FlowPage/> });
+lazy_page!(TasksRoute => view! { <tasks::TasksPage/> });
+lazy_page!(NodeRoute => view! { <node::NodePage/> });
+lazy_page!(NewNodeRoute => view! { <node::NodeFormPage editing=false/> });
+lazy_page!(EditNodeRoute => view! { <node::NodeFormPage editing=true/> });
+lazy_page!(LoginRoute => view! { <login::LoginPage/> });
+lazy_page!(AccountRoute => view! { <account::AccountPage/> });
+lazy_page!(UsersRoute => view! { <users::UsersPage/> });
+lazy_page!(AuditRoute => view! { <audit::AuditPage/> });
