@@ -4,19 +4,19 @@
 
 pub mod api;
 pub mod audit;
-#[cfg(feature = "ssr")]
-pub mod backend;
 pub mod components;
-pub mod definition;
 pub mod error;
 pub mod flow;
 pub mod jobs;
 pub mod model;
+pub mod nodes;
 pub mod pages;
 pub mod people;
 pub mod report;
 pub mod rules;
 pub mod schedule_words;
+#[cfg(feature = "ssr")]
+pub mod usecases;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -45,6 +45,8 @@ id_type!(
 /// Where an instance is in its life. `Stopped` (killed by a person) counts as failed for every
 /// operation rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "instance_state", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum InstanceState {
     NotRun,
@@ -95,9 +97,12 @@ impl InstanceState {
         }
     }
 
-    /// Failed or manually stopped: the seed treats both alike.
+    /// Failed or manually stopped: the seed treats both alike in every rule, and the UI counts
+    /// and filters them together.
+    pub const FAILURES: [InstanceState; 2] = [InstanceState::Failed, InstanceState::Stopped];
+
     pub fn is_failure(self) -> bool {
-        matches!(self, InstanceState::Failed | InstanceState::Stopped)
+        InstanceState::FAILURES.contains(&self)
     }
 }
 
@@ -121,6 +126,8 @@ impl FromStr for InstanceState {
 
 /// Why an instance exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "run_type", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum RunType {
     /// Made by the nightly snapshot.
@@ -262,6 +269,15 @@ pub struct InstanceDetail {
     pub downstream: Vec<Instance>,
 }
 
+/// Which piece of which attempt's log to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRequest {
+    /// The attempt; the latest when left out.
+    pub attempt: Option<i32>,
+    /// The byte to start at.
+    pub offset: u64,
+}
+
 /// A piece of an attempt's log, for live tailing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogChunk {
@@ -331,6 +347,19 @@ impl PageRequest {
 pub struct InstancePage {
     pub items: Vec<Instance>,
     pub next_cursor: Option<String>,
+}
+
+/// The most descendants the checked-downstream dialog lists, and so the most instances one
+/// "rerun downstream" may check.
+pub const MAX_DESCENDANTS: u32 = 5_000;
+
+/// The instances downstream of one (`GET /instances/{id}/descendants`), at most
+/// [`MAX_DESCENDANTS`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Descendants {
+    pub items: Vec<Instance>,
+    /// Some were left out.
+    pub truncated: bool,
 }
 
 impl InstanceFilter {

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "user_role", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Project administrator: everything, including batch kill.
@@ -109,6 +111,17 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// A disabled account cannot log in, and its sessions and tokens stop working.
     pub disabled: bool,
+}
+
+/// A page of accounts: `GET /api/v1/users?limit=&cursor=`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The name the previous page ended with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,6 +20,35 @@ pub struct BatchRequest {
     pub dry_run: bool,
 }
 
+/// Whether an operation changes anything, or only reports what it would change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Apply,
+    DryRun,
+}
+
+impl Mode {
+    /// The mode a request's `"dry_run"` field asks for.
+    pub fn from_dry_run(dry_run: bool) -> Mode {
+        if dry_run { Mode::DryRun } else { Mode::Apply }
+    }
+
+    pub fn is_dry_run(self) -> bool {
+        self == Mode::DryRun
+    }
+}
+
+/// `POST /api/v1/instances/{id}/rerun-downstream`: the checked instances (the root and its
+/// descendants) to rerun in dependency order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RerunDownstreamRequest {
+    pub instance_ids: Vec<InstanceId>,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchKind {

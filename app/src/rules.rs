@@ -1,11 +1,17 @@
-//! The operation preconditions: the only place that decides whether an operation is allowed on
-//! an instance. The browser uses it to enable or grey out actions, the server to refuse requests,
-//! and the store to build its guarded updates (`... WHERE state IN (allowed_states(op))`).
+//! The rules of the operations center: the only place that decides whether a person may do
+//! something (their role, [`authorize`]) and whether an instance's state allows it ([`check`],
+//! [`check_repair`], [`check_selection`]). The browser uses them to enable, grey out or hide
+//! actions, the server to refuse requests, and the store's guarded updates take their
+//! `WHERE state IN (...)` from [`allowed_states`].
+//!
+//! Every refusal is a typed value with the sentence people read as its `Display`; the HTTP status
+//! follows from its type (a [`Denial`] is a 403, a [`Refusal`] a 409).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::AppError;
 use crate::model::{InstanceId, InstanceState};
 use crate::people::{Actor, Role};
 
@@ -39,6 +45,7 @@ impl Operation {
         Operation::Resume,
     ];
 
+    /// The words people read.
     pub fn label(self) -> &'static str {
         match self {
             Operation::ViewLog => "view log",
@@ -51,6 +58,25 @@ impl Operation {
             Operation::Resume => "resume",
         }
     }
+
+    /// The name in JSON, the audit trail and test selectors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::ViewLog => "view_log",
+            Operation::ViewProperties => "view_properties",
+            Operation::Kill => "kill",
+            Operation::Rerun => "rerun",
+            Operation::SetSuccess => "set_success",
+            Operation::RerunDownstream => "rerun_downstream",
+            Operation::Pause => "pause",
+            Operation::Resume => "resume",
+        }
+    }
+
+    /// Whether it changes the instance (and so needs more than the right to look).
+    pub fn changes_state(self) -> bool {
+        !matches!(self, Operation::ViewLog | Operation::ViewProperties)
+    }
 }
 
 impl fmt::Display for Operation {
@@ -61,126 +87,120 @@ impl fmt::Display for Operation {
 
 use InstanceState::*;
 
-/// The states from which an operation may start. `Stopped` counts as failed everywhere.
+/// The states from which an operation may start. Manually stopped counts as failed everywhere.
 pub fn allowed_states(op: Operation) -> &'static [InstanceState] {
     match op {
         Operation::ViewLog => &[Running, Success, Failed, Stopped],
         Operation::ViewProperties | Operation::Pause | Operation::Resume => &InstanceState::ALL,
         Operation::Kill => &[WaitingTime, WaitingResources, Running],
         Operation::Rerun | Operation::RerunDownstream => &[NotRun, Success, Failed, Stopped],
-        Operation::SetSuccess => &[Failed, Stopped],
+        Operation::SetSuccess => &InstanceState::FAILURES,
     }
 }
 
-/// The paused flag an operation needs, if it cares: pause needs a running cycle, resume a
-/// paused one.
-pub fn required_paused(op: Operation) -> Option<bool> {
+/// What an operation needs of the paused flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PausedGuard {
+    /// It does not care.
+    Any,
+    /// Only a paused instance (resume).
+    Paused,
+    /// Only one that is not paused (pause).
+    NotPaused,
+}
+
+impl PausedGuard {
+    pub fn admits(self, paused: bool) -> bool {
+        match self {
+            PausedGuard::Any => true,
+            PausedGuard::Paused => paused,
+            PausedGuard::NotPaused => !paused,
+        }
+    }
+}
+
+pub fn paused_guard(op: Operation) -> PausedGuard {
     match op {
-        Operation::Pause => Some(false),
-        Operation::Resume => Some(true),
-        _ => None,
+        Operation::Pause => PausedGuard::NotPaused,
+        Operation::Resume => PausedGuard::Paused,
+        _ => PausedGuard::Any,
     }
 }
 
-/// What the rules look at.
+/// What the state rules look at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Facts {
     pub state: InstanceState,
     pub paused: bool,
 }
 
-/// An operation that is not allowed, with the reason a person reads.
+/// An operation the instance's state does not allow (a 409).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Refusal {
-    pub operation: Operation,
-    pub reason: String,
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Refusal {
+    /// `operation` is not possible from `state`.
+    WrongState {
+        operation: Operation,
+        state: InstanceState,
+    },
+    AlreadyPaused,
+    NotPaused,
+    /// Repair rerun is for failed instances only.
+    NotFailed {
+        state: InstanceState,
+    },
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.reason)
+        match self {
+            Refusal::WrongState { operation, state } => write!(
+                f,
+                "{} is only possible for an instance that is {}; this one is {}",
+                operation.label(),
+                describe(allowed_states(*operation)),
+                state.label()
+            ),
+            Refusal::AlreadyPaused => f.write_str("this instance is already paused"),
+            Refusal::NotPaused => {
+                f.write_str("resume is only possible for a paused instance; this one is not paused")
+            }
+            Refusal::NotFailed { state } => write!(
+                f,
+                "repair rerun is only for failed instances; this one is {}",
+                state.label()
+            ),
+        }
     }
 }
 
-/// Decides whether `op` is allowed on an instance with these facts.
+/// Decides whether the state of an instance allows `op`.
 pub fn check(op: Operation, facts: Facts) -> Result<(), Refusal> {
-    if let Some(paused) = required_paused(op)
-        && facts.paused != paused
-    {
-        let reason = if paused {
-            "resume is only possible for a paused instance; this one is not paused"
-        } else {
-            "this instance is already paused"
-        };
-        return Err(Refusal { operation: op, reason: reason.to_string() });
+    if !paused_guard(op).admits(facts.paused) {
+        return Err(if facts.paused { Refusal::AlreadyPaused } else { Refusal::NotPaused });
     }
-    let allowed = allowed_states(op);
-    if allowed.contains(&facts.state) {
-        return Ok(());
-    }
-    let needed = describe(allowed);
-    Err(Refusal {
-        operation: op,
-        reason: format!(
-            "{} is only possible for an instance that is {needed}; this one is {}",
-            op.label(),
-            facts.state.label()
-        ),
-    })
-}
-
-/// The message the seed prescribes when a checked descendant cannot be rerun.
-pub const INELIGIBLE_SELECTION: &str = "the selection contains nodes that are not eligible to run";
-
-/// Checks a whole "rerun downstream" selection: every checked instance must be eligible, or the
-/// whole request is refused, naming the ineligible ones.
-pub fn check_selection(
-    checked: impl IntoIterator<Item = (InstanceId, InstanceState)>,
-) -> Result<(), SelectionRefusal> {
-    let ineligible: Vec<InstanceId> = checked
-        .into_iter()
-        .filter(|(_, state)| !allowed_states(Operation::RerunDownstream).contains(state))
-        .map(|(id, _)| id)
-        .collect();
-    if ineligible.is_empty() { Ok(()) } else { Err(SelectionRefusal { ineligible }) }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SelectionRefusal {
-    pub ineligible: Vec<InstanceId>,
-}
-
-impl fmt::Display for SelectionRefusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ids: Vec<String> = self.ineligible.iter().map(|id| id.to_string()).collect();
-        write!(f, "{INELIGIBLE_SELECTION} (instances {})", ids.join(", "))
+    if allowed_states(op).contains(&facts.state) {
+        Ok(())
+    } else {
+        Err(Refusal::WrongState { operation: op, state: facts.state })
     }
 }
 
 /// Batch repair rerun: each selected instance must have failed (or been stopped).
-pub const REPAIR_STATES: &[InstanceState] = &[Failed, Stopped];
-
 pub fn check_repair(facts: Facts) -> Result<(), Refusal> {
-    if REPAIR_STATES.contains(&facts.state) {
-        Ok(())
-    } else {
-        Err(Refusal {
-            operation: Operation::Rerun,
-            reason: format!(
-                "repair rerun is only for failed instances; this one is {}",
-                facts.state.label()
-            ),
-        })
-    }
+    if facts.state.is_failure() { Ok(()) } else { Err(Refusal::NotFailed { state: facts.state }) }
 }
 
-/// What an actor wants to do, for the role check.
+/// What a person wants to do, for the role check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission<'a> {
     /// Look at anything.
     Read,
+    /// Operate on instances at all (which ones is [`Permission::OperateOn`]'s question): what a
+    /// request asks before it reads anything.
+    Operate,
     /// Operate on an instance of a node owned by `owner`, or test or backfill that node.
-    Operate { owner: &'a str },
+    OperateOn { owner: &'a str },
     /// Kill instances in bulk.
     BatchKill,
     /// Create, change, pause or delete a node owned by `owner` (checked for the owner before
@@ -190,43 +210,255 @@ pub enum Permission<'a> {
     ManageProject,
     /// Add people, change their roles, disable them.
     ManageUsers,
+    /// Revoke an API token of the person named `owner`.
+    RevokeToken { owner: &'a str },
 }
 
-/// Decides whether the actor's role allows it; the error is the reason (a 403).
-pub fn authorize(actor: &Actor, permission: Permission<'_>) -> Result<(), String> {
+/// What only administrators do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminTask {
+    BatchKill,
+    ManagePeople,
+    ManageProject,
+    RevokeOthersTokens,
+}
+
+/// Whose thing a developer reached for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Owned {
+    /// An instance (operate, test, backfill).
+    Instance,
+    /// A node definition (create, edit, pause, delete).
+    Node,
+}
+
+/// A role that does not allow the request (a 403).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Denial {
+    /// Viewers only look.
+    ViewerOnly {
+        actor: String,
+    },
+    /// A developer reached for something of somebody else's.
+    NotOwner {
+        actor: String,
+        owner: String,
+        thing: Owned,
+    },
+    AdminOnly {
+        task: AdminTask,
+    },
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Denial::ViewerOnly { actor } => write!(f, "{actor} is a viewer and can only look"),
+            Denial::NotOwner { actor, owner, thing: Owned::Instance } => write!(
+                f,
+                "{actor} may only operate on instances of nodes they own; this one belongs to \
+                 {owner}"
+            ),
+            Denial::NotOwner { actor, owner, thing: Owned::Node } => {
+                write!(f, "{actor} may only change nodes they own; this one belongs to {owner}")
+            }
+            Denial::AdminOnly { task } => f.write_str(match task {
+                AdminTask::BatchKill => "batch kill is for project administrators only",
+                AdminTask::ManagePeople => "only project administrators manage people",
+                AdminTask::ManageProject => {
+                    "only project administrators change resource groups or make snapshots"
+                }
+                AdminTask::RevokeOthersTokens => {
+                    "only project administrators revoke other people's tokens"
+                }
+            }),
+        }
+    }
+}
+
+/// Decides whether the actor's role allows it.
+pub fn authorize(actor: &Actor, permission: Permission<'_>) -> Result<(), Denial> {
+    let admin_only = |task| Err(Denial::AdminOnly { task });
+    let not_owner = |owner: &str, thing| {
+        Err(Denial::NotOwner { actor: actor.name.clone(), owner: owner.to_string(), thing })
+    };
     match (actor.role, permission) {
         (_, Permission::Read) | (Role::Admin, _) => Ok(()),
-        (Role::Developer, Permission::Operate { owner }) if owner == actor.name => Ok(()),
-        (Role::Developer, Permission::Operate { owner }) => Err(format!(
-            "{} may only operate on instances of nodes they own; this one belongs to {owner}",
-            actor.name
-        )),
+        (_, Permission::RevokeToken { owner }) if owner == actor.name => Ok(()),
+        (_, Permission::BatchKill) => admin_only(AdminTask::BatchKill),
+        (_, Permission::ManageUsers) => admin_only(AdminTask::ManagePeople),
+        (_, Permission::ManageProject) => admin_only(AdminTask::ManageProject),
+        (_, Permission::RevokeToken { .. }) => admin_only(AdminTask::RevokeOthersTokens),
+        (Role::Viewer, _) => Err(Denial::ViewerOnly { actor: actor.name.clone() }),
+        (Role::Developer, Permission::Operate) => Ok(()),
+        (Role::Developer, Permission::OperateOn { owner }) if owner == actor.name => Ok(()),
+        (Role::Developer, Permission::OperateOn { owner }) => not_owner(owner, Owned::Instance),
         (Role::Developer, Permission::Define { owner }) if owner == actor.name => Ok(()),
-        (Role::Developer, Permission::Define { owner }) => Err(format!(
-            "{} may only change nodes they own; this one belongs to {owner}",
-            actor.name
-        )),
-        (_, Permission::BatchKill) => {
-            Err("batch kill is for project administrators only".to_string())
-        }
-        (_, Permission::ManageUsers) => {
-            Err("only project administrators manage people".to_string())
-        }
-        (_, Permission::ManageProject) => {
-            Err("only project administrators change resource groups or make snapshots".to_string())
-        }
-        (Role::Viewer, _) => Err(format!("{} is a viewer and can only look", actor.name)),
+        (Role::Developer, Permission::Define { owner }) => not_owner(owner, Owned::Node),
     }
 }
 
 /// Whether the actor may operate on anything at all (viewers may not): the UI hides what a
 /// role can never do, and greys out what it may do elsewhere but not here.
 pub fn may_operate(actor: &Actor) -> bool {
-    actor.role != Role::Viewer
+    authorize(actor, Permission::Operate).is_ok()
 }
 
+/// Why one instance may not be operated on: the role, or else its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Objection {
+    Denied(Denial),
+    Refused(Refusal),
+}
+
+impl fmt::Display for Objection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Objection::Denied(denial) => denial.fmt(f),
+            Objection::Refused(refusal) => refusal.fmt(f),
+        }
+    }
+}
+
+/// Whether `actor` may do `op` on an instance of a node owned by `owner` in the state `facts`
+/// describes: the role first, then the state. The menus and the server both ask this.
+pub fn judge(actor: &Actor, owner: &str, op: Operation, facts: Facts) -> Result<(), Objection> {
+    if op.changes_state() {
+        authorize(actor, Permission::OperateOn { owner }).map_err(Objection::Denied)?;
+    }
+    check(op, facts).map_err(Objection::Refused)
+}
+
+/// [`judge`] for a repair rerun.
+pub fn judge_repair(actor: &Actor, owner: &str, facts: Facts) -> Result<(), Objection> {
+    authorize(actor, Permission::OperateOn { owner }).map_err(Objection::Denied)?;
+    check_repair(facts).map_err(Objection::Refused)
+}
+
+/// The message the seed prescribes when a checked descendant cannot be rerun.
+pub const INELIGIBLE_SELECTION: &str = "the selection contains nodes that are not eligible to run";
+
+/// The most instances a refusal names; the rest are counted.
+pub const NAMED_IN_REFUSAL: usize = 10;
+
+/// Why a "rerun downstream" selection is refused as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum SelectionRefusal {
+    /// Nothing is checked.
+    Empty,
+    /// More checked instances than the dialog can list.
+    TooMany { max: usize },
+    /// Checked instances that are neither the root nor downstream of it (a 400): the first
+    /// [`NAMED_IN_REFUSAL`] of them, and how many more.
+    NotDownstream { ids: Vec<InstanceId>, more: usize },
+    /// Checked instances in a state that cannot be rerun (a 409).
+    Ineligible { ids: Vec<InstanceId>, more: usize },
+}
+
+fn named(ids: &[InstanceId], more: usize) -> String {
+    let mut text: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    if more > 0 {
+        text.push(format!("and {more} more"));
+    }
+    text.join(", ")
+}
+
+impl fmt::Display for SelectionRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SelectionRefusal::Empty => f.write_str("check at least one instance to rerun"),
+            SelectionRefusal::TooMany { max } => {
+                write!(f, "at most {max} instances can be checked at once")
+            }
+            SelectionRefusal::NotDownstream { ids, more } => write!(
+                f,
+                "instances {} are not downstream of the instance being rerun",
+                named(ids, *more)
+            ),
+            SelectionRefusal::Ineligible { ids, more } => {
+                write!(f, "{INELIGIBLE_SELECTION} (instances {})", named(ids, *more))
+            }
+        }
+    }
+}
+
+/// Checks a whole "rerun downstream" selection: at least one instance, at most `max`, every one
+/// the root or one of its descendants (`family` knows their states), every one eligible.
+/// Otherwise the whole request is refused and nothing changes.
+pub fn check_selection(
+    checked: &[InstanceId],
+    max: usize,
+    family: impl Fn(InstanceId) -> Option<InstanceState>,
+) -> Result<(), SelectionRefusal> {
+    if checked.is_empty() {
+        return Err(SelectionRefusal::Empty);
+    }
+    if checked.len() > max {
+        return Err(SelectionRefusal::TooMany { max });
+    }
+    let bounded = |ids: Vec<InstanceId>| {
+        let more = ids.len().saturating_sub(NAMED_IN_REFUSAL);
+        (ids.into_iter().take(NAMED_IN_REFUSAL).collect::<Vec<_>>(), more)
+    };
+    let outsiders: Vec<InstanceId> =
+        checked.iter().copied().filter(|id| family(*id).is_none()).collect();
+    if !outsiders.is_empty() {
+        let (ids, more) = bounded(outsiders);
+        return Err(SelectionRefusal::NotDownstream { ids, more });
+    }
+    let eligible = allowed_states(Operation::RerunDownstream);
+    let ineligible: Vec<InstanceId> = checked
+        .iter()
+        .copied()
+        .filter(|id| family(*id).is_some_and(|state| !eligible.contains(&state)))
+        .collect();
+    if ineligible.is_empty() {
+        Ok(())
+    } else {
+        let (ids, more) = bounded(ineligible);
+        Err(SelectionRefusal::Ineligible { ids, more })
+    }
+}
+
+impl From<Denial> for AppError {
+    fn from(denial: Denial) -> Self {
+        AppError::forbidden(denial.to_string())
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(refusal: Refusal) -> Self {
+        AppError::conflict(refusal.to_string())
+    }
+}
+
+impl From<Objection> for AppError {
+    fn from(objection: Objection) -> Self {
+        match objection {
+            Objection::Denied(denial) => denial.into(),
+            Objection::Refused(refusal) => refusal.into(),
+        }
+    }
+}
+
+impl From<SelectionRefusal> for AppError {
+    fn from(refusal: SelectionRefusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            SelectionRefusal::Ineligible { .. } => AppError::conflict(message),
+            _ => AppError::bad_request(message),
+        }
+    }
+}
+
+/// "waiting for time, waiting for resources or running": the states in words. "failed" already
+/// covers "manually stopped" in the words people read.
 fn describe(states: &[InstanceState]) -> String {
-    // "failed" already covers "manually stopped" in the words people read.
     let labels: Vec<&str> = states
         .iter()
         .filter(|s| !(**s == Stopped && states.contains(&Failed)))
@@ -274,11 +506,8 @@ mod tests {
                     "Y" => assert!(result.is_ok(), "{op:?} on {state:?} should be allowed"),
                     _ => {
                         let refusal = result.expect_err(&format!("{op:?} on {state:?}"));
-                        assert!(
-                            refusal.reason.contains(state.label()),
-                            "the reason names the state: {}",
-                            refusal.reason
-                        );
+                        assert_eq!(refusal, Refusal::WrongState { operation: *op, state });
+                        assert!(refusal.to_string().contains(state.label()), "{refusal}");
                     }
                 }
             }
@@ -290,15 +519,17 @@ mod tests {
         for state in COLUMNS {
             assert!(check(Operation::Pause, Facts { state, paused: false }).is_ok());
             let again = check(Operation::Pause, Facts { state, paused: true }).unwrap_err();
-            assert_eq!(again.reason, "this instance is already paused");
+            assert_eq!(again, Refusal::AlreadyPaused);
+            assert_eq!(again.to_string(), "this instance is already paused");
             assert!(check(Operation::Resume, Facts { state, paused: true }).is_ok());
-            assert!(check(Operation::Resume, Facts { state, paused: false }).is_err());
+            let not = check(Operation::Resume, Facts { state, paused: false }).unwrap_err();
+            assert_eq!(not, Refusal::NotPaused);
         }
     }
 
     #[test]
     fn other_operations_ignore_the_paused_flag() {
-        for op in Operation::ALL.into_iter().filter(|op| required_paused(*op).is_none()) {
+        for op in Operation::ALL.into_iter().filter(|op| paused_guard(*op) == PausedGuard::Any) {
             for state in COLUMNS {
                 assert_eq!(
                     check(op, Facts { state, paused: true }).is_ok(),
@@ -313,13 +544,13 @@ mod tests {
     fn refusals_read_like_sentences() {
         let refusal = check(Operation::Kill, Facts { state: Success, paused: false }).unwrap_err();
         assert_eq!(
-            refusal.reason,
+            refusal.to_string(),
             "kill is only possible for an instance that is waiting for time, waiting for \
              resources or running; this one is success"
         );
         let refusal = check(Operation::SetSuccess, Facts { state: NotRun, paused: false });
         assert_eq!(
-            refusal.unwrap_err().reason,
+            refusal.unwrap_err().to_string(),
             "set success and resume is only possible for an instance that is failed; this one \
              is not run"
         );
@@ -330,71 +561,139 @@ mod tests {
         for state in COLUMNS {
             assert_eq!(
                 check_repair(Facts { state, paused: false }).is_ok(),
-                state.is_failure(),
+                matches!(state, Failed | Stopped),
                 "{state:?}"
             );
         }
     }
 
+    /// Role × permission, written out. Columns: read, operate (at all), operate on ann's,
+    /// operate on bob's, batch kill, define ann's, define bob's, manage project, manage users,
+    /// revoke ann's token, revoke bob's token. `Y` allowed, `.` denied. The actor is ann.
+    const ROLES: &[(Role, &str)] = &[
+        (Role::Admin, "Y Y Y Y Y Y Y Y Y Y Y"),
+        (Role::Developer, "Y Y Y . . Y . . . Y ."),
+        (Role::Viewer, "Y . . . . . . . . Y ."),
+    ];
+
+    fn permissions() -> [Permission<'static>; 11] {
+        [
+            Permission::Read,
+            Permission::Operate,
+            Permission::OperateOn { owner: "ann" },
+            Permission::OperateOn { owner: "bob" },
+            Permission::BatchKill,
+            Permission::Define { owner: "ann" },
+            Permission::Define { owner: "bob" },
+            Permission::ManageProject,
+            Permission::ManageUsers,
+            Permission::RevokeToken { owner: "ann" },
+            Permission::RevokeToken { owner: "bob" },
+        ]
+    }
+
     #[test]
     fn roles_decide_who_may_do_what() {
-        let who = |role| Actor { name: "ann".into(), role };
-        let mine = Permission::Operate { owner: "ann" };
-        let theirs = Permission::Operate { owner: "bob" };
-        let my_node = Permission::Define { owner: "ann" };
-        let their_node = Permission::Define { owner: "bob" };
-        // (role, permission, allowed)
-        let table = [
-            (Role::Admin, Permission::Read, true),
-            (Role::Admin, mine, true),
-            (Role::Admin, theirs, true),
-            (Role::Admin, Permission::BatchKill, true),
-            (Role::Admin, my_node, true),
-            (Role::Admin, their_node, true),
-            (Role::Admin, Permission::ManageProject, true),
-            (Role::Admin, Permission::ManageUsers, true),
-            (Role::Developer, Permission::Read, true),
-            (Role::Developer, mine, true),
-            (Role::Developer, theirs, false),
-            (Role::Developer, Permission::BatchKill, false),
-            (Role::Developer, my_node, true),
-            (Role::Developer, their_node, false),
-            (Role::Developer, Permission::ManageProject, false),
-            (Role::Developer, Permission::ManageUsers, false),
-            (Role::Viewer, Permission::Read, true),
-            (Role::Viewer, mine, false),
-            (Role::Viewer, theirs, false),
-            (Role::Viewer, Permission::BatchKill, false),
-            (Role::Viewer, my_node, false),
-            (Role::Viewer, their_node, false),
-            (Role::Viewer, Permission::ManageProject, false),
-            (Role::Viewer, Permission::ManageUsers, false),
-        ];
-        assert_eq!(table.len(), Role::ALL.len() * 8, "every role times every permission");
-        for (role, permission, allowed) in table {
-            assert_eq!(
-                authorize(&who(role), permission).is_ok(),
-                allowed,
-                "{role:?} {permission:?}"
-            );
+        assert_eq!(ROLES.len(), Role::ALL.len(), "every role has a row");
+        for (role, row) in ROLES {
+            let actor = Actor { name: "ann".into(), role: *role };
+            let cells: Vec<&str> = row.split_whitespace().collect();
+            assert_eq!(cells.len(), permissions().len());
+            for (permission, cell) in permissions().into_iter().zip(cells) {
+                assert_eq!(
+                    authorize(&actor, permission).is_ok(),
+                    cell == "Y",
+                    "{role:?} {permission:?}"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn denials_say_why() {
+        let dev = Actor { name: "ann".into(), role: Role::Developer };
+        let viewer = Actor { name: "vic".into(), role: Role::Viewer };
+        for (actor, permission, message) in [
+            (&dev, Permission::BatchKill, "batch kill is for project administrators only"),
+            (
+                &dev,
+                Permission::OperateOn { owner: "bob" },
+                "ann may only operate on instances of nodes they own; this one belongs to bob",
+            ),
+            (
+                &dev,
+                Permission::Define { owner: "bob" },
+                "ann may only change nodes they own; this one belongs to bob",
+            ),
+            (&viewer, Permission::Operate, "vic is a viewer and can only look"),
+            (&viewer, Permission::ManageUsers, "only project administrators manage people"),
+        ] {
+            assert_eq!(authorize(actor, permission).unwrap_err().to_string(), message);
+        }
+    }
+
+    #[test]
+    fn judging_asks_the_role_first_then_the_state() {
+        let dev = Actor { name: "ann".into(), role: Role::Developer };
+        let failed = Facts { state: Failed, paused: false };
+        let success = Facts { state: Success, paused: false };
+        assert!(judge(&dev, "ann", Operation::SetSuccess, failed).is_ok());
+        assert!(matches!(
+            judge(&dev, "bob", Operation::SetSuccess, success),
+            Err(Objection::Denied(Denial::NotOwner { .. }))
+        ));
+        assert!(matches!(
+            judge(&dev, "ann", Operation::SetSuccess, success),
+            Err(Objection::Refused(Refusal::WrongState { .. }))
+        ));
+        // Looking needs no ownership.
+        assert!(judge(&dev, "bob", Operation::ViewProperties, success).is_ok());
         assert_eq!(
-            authorize(&who(Role::Developer), Permission::BatchKill).unwrap_err(),
-            "batch kill is for project administrators only"
+            AppError::from(judge(&dev, "bob", Operation::Kill, success).unwrap_err())
+                .code
+                .http_status(),
+            403
+        );
+        assert_eq!(
+            AppError::from(judge(&dev, "ann", Operation::Kill, success).unwrap_err())
+                .code
+                .http_status(),
+            409
         );
     }
 
     #[test]
-    fn a_selection_with_one_ineligible_instance_is_refused_naming_it() {
-        let ok = [(InstanceId(1), Success), (InstanceId(2), NotRun), (InstanceId(3), Stopped)];
-        assert!(check_selection(ok).is_ok());
-        let bad =
-            [(InstanceId(1), Success), (InstanceId(2), Running), (InstanceId(3), WaitingTime)];
-        let refusal = check_selection(bad).unwrap_err();
-        assert_eq!(refusal.ineligible, vec![InstanceId(2), InstanceId(3)]);
+    fn a_selection_is_refused_whole_naming_the_culprits() {
+        let family = |id: InstanceId| match id.0 {
+            1 => Some(Success),
+            2 => Some(Running),
+            3 => Some(WaitingTime),
+            4 => Some(NotRun),
+            5 => Some(Stopped),
+            _ => None,
+        };
+        let ids = |list: &[i64]| list.iter().map(|i| InstanceId(*i)).collect::<Vec<_>>();
+        assert!(check_selection(&ids(&[1, 4, 5]), 10, family).is_ok());
+        assert_eq!(check_selection(&[], 10, family), Err(SelectionRefusal::Empty));
+        assert_eq!(
+            check_selection(&ids(&[1, 4, 5]), 2, family),
+            Err(SelectionRefusal::TooMany { max: 2 })
+        );
+        let refusal = check_selection(&ids(&[1, 2, 3]), 10, family).unwrap_err();
+        assert_eq!(refusal, SelectionRefusal::Ineligible { ids: ids(&[2, 3]), more: 0 });
         assert_eq!(
             refusal.to_string(),
             "the selection contains nodes that are not eligible to run (instances 2, 3)"
         );
+        assert_eq!(AppError::from(refusal).code.http_status(), 409);
+        // Outsiders are named first, at most ten of them.
+        let many: Vec<InstanceId> = (100..130).map(InstanceId).chain([InstanceId(2)]).collect();
+        let refusal = check_selection(&many, 100, family).unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "instances 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, and 20 more are not \
+             downstream of the instance being rerun"
+        );
+        assert_eq!(AppError::from(refusal).code.http_status(), 400);
     }
 }

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use app::model::{InstanceFilter, InstanceState};
 use chrono::Utc;
 use chrono_tz::Tz;
-use server::definitions::DefinitionFile;
+use server::definitions::{ApplyMode, By, DefinitionFile, apply};
 use server::engine::clock::SystemClock;
 use server::engine::snapshot::NightlySchedule;
 use server::engine::{Engine, EngineConfig, EngineEvent};
-use server::store::{ApplyMode, Store, StoreOptions};
+use server::store::{Store, StoreOptions};
 use tokio_util::sync::CancellationToken;
 
 struct Run {
@@ -36,7 +36,7 @@ async fn run_chains(dir: &Path, chains: usize, length: usize) -> Run {
         }
     }
     let file = DefinitionFile::parse("bench.toml", &toml).unwrap();
-    store.apply_definitions(&file, ApplyMode::Upsert, Utc::now()).await.unwrap();
+    apply(&store, file, ApplyMode::Upsert, By::System, Utc::now()).await.unwrap();
     let config = EngineConfig {
         data_dir: dir.to_path_buf(),
         host: "bench".into(),
@@ -76,7 +76,8 @@ async fn run_chains(dir: &Path, chains: usize, length: usize) -> Run {
     let mut in_commands = Duration::ZERO;
     let mut page = app::model::PageRequest { limit: Some(500), cursor: None };
     loop {
-        let list = store.list_instances(&InstanceFilter::default(), &page).await.unwrap();
+        let before = page.before_id().unwrap();
+        let list = store.list_instances(&InstanceFilter::default(), before, 500).await.unwrap();
         for i in &list.items {
             in_commands += (i.ended_at.unwrap() - i.started_at.unwrap()).to_std().unwrap();
         }

@@ -7,13 +7,16 @@ use std::time::{Duration, Instant};
 use app::model::{InstanceFilter, InstanceState};
 use app::people::{Actor, Role};
 use app::report::{BatchKind, BatchRequest};
+use app::usecases::Operations;
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
-use server::definitions::DefinitionFile;
+use server::auth::{Auth, AuthConfig, Identity};
+use server::definitions::{ApplyMode, By, DefinitionFile, apply};
 use server::engine::clock::SystemClock;
 use server::engine::snapshot::NightlySchedule;
 use server::engine::{Engine, EngineConfig};
-use server::store::{ApplyMode, Store, StoreOptions};
+use server::service::{Core, Service};
+use server::store::{Store, StoreOptions};
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -26,7 +29,7 @@ fn main() {
         let toml = "[[nodes]]\nname = \"minutely\"\ncommand = \"true\"\nschedule = \"* * * * *\"\n\
                     [[nodes]]\nname = \"rollup\"\ncommand = \"true\"\nupstream = [\"minutely\"]\n";
         let file = DefinitionFile::parse("b.toml", toml).unwrap();
-        store.apply_definitions(&file, ApplyMode::Upsert, Utc::now()).await.unwrap();
+        apply(&store, file, ApplyMode::Upsert, By::System, Utc::now()).await.unwrap();
         let config = EngineConfig {
             data_dir: dir.path().to_path_buf(),
             host: "bench".into(),
@@ -43,10 +46,13 @@ fn main() {
             engine.snapshot(NaiveDate::from_ymd_opt(2031, 1, day).unwrap()).await.unwrap();
         }
         let admin = Actor { name: "bench".into(), role: Role::Admin };
+        let auth = Auth::new(store.clone(), engine.clock().clone(), AuthConfig::default());
+        let core = Core { engine: engine.clone(), auth, demo: false };
+        let service = Service::new(core, Identity::Token { actor: admin, user_id: 0, token_id: 0 });
         let all = InstanceFilter { node: Some("minutely".into()), ..Default::default() };
         let timed = async |label: &str, kind: BatchKind, request: BatchRequest| {
             let started = Instant::now();
-            let report = engine.batch(&admin, kind, &request).await.unwrap();
+            let report = service.batch(kind, request).await.unwrap();
             let took = started.elapsed();
             println!(
                 "{label:<44} {:>6} instances  {:>7.1} ms  ({} changes, {} downstream listed)",

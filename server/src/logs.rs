@@ -1,61 +1,42 @@
-//! Reading an attempt's log in pieces, for the live tail in the UI.
+//! Attempt logs on disk: where an attempt's log lives (the one place that knows the layout)
+//! and reading one in pieces for the live tail.
+
+use std::path::Path;
 
 use app::error::AppError;
-use app::model::{InstanceId, LogChunk};
-use app::rules::{self, Facts, Operation};
+use app::model::{Attempt, InstanceId, LogChunk};
+use chrono::NaiveDate;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-
-use crate::engine::Engine;
 
 /// The most bytes one piece carries.
 pub const CHUNK: u64 = 256 * 1024;
 
-/// The log of `attempt` (default: the latest) from byte `offset` on, at most [`CHUNK`] bytes.
+/// Where an attempt's log goes, relative to the data directory:
+/// `logs/<run date>/<instance % 64>/<instance>.<attempt>.log` (the fan-out keeps concurrent file
+/// creation from queueing on one directory lock).
+pub fn attempt_log_path(run_date: NaiveDate, id: InstanceId, attempt: i32) -> String {
+    format!("logs/{run_date}/{}/{id}.{attempt}.log", id.0 % 64)
+}
+
+/// The log of `attempt` (under `data_dir`) from byte `offset` on, at most [`CHUNK`] bytes.
 pub async fn read_chunk(
-    engine: &Engine,
-    id: InstanceId,
-    attempt: Option<i32>,
+    data_dir: &Path,
+    attempt: &Attempt,
     offset: u64,
 ) -> Result<LogChunk, AppError> {
-    let store = engine.store();
-    let instance = store
-        .get_instance(id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("no instance {id}")))?;
-    rules::check(Operation::ViewLog, Facts { state: instance.state, paused: instance.paused })
-        .map_err(|refusal| AppError::conflict(refusal.reason))?;
-    let attempts = store.attempts(id).await?;
-    let chosen = match attempt {
-        Some(n) => Some(
-            attempts
-                .iter()
-                .find(|a| a.attempt == n)
-                .ok_or_else(|| AppError::not_found(format!("instance {id} has no attempt {n}")))?,
-        ),
-        None => attempts.last(),
-    };
-    let Some(chosen) = chosen else {
-        return Ok(LogChunk { attempt: 0, text: String::new(), next_offset: 0, done: true });
-    };
-    let path = engine.config().data_dir.join(&chosen.log_path);
+    let path = data_dir.join(&attempt.log_path);
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
-        Err(_) if chosen.ended_at.is_none() => {
+        Err(_) if attempt.ended_at.is_none() => {
             // Claimed, not yet started: nothing written so far.
             return Ok(LogChunk {
-                attempt: chosen.attempt,
+                attempt: attempt.attempt,
                 text: String::new(),
                 next_offset: 0,
                 done: false,
             });
         }
-        Err(e) => {
-            tracing::error!(path = %path.display(), error = %e, "log unreadable");
-            return Err(AppError::not_found(format!(
-                "the log of attempt {} is missing",
-                chosen.attempt
-            )));
-        }
+        Err(e) => return Err(missing(&path, attempt, e)),
     };
     let length = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     let start = offset.min(length);
@@ -76,6 +57,28 @@ pub async fn read_chunk(
     }
     let text = String::from_utf8_lossy(&bytes[..keep]).into_owned();
     let next_offset = start + keep as u64;
-    let done = chosen.ended_at.is_some() && next_offset >= length;
-    Ok(LogChunk { attempt: chosen.attempt, text, next_offset, done })
+    let done = attempt.ended_at.is_some() && next_offset >= length;
+    Ok(LogChunk { attempt: attempt.attempt, text, next_offset, done })
+}
+
+/// The whole log of `attempt`, opened for streaming.
+pub async fn open(data_dir: &Path, attempt: &Attempt) -> Result<tokio::fs::File, AppError> {
+    let path = data_dir.join(&attempt.log_path);
+    tokio::fs::File::open(&path).await.map_err(|e| missing(&path, attempt, e))
+}
+
+fn missing(path: &Path, attempt: &Attempt, error: std::io::Error) -> AppError {
+    tracing::error!(path = %path.display(), %error, "log unreadable");
+    AppError::not_found(format!("the log of attempt {} is missing", attempt.attempt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_fan_out_by_date_and_instance() {
+        let date = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        assert_eq!(attempt_log_path(date, InstanceId(130), 2), "logs/2026-12-02/2/130.2.log");
+    }
 }

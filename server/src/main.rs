@@ -4,10 +4,10 @@ use anyhow::Context;
 use clap::Parser;
 use server::auth::{Auth, AuthConfig};
 use server::config::{Cli, Command, UserCommand};
-use server::definitions::DefinitionFile;
+use server::definitions::{ApplyMode, By, DefinitionFile, apply};
 use server::engine::clock::SystemClock;
 use server::serve::Server;
-use server::store::{ApplyMode, Store};
+use server::store::Store;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -27,9 +27,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Import(args) => {
             let file = DefinitionFile::read(&args.path)?;
             let store = Store::open(&args.common.store_options()).await?;
-            let report = store
-                .apply_definitions(&file, ApplyMode::Upsert, chrono::Utc::now())
+            let report = apply(&store, file, ApplyMode::Upsert, By::System, chrono::Utc::now())
                 .await
+                .map_err(|e| anyhow::anyhow!(e.message))
                 .context("import refused")?;
             println!(
                 "imported {}: {} created, {} updated, {} unchanged, {} resource groups",

@@ -13,7 +13,21 @@ use crate::config::ServeArgs;
 use crate::engine::clock::SharedClock;
 use crate::engine::snapshot::NightlySchedule;
 use crate::engine::{Engine, EngineConfig};
-use crate::store::Store;
+use crate::service::Core;
+use crate::store::{Store, StoreError};
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the demo project could not be loaded: {0}")]
+    Demo(app::error::AppError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: std::net::SocketAddr, source: std::io::Error },
+}
 
 /// A running server.
 pub struct Server {
@@ -51,24 +65,28 @@ pub fn engine_config(args: &ServeArgs) -> EngineConfig {
 
 impl Server {
     /// Opens the store, recovers, loads the demo if asked, starts the engine and listens.
-    pub async fn start(args: &ServeArgs, clock: SharedClock) -> anyhow::Result<Server> {
-        std::fs::create_dir_all(&args.common.data_dir)?;
+    pub async fn start(args: &ServeArgs, clock: SharedClock) -> Result<Server, StartError> {
+        std::fs::create_dir_all(&args.common.data_dir).map_err(|source| StartError::DataDir {
+            path: args.common.data_dir.display().to_string(),
+            source,
+        })?;
         let store = Store::open(&args.common.store_options()).await?;
         let engine = Engine::new(store, clock, engine_config(args));
         let cancel = CancellationToken::new();
         let tasks = engine.start(cancel.clone()).await?;
         let auth = Auth::new(engine.store().clone(), engine.clock().clone(), auth_config(args));
         if args.demo {
-            crate::demo::load(&engine).await?;
-            auth.ensure_demo_accounts().await?;
+            crate::demo::load(&engine).await.map_err(StartError::Demo)?;
+            auth.ensure_demo_accounts().await.map_err(StartError::Demo)?;
         }
-        let listener = TcpListener::bind(args.listen).await?;
-        let addr = listener.local_addr()?;
+        let listen = |source| StartError::Listen { address: args.listen, source };
+        let listener = TcpListener::bind(args.listen).await.map_err(listen)?;
+        let addr = listener.local_addr().map_err(listen)?;
         let options = crate::web::leptos_options(&args.site_root, addr);
-        let state = crate::http::api::ApiState { engine: engine.clone(), auth: auth.clone() };
+        let core = Core { engine: engine.clone(), auth: auth.clone(), demo: args.demo };
         let app = axum::Router::new()
-            .nest("/api/v1", crate::http::api::router(state))
-            .merge(crate::web::router(engine.clone(), auth.clone(), args.demo, options))
+            .nest("/api/v1", crate::http::router(core.clone()))
+            .merge(crate::web::router(core, options))
             .layer(axum::middleware::from_fn_with_state(
                 auth.clone(),
                 crate::http::auth::authenticate,

@@ -291,13 +291,15 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
         rpc::<f::FetchDetail>(&format!(r#"{{"id": {own}}}"#)),
         rpc::<f::FetchFlow>(&format!(r#"{{"id": {own}}}"#)),
         rpc::<f::FetchDescendants>(&format!(r#"{{"id": {own}}}"#)),
-        rpc::<f::FetchLog>(&format!(r#"{{"id": {own}, "attempt": null, "offset": 0}}"#)),
-        rpc::<f::RunOperation>(&format!(r#"{{"id": {other}, "op": "pause", "dry_run": false}}"#))
+        rpc::<f::FetchLog>(&format!(
+            r#"{{"id": {own}, "request": {{"attempt": null, "offset": 0}}}}"#
+        )),
+        rpc::<f::RunOperation>(&format!(r#"{{"id": {other}, "op": "pause", "mode": "apply"}}"#))
             .expect(NO, NO, Ok),
-        rpc::<f::RunOperation>(&format!(r#"{{"id": {own}, "op": "resume", "dry_run": false}}"#))
+        rpc::<f::RunOperation>(&format!(r#"{{"id": {own}, "op": "resume", "mode": "apply"}}"#))
             .expect(NO, Ok, Ok),
         rpc::<f::RunRerunDownstream>(&format!(
-            r#"{{"root": {other}, "checked": [{other}], "dry_run": false}}"#
+            r#"{{"root": {other}, "request": {{"instance_ids": [{other}]}}}}"#
         ))
         .expect(NO, NO, Ok),
         rpc::<f::RunBatch>(&format!(r#"{{"kind": "kill", "request": {{"ids": [{own}]}}}}"#))
@@ -309,16 +311,21 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
         rpc::<f::FetchDefinitionGraph>(r#"{"workflow": "default"}"#),
         rpc::<f::FetchWorkflows>("{}"),
         rpc::<f::FetchResourceGroups>("{}"),
-        rpc::<f::SaveNode>(
-            &format!(r#"{{"spec": {olgas_node}, "create": false}}"#).replace("o_new", "o_rpc"),
+        rpc::<f::CreateNode>(&format!(r#"{{"spec": {olgas_node}}}"#).replace("o_new", "o_rpc"))
+            .expect(NO, NO, Ok),
+        rpc::<f::CreateNode>(&format!(r#"{{"spec": {daves_node}}}"#).replace("d_new", "d_rpc"))
+            .expect(NO, Ok, Ok),
+        rpc::<f::PutNode>(
+            &format!(r#"{{"name": "o_put", "spec": {olgas_node}}}"#).replace("o_new", "o_put"),
         )
         .expect(NO, NO, Ok),
-        rpc::<f::SaveNode>(
-            &format!(r#"{{"spec": {daves_node}, "create": false}}"#).replace("d_new", "d_rpc"),
+        rpc::<f::PutNode>(
+            &format!(r#"{{"name": "d_put", "spec": {daves_node}}}"#).replace("d_new", "d_put"),
         )
         .expect(NO, Ok, Ok),
-        rpc::<f::SetNodePaused>(r#"{"name": "o_other", "paused": true}"#).expect(NO, NO, Ok),
-        rpc::<f::SetNodePaused>(r#"{"name": "d_own", "paused": false}"#).expect(NO, Ok, Ok),
+        rpc::<f::SetScheduling>(r#"{"name": "o_other", "scheduling": "paused"}"#)
+            .expect(NO, NO, Ok),
+        rpc::<f::SetScheduling>(r#"{"name": "d_own", "scheduling": "normal"}"#).expect(NO, Ok, Ok),
         rpc::<f::RunTest>(r#"{"request": {"node": "o_other", "bizdate": "2026-01-06"}}"#)
             .expect(NO, NO, Ok),
         rpc::<f::RunBackfill>(&format!(
@@ -326,10 +333,10 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
             bf("o_other").replace("01-01", "02-01")
         ))
         .expect(NO, NO, Ok),
-        rpc::<f::FetchJobs>(r#"{"kind": "backfill", "before": null}"#),
+        rpc::<f::FetchJobs>(r#"{"query": {"kind": "backfill"}}"#),
         rpc::<f::FetchAudit>(r#"{"query": {}}"#),
-        rpc::<f::FetchAuditEntry>(&format!(r#"{{"id": {audit_id}}}"#)),
-        rpc::<f::FetchUsers>(r#"{"after": null}"#).expect(NO, NO, Ok),
+        rpc::<f::FetchAuditEntry>(&format!(r#"{{"id": {audit_id}, "cursor": null}}"#)),
+        rpc::<f::FetchUsers>(r#"{"query": {}}"#).expect(NO, NO, Ok),
         rpc::<f::AddUser>(
             r#"{"user": {"name": "rpc_user", "password": "rpc-password", "role": "viewer"}}"#,
         )
@@ -343,7 +350,7 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
     ];
 
     // Completeness: every documented route and every server function has a row.
-    let doc: serde_json::Value = serde_json::from_str(server::http::api::OPENAPI).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(server::http::OPENAPI).unwrap();
     let covered: BTreeSet<&str> = rest.iter().map(|c| c.key.as_str()).collect();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in ["get", "post", "put", "delete"] {

@@ -200,7 +200,7 @@ async fn snapshots_instances_stats_and_logs() {
 #[tokio::test]
 async fn every_documented_endpoint_exists() {
     let (server, _dir, api) = start().await;
-    let doc: Value = serde_json::from_str(server::http::api::OPENAPI).unwrap();
+    let doc: Value = serde_json::from_str(server::http::OPENAPI).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         if path == "/events" {
             continue; // a stream that never ends; see server_sent_events_announce_changes

@@ -6,10 +6,10 @@ use std::process::{Child, Command, Stdio};
 
 use app::model::{Instance, InstanceState};
 use common::{eventually, open_store};
-use server::definitions::DefinitionFile;
+use server::definitions::{ApplyMode, By, DefinitionFile, apply};
 use server::engine::process;
 use server::engine::recovery::LOST_REASON;
-use server::store::{ApplyMode, Store};
+use server::store::Store;
 
 const PROJECT: &str = r#"
 [[nodes]]
@@ -44,7 +44,7 @@ fn start_server(dir: &std::path::Path) -> Child {
 
 async fn instance(store: &Store, node: &str) -> Instance {
     let filter = app::model::InstanceFilter { node: Some(node.into()), ..Default::default() };
-    let page = store.list_instances(&filter, &Default::default()).await.unwrap();
+    let page = store.list_instances(&filter, None, 50).await.unwrap();
     page.items.into_iter().find(|i| i.node == node).unwrap()
 }
 
@@ -53,7 +53,7 @@ async fn kill_9_then_restart_fails_the_lost_attempt_and_changes_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir).await;
     let file = DefinitionFile::parse("crash.toml", PROJECT).unwrap();
-    store.apply_definitions(&file, ApplyMode::Upsert, chrono::Utc::now()).await.unwrap();
+    apply(&store, file, ApplyMode::Upsert, By::System, chrono::Utc::now()).await.unwrap();
     server::engine::snapshot::generate(
         &store,
         chrono_tz::Tz::UTC,

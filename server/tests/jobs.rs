@@ -7,7 +7,8 @@ use app::jobs::{BackfillRequest, DateOrder, TestRequest};
 use app::model::InstanceState::*;
 use app::model::{Instance, InstanceFilter, RunType};
 use app::people::{Actor, Role};
-use common::{Harness, admin, eventually, node};
+use app::usecases::Jobs;
+use common::{Harness, eventually, node};
 
 fn backfill(node: &str, downstream: &[&str], from: &str, to: &str) -> BackfillRequest {
     BackfillRequest {
@@ -23,8 +24,7 @@ fn backfill(node: &str, downstream: &[&str], from: &str, to: &str) -> BackfillRe
 
 async fn job_instances(h: &Harness, job: i64) -> Vec<Instance> {
     let filter = InstanceFilter { job: Some(job), ..Default::default() };
-    let page = app::model::PageRequest { limit: Some(500), cursor: None };
-    h.store().list_instances(&filter, &page).await.unwrap().items
+    h.store().list_instances(&filter, None, 500).await.unwrap().items
 }
 
 async fn all_succeed(h: &Harness, job: i64) -> Vec<Instance> {
@@ -58,8 +58,8 @@ async fn a_three_day_backfill_runs_dates_in_order_one_at_a_time() {
     let h = Harness::start().await;
     h.define(CHAIN).await;
     let created = h
-        .engine
-        .backfill(&admin(), &backfill("bf_a", &["bf_b", "bf_c"], "2026-01-01", "2026-01-03"))
+        .admin()
+        .backfill(backfill("bf_a", &["bf_b", "bf_c"], "2026-01-01", "2026-01-03"))
         .await
         .unwrap();
     assert_eq!(created.instances, 9, "3 nodes x 3 dates, the unchecked descendant left out");
@@ -102,7 +102,7 @@ async fn parallelism_three_overlaps_dates_and_descending_starts_with_the_latest(
     h.define(CHAIN).await;
     let mut request = backfill("bf_a", &[], "2026-01-01", "2026-01-03");
     request.parallelism = 3;
-    let job = h.engine.backfill(&admin(), &request).await.unwrap().job.unwrap();
+    let job = h.admin().backfill(request).await.unwrap().job.unwrap();
     let done = all_succeed(&h, job).await;
     let first_end = done.iter().filter_map(|i| i.ended_at).min().unwrap();
     let last_start = done.iter().filter_map(|i| i.started_at).max().unwrap();
@@ -110,7 +110,7 @@ async fn parallelism_three_overlaps_dates_and_descending_starts_with_the_latest(
 
     let mut request = backfill("bf_a", &[], "2026-02-01", "2026-02-03");
     request.order = DateOrder::Desc;
-    let job = h.engine.backfill(&admin(), &request).await.unwrap().job.unwrap();
+    let job = h.admin().backfill(request).await.unwrap().job.unwrap();
     let mut done = all_succeed(&h, job).await;
     done.sort_by_key(|i| i.started_at);
     let order: Vec<String> = done.iter().map(|i| i.bizdate.to_string()).collect();
@@ -136,7 +136,7 @@ async fn a_test_run_uses_the_chosen_bizdate_and_does_not_wait_for_upstream() {
     .await;
     let request =
         TestRequest { node: Some("t_node".into()), workflow: None, bizdate: "2026-01-05".into() };
-    let created = h.engine.start_test(&admin(), &request).await.unwrap();
+    let created = h.admin().start_test(request).await.unwrap();
     assert_eq!(created.instances, 1);
     assert_eq!(
         created.url.as_deref(),
@@ -166,7 +166,7 @@ async fn cycle_instances_get_slots_before_backfill_instances() {
     // ...a backfill queues first, then the cycle instance of another day.
     let mut request = backfill("q_backfilled", &[], "2020-01-10", "2020-01-12");
     request.parallelism = 3;
-    let job = h.engine.backfill(&admin(), &request).await.unwrap().job.unwrap();
+    let job = h.admin().backfill(request).await.unwrap().job.unwrap();
     h.snapshot("2020-01-20").await;
     std::fs::write(&gate, "").unwrap();
     let backfilled = all_succeed(&h, job).await;
@@ -196,7 +196,7 @@ async fn backfills_keep_one_slot_free_for_cycle_work() {
     .await;
     let mut request = backfill("r_heavy", &[], "2020-03-01", "2020-03-03");
     request.parallelism = 3;
-    let job = h.engine.backfill(&admin(), &request).await.unwrap().job.unwrap();
+    let job = h.admin().backfill(request).await.unwrap().job.unwrap();
     eventually("one backfill instance runs", async || {
         let all = job_instances(&h, job).await;
         (all.iter().filter(|i| i.state == Running).count() == 1).then_some(())
@@ -261,27 +261,24 @@ async fn bad_backfills_are_refused_and_create_nothing_and_a_dry_run_previews() {
         ),
     ];
     for (request, code, message) in cases {
-        let refused = h.engine.backfill(&admin(), &request).await.unwrap_err();
+        let refused = h.admin().backfill(request).await.unwrap_err();
         assert_eq!(refused.code, code, "{message}");
         assert!(refused.message.starts_with(message), "{}", refused.message);
     }
     let viewer = Actor { name: "vera".into(), role: Role::Viewer };
     let forbidden = h
-        .engine
-        .backfill(&viewer, &backfill("bf_a", &[], "2026-01-01", "2026-01-02"))
+        .service(viewer)
+        .backfill(backfill("bf_a", &[], "2026-01-01", "2026-01-02"))
         .await
         .unwrap_err();
     assert_eq!(forbidden.code, ErrorCode::Forbidden);
 
     let preview = h
-        .engine
-        .backfill(
-            &admin(),
-            &BackfillRequest {
-                dry_run: true,
-                ..backfill("bf_a", &["bf_b"], "2026-01-01", "2026-01-04")
-            },
-        )
+        .admin()
+        .backfill(BackfillRequest {
+            dry_run: true,
+            ..backfill("bf_a", &["bf_b"], "2026-01-01", "2026-01-04")
+        })
         .await
         .unwrap();
     assert_eq!(preview.job, None);

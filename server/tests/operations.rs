@@ -8,8 +8,14 @@ use app::model::InstanceState::*;
 use app::model::{InstanceFilter, InstanceId};
 use app::people::{Actor, Role};
 use app::report::{BatchKind, BatchRequest, ItemResult};
+use app::report::{Mode, RerunDownstreamRequest};
 use app::rules::Operation;
-use common::{Harness, admin, eventually, node};
+use app::usecases::Operations;
+use common::{Harness, eventually, node};
+
+fn checked(ids: &[InstanceId], dry_run: bool) -> RerunDownstreamRequest {
+    RerunDownstreamRequest { instance_ids: ids.to_vec(), dry_run }
+}
 use server::engine::process;
 
 /// A command that fails until the file `marker` exists.
@@ -28,7 +34,7 @@ async fn kill_of_a_running_command_returns_once_its_process_group_is_gone() {
             .await;
     assert!(process::group_alive(pid));
 
-    let report = h.engine.operate(&admin(), running.id, Operation::Kill, false).await.unwrap();
+    let report = h.admin().operate(running.id, Operation::Kill, Mode::Apply).await.unwrap();
     // The answer comes only after the whole group (both sleeps) has ended.
     assert!(!process::group_alive(pid), "no process of group {pid} is left");
     assert_eq!(report.changes[0].from, Running);
@@ -52,13 +58,13 @@ async fn a_killed_waiting_instance_never_runs() {
     h.snapshot("2026-03-10").await;
     let waiting = h.instance("k_later").await;
     assert_eq!(waiting.state, WaitingTime);
-    h.engine.operate(&admin(), waiting.id, Operation::Kill, false).await.unwrap();
+    h.admin().operate(waiting.id, Operation::Kill, Mode::Apply).await.unwrap();
     h.clock().advance(chrono::Duration::hours(2));
     h.engine.wake();
     let after = h.instance("k_later").await;
     assert_eq!((after.state, after.attempt), (Stopped, 0));
     // Killing it again is refused by the rule, with the reason.
-    let again = h.engine.operate(&admin(), waiting.id, Operation::Kill, false).await.unwrap_err();
+    let again = h.admin().operate(waiting.id, Operation::Kill, Mode::Apply).await.unwrap_err();
     assert_eq!(again.code, app::error::ErrorCode::Conflict);
     assert!(again.message.ends_with("this one is manually stopped"), "{}", again.message);
     h.stop().await;
@@ -81,12 +87,12 @@ async fn rerun_after_a_failure_lets_the_downstream_run() {
     assert_eq!(h.instance("rr_down").await.state, NotRun);
 
     std::fs::write(&fixed, "").unwrap(); // the fix
-    let preview = h.engine.operate(&admin(), failed.id, Operation::Rerun, true).await.unwrap();
+    let preview = h.admin().operate(failed.id, Operation::Rerun, Mode::DryRun).await.unwrap();
     assert_eq!(preview.changes[0].to, WaitingResources);
     assert_eq!(preview.downstream.iter().map(|d| d.node.as_str()).collect::<Vec<_>>(), ["rr_down"]);
     assert_eq!(h.instance("rr_up").await.state, Failed, "a dry run changes nothing");
 
-    h.engine.operate(&admin(), failed.id, Operation::Rerun, false).await.unwrap();
+    h.admin().operate(failed.id, Operation::Rerun, Mode::Apply).await.unwrap();
     let up = h.wait_state("rr_up", Success).await;
     assert_eq!(up.attempt, 2);
     let down = h.wait_state("rr_down", Success).await;
@@ -107,7 +113,7 @@ async fn set_success_resumes_the_downstream() {
     .await;
     h.snapshot("2020-01-02").await;
     let failed = h.wait_state("ss_up", Failed).await;
-    let report = h.engine.operate(&admin(), failed.id, Operation::SetSuccess, false).await.unwrap();
+    let report = h.admin().operate(failed.id, Operation::SetSuccess, Mode::Apply).await.unwrap();
     assert_eq!((report.changes[0].from, report.changes[0].to), (Failed, Success));
     let down = h.wait_state("ss_down", Success).await;
     assert_eq!(down.attempt, 1);
@@ -129,7 +135,7 @@ async fn pause_freezes_this_cycle_only_and_resume_releases_it() {
     .await;
     h.snapshot("2026-03-10").await;
     let up = h.instance("p_up").await;
-    let report = h.engine.operate(&admin(), up.id, Operation::Pause, false).await.unwrap();
+    let report = h.admin().operate(up.id, Operation::Pause, Mode::Apply).await.unwrap();
     assert!(report.changes[0].paused);
     h.clock().advance(chrono::Duration::hours(3));
     h.engine.wake();
@@ -145,7 +151,7 @@ async fn pause_freezes_this_cycle_only_and_resume_releases_it() {
         "a paused instance is not released"
     );
 
-    h.engine.operate(&admin(), up.id, Operation::Resume, false).await.unwrap();
+    h.admin().operate(up.id, Operation::Resume, Mode::Apply).await.unwrap();
     eventually("p_up ran after resume", async || {
         let i = h.instances_of("p_up").await.remove(0);
         (i.state == Success).then_some(())
@@ -183,7 +189,7 @@ async fn rerun_downstream_with_an_ineligible_selection_changes_nothing() {
     let before: Vec<_> =
         [h.instance("rd_a").await, h.instance("rd_b").await, h.instance("rd_c").await].into();
 
-    let refused = h.engine.rerun_downstream(&admin(), a, &[a, b, c], false).await.unwrap_err();
+    let refused = h.admin().rerun_downstream(a, checked(&[a, b, c], false)).await.unwrap_err();
     assert_eq!(refused.code, app::error::ErrorCode::Conflict);
     assert_eq!(
         refused.message,
@@ -194,9 +200,9 @@ async fn rerun_downstream_with_an_ineligible_selection_changes_nothing() {
     assert_eq!(before, after, "nothing changed");
     let audit =
         h.store().list_audit(&AuditQuery { limit: Some(1), ..Default::default() }).await.unwrap();
-    assert_eq!(audit.items[0].outcome, "refused");
+    assert_eq!(audit.items[0].outcome, app::audit::AuditOutcome::Refused);
 
-    let outsider = h.engine.rerun_downstream(&admin(), b, &[a], false).await.unwrap_err();
+    let outsider = h.admin().rerun_downstream(b, checked(&[a], false)).await.unwrap_err();
     assert_eq!(outsider.code, app::error::ErrorCode::BadRequest);
     h.stop().await;
 }
@@ -205,11 +211,11 @@ async fn rerun_downstream_with_an_ineligible_selection_changes_nothing() {
 async fn rerun_downstream_runs_the_checked_ones_in_dependency_order() {
     let h = Harness::start_manual("2026-03-10T02:00:00Z").await;
     let (a, b, _c) = chain(&h).await;
-    let preview = h.engine.rerun_downstream(&admin(), a, &[a, b], true).await.unwrap();
+    let preview = h.admin().rerun_downstream(a, checked(&[a, b], true)).await.unwrap();
     let planned: Vec<_> = preview.changes.iter().map(|c| (c.id, c.from, c.to)).collect();
     assert_eq!(planned, vec![(a, Success, WaitingResources), (b, Success, NotRun)]);
 
-    h.engine.rerun_downstream(&admin(), a, &[a, b], false).await.unwrap();
+    h.admin().rerun_downstream(a, checked(&[a, b], false)).await.unwrap();
     let b2 = h.wait_for("rd_b", "second run", |i| i.state == Success && i.attempt == 2).await;
     let a2 = h.instance("rd_a").await;
     assert_eq!(a2.attempt, 2);
@@ -243,7 +249,7 @@ async fn batch_repair_over_a_diamond_runs_the_shared_child_once() {
         filter: None,
         dry_run,
     };
-    let preview = h.engine.batch(&admin(), BatchKind::Rerun, &request(true)).await.unwrap();
+    let preview = h.admin().batch(BatchKind::Rerun, request(true)).await.unwrap();
     assert_eq!(preview.results[&left.to_string()], ItemResult::ok());
     assert_eq!(
         preview.results[&ok.to_string()],
@@ -259,7 +265,7 @@ async fn batch_repair_over_a_diamond_runs_the_shared_child_once() {
     );
     assert_eq!(h.instance("br_left").await.state, Failed, "a dry run changes nothing");
 
-    h.engine.batch(&admin(), BatchKind::Rerun, &request(false)).await.unwrap();
+    h.admin().batch(BatchKind::Rerun, request(false)).await.unwrap();
     let child = h.wait_state("br_child", Success).await;
     assert_eq!(child.attempt, 1, "the shared child ran once");
     let (l, r) = (h.instance("br_left").await, h.instance("br_right").await);
@@ -284,12 +290,8 @@ async fn batches_by_filter_and_batch_kill_for_administrators_only() {
     let filter =
         InstanceFilter { state: vec![Failed], node: Some("bf_".into()), ..Default::default() };
     let preview = h
-        .engine
-        .batch(
-            &admin(),
-            BatchKind::Rerun,
-            &BatchRequest { ids: None, filter: Some(filter), dry_run: true },
-        )
+        .admin()
+        .batch(BatchKind::Rerun, BatchRequest { ids: None, filter: Some(filter), dry_run: true })
         .await
         .unwrap();
     assert_eq!(preview.results.len(), 2, "every failed instance matching the filter, no paging");
@@ -297,7 +299,7 @@ async fn batches_by_filter_and_batch_kill_for_administrators_only() {
     let developer = Actor { name: "alice".into(), role: Role::Developer };
     let all = h.instances_of("bf_c").await;
     let kill = BatchRequest { ids: Some(vec![all[0].id]), filter: None, dry_run: false };
-    let refused = h.engine.batch(&developer, BatchKind::Kill, &kill).await.unwrap_err();
+    let refused = h.service(developer).batch(BatchKind::Kill, kill).await.unwrap_err();
     assert_eq!(refused.code, app::error::ErrorCode::Forbidden);
     assert_eq!(refused.message, "batch kill is for project administrators only");
     let audit = h
@@ -329,16 +331,17 @@ async fn concurrent_kills_and_dispatch_end_consistent() {
         .store()
         .list_instances(
             &InstanceFilter { node: Some("cc_".into()), ..Default::default() },
-            &Default::default(),
+            None,
+            500,
         )
         .await
         .unwrap()
         .items;
     // Kill every instance at once while the dispatcher is claiming and running them.
     let kills = all.iter().map(|i| {
-        let engine = h.engine.clone();
+        let service = h.admin();
         let id = i.id;
-        tokio::spawn(async move { engine.operate(&admin(), id, Operation::Kill, false).await })
+        tokio::spawn(async move { service.operate(id, Operation::Kill, Mode::Apply).await })
     });
     let outcomes = futures_join(kills).await;
     let settled = eventually("every instance settled", async || {
@@ -346,7 +349,8 @@ async fn concurrent_kills_and_dispatch_end_consistent() {
             .store()
             .list_instances(
                 &InstanceFilter { node: Some("cc_".into()), ..Default::default() },
-                &Default::default(),
+                None,
+                500,
             )
             .await
             .unwrap()

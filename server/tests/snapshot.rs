@@ -134,10 +134,16 @@ async fn a_restart_after_a_missed_night_catches_up_but_a_new_project_does_not_st
         let file =
             server::definitions::DefinitionFile::parse("t.toml", &node("m_node", "0 6 * * *", &[]))
                 .unwrap();
-        store
-            .apply_definitions(&file, server::store::ApplyMode::Upsert, chrono::Utc::now())
-            .await
-            .unwrap();
+        let by = server::definitions::By::System;
+        server::definitions::apply(
+            &store,
+            file,
+            server::definitions::ApplyMode::Upsert,
+            by,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
         if operating {
             // The server made the 9th's snapshot, then was down over 22:30 on the 10th.
             server::engine::snapshot::generate(

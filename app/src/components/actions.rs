@@ -10,36 +10,22 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
 use super::context::{Dialog, MenuAt, Target, Ui, detail_href, log_href};
+use super::modal::Modal;
 use super::node_actions::{BackfillDialog, TestDialog};
 use super::state_badge::StateBadge;
 use crate::api::{fetch_descendants, run_batch, run_operation, run_rerun_downstream};
 use crate::error::AppError;
-use crate::model::{Instance, InstanceId};
+use crate::model::{InstanceId, MAX_DESCENDANTS};
 use crate::people::Actor;
-use crate::report::{BatchKind, BatchRequest, Report};
-use crate::rules::{self, Facts, INELIGIBLE_SELECTION, Operation, Permission};
+use crate::report::{BatchKind, BatchRequest, Mode, Report, RerunDownstreamRequest};
+use crate::rules::{self, Facts, Operation};
 
-/// Whether `actor` may do `op` on `target` now, and if not, why.
+/// Whether `actor` may do `op` on `target` now, and if not, why: the role, then the state, as
+/// the server decides.
 pub fn availability(actor: Option<&Actor>, target: &Target, op: Operation) -> Result<(), String> {
     let facts = Facts { state: target.state, paused: target.paused };
-    if !matches!(op, Operation::ViewLog | Operation::ViewProperties) {
-        let actor = actor.ok_or("signing in…")?;
-        rules::authorize(actor, Permission::Operate { owner: &target.owner })?;
-    }
-    rules::check(op, facts).map_err(|refusal| refusal.reason)
-}
-
-fn op_name(op: Operation) -> &'static str {
-    match op {
-        Operation::ViewLog => "view_log",
-        Operation::ViewProperties => "view_properties",
-        Operation::Kill => "kill",
-        Operation::Rerun => "rerun",
-        Operation::SetSuccess => "set_success",
-        Operation::RerunDownstream => "rerun_downstream",
-        Operation::Pause => "pause",
-        Operation::Resume => "resume",
-    }
+    let actor = actor.ok_or("signing in…")?;
+    rules::judge(actor, &target.owner, op, facts).map_err(|objection| objection.to_string())
 }
 
 /// Opens the menu for `target` at the pointer (right-click) or under an element.
@@ -124,7 +110,7 @@ pub fn ActionMenu() -> impl IntoView {
                         <button
                             type="button"
                             role="menuitem"
-                            data-op=op_name(op)
+                            data-op=op.as_str()
                             aria-disabled=(!enabled).then_some("true")
                             class:disabled=!enabled
                             title=reason.clone()
@@ -209,27 +195,6 @@ pub fn Dialogs() -> impl IntoView {
     }
 }
 
-/// A dialog over the page; a click outside closes it.
-#[component]
-pub fn Modal(title: String, children: Children) -> impl IntoView {
-    let ui = Ui::get();
-    let label = title.clone();
-    view! {
-        <div class="overlay" on:click=move |_| ui.dialog.set(None)>
-            <div
-                class="dialog"
-                role="dialog"
-                aria-modal="true"
-                aria-label=label
-                on:click=|ev| ev.stop_propagation()
-            >
-                <h2>{title}</h2>
-                {children()}
-            </div>
-        </div>
-    }
-}
-
 /// What an operation will do (or did): changes, refusals, downstream.
 #[component]
 pub fn ReportView(report: Report) -> impl IntoView {
@@ -311,7 +276,7 @@ pub fn ReportView(report: Report) -> impl IntoView {
 fn OperationDialog(target: Target, op: Operation) -> impl IntoView {
     let ui = Ui::get();
     let id = target.id;
-    let preview = LocalResource::new(move || run_operation(id, op, true));
+    let preview = LocalResource::new(move || run_operation(id, op, Mode::DryRun));
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let node = target.node.clone();
@@ -319,7 +284,7 @@ fn OperationDialog(target: Target, op: Operation) -> impl IntoView {
         busy.set(true);
         let node = node.clone();
         spawn_local(async move {
-            match run_operation(id, op, false).await {
+            match run_operation(id, op, Mode::Apply).await {
                 Ok(_) => {
                     ui.dialog.set(None);
                     ui.toast(format!("{}: {node} (#{id})", op.label()), false);
@@ -350,7 +315,7 @@ fn OperationDialog(target: Target, op: Operation) -> impl IntoView {
                 <button
                     type="button"
                     class="primary"
-                    data-confirm=op_name(op)
+                    data-confirm=op.as_str()
                     disabled=move || busy.get() || error.get().is_some() || preview.get().is_none()
                     on:click=confirm
                 >
@@ -390,9 +355,7 @@ fn RerunDownstreamDialog(target: Target) -> impl IntoView {
                     root_target.paused,
                 )];
                 all.extend(
-                    descendants
-                        .iter()
-                        .map(|i: &Instance| (i.id, i.node.clone(), i.state, i.paused)),
+                    descendants.items.iter().map(|i| (i.id, i.node.clone(), i.state, i.paused)),
                 );
                 // Everything eligible starts checked.
                 let eligible = rules::allowed_states(Operation::RerunDownstream);
@@ -403,23 +366,21 @@ fn RerunDownstreamDialog(target: Target) -> impl IntoView {
         }
         loaded.set(true);
     });
+    // The same check the server makes, on what the dialog shows.
     let selection_error = move || {
-        let states = rows.with(|rows| {
-            rows.iter()
-                .filter(|r| checked.with(|c| c.contains(&r.0)))
-                .map(|r| (r.0, r.2))
-                .collect::<Vec<_>>()
-        });
-        if states.is_empty() {
-            return Some("check at least one instance to rerun".to_string());
-        }
-        rules::check_selection(states).err().map(|_| INELIGIBLE_SELECTION.to_string())
+        let ids: Vec<InstanceId> = checked.with(|c| c.iter().copied().collect());
+        rows.with(|rows| {
+            let state_of = |id| rows.iter().find(|r| r.0 == id).map(|r| r.2);
+            rules::check_selection(&ids, MAX_DESCENDANTS as usize, state_of).err()
+        })
+        .map(|refusal| refusal.to_string())
     };
     let submit = move |_| {
         let ids: Vec<InstanceId> = checked.get_untracked().into_iter().collect();
         busy.set(true);
         spawn_local(async move {
-            match run_rerun_downstream(root, ids.clone(), false).await {
+            let request = RerunDownstreamRequest { instance_ids: ids.clone(), dry_run: false };
+            match run_rerun_downstream(root, request).await {
                 Ok(_) => {
                     ui.dialog.set(None);
                     ui.toast(

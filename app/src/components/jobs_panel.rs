@@ -5,13 +5,17 @@ use leptos::prelude::*;
 
 use super::context::Ui;
 use crate::api::fetch_jobs;
+use crate::jobs::JobQuery;
 use crate::jobs::{DateOrder, Job};
 use crate::model::RunType;
 
 #[component]
 pub fn JobsPanel(kind: RunType, active: Signal<Option<i64>>) -> impl IntoView {
     let ui = Ui::get();
-    let jobs = Resource::new(move || ui.tick.get(), move |_| fetch_jobs(kind, None));
+    let jobs = Resource::new(
+        move || ui.tick.get(),
+        move |_| fetch_jobs(JobQuery { kind, limit: None, cursor: None }),
+    );
     view! {
         <div class="card jobs">
             <h2>{if kind == RunType::Backfill { "Backfill jobs" } else { "Test runs" }}</h2>

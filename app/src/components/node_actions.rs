@@ -9,18 +9,19 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
-use super::actions::Modal;
 use super::context::{Dialog, NodeTarget, Ui, node_href};
-use crate::api::{fetch_node, run_backfill, run_test, set_node_paused};
+use super::modal::Modal;
+use crate::api::{fetch_node, run_backfill, run_test, set_scheduling};
 use crate::jobs::{BackfillRequest, DateOrder, JobCreated, MAX_PARALLELISM, TestRequest};
 use crate::model::url_encode;
+use crate::nodes::Scheduling;
 use crate::people::Actor;
 use crate::rules::{self, Permission};
 
 /// Whether the actor may run the node (test, backfill) or change it (edit, pause), and if not,
 /// why: the same rules the server applies.
 pub fn may(actor: Option<&Actor>, permission: Permission<'_>) -> Result<(), String> {
-    rules::authorize(actor.ok_or("signing in…")?, permission)
+    rules::authorize(actor.ok_or("signing in…")?, permission).map_err(|denial| denial.to_string())
 }
 
 /// The node's ⋯ button.
@@ -47,7 +48,7 @@ pub fn NodeMenu() -> impl IntoView {
     move || {
         let (target, x, y) = ui.node_menu.get()?;
         let actor = ui.actor();
-        let run = may(actor.as_ref(), Permission::Operate { owner: &target.owner });
+        let run = may(actor.as_ref(), Permission::OperateOn { owner: &target.owner });
         let change = may(actor.as_ref(), Permission::Define { owner: &target.owner });
         let navigate = navigate.clone();
         let name = target.name.clone();
@@ -71,7 +72,7 @@ pub fn NodeMenu() -> impl IntoView {
                     "pause" => {
                         let name = name.clone();
                         spawn_local(async move {
-                            match set_node_paused(name.clone(), !paused).await {
+                            match set_scheduling(name.clone(), Scheduling::of(!paused)).await {
                                 Ok(_) => {
                                     ui.toast(
                                         format!(

@@ -3,13 +3,13 @@
 
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{fetch_audit, fetch_audit_entry};
-use crate::audit::{ACTIONS, AuditQuery, AuditRecord, OUTCOMES};
+use crate::audit::{ACTIONS, AuditOutcome, AuditQuery, AuditRecord};
 use crate::components::context::detail_href;
+use crate::components::paged::{Page, PagedTable};
 use crate::components::time::full_time;
 use crate::model::url_encode;
 
@@ -68,25 +68,26 @@ pub fn AuditPage() -> impl IntoView {
             }
         }
     };
-    let select = move |label: &'static str, key: &'static str, options: &'static [&'static str]| {
+    let select = move |label: &'static str, key: &'static str, options: &[&'static str]| {
         let go = go.clone();
         let chosen = move || {
             let q = current();
-            if key == "action" { q.action } else { q.outcome }
+            if key == "action" { q.action } else { q.outcome.map(|o| o.as_str().to_string()) }
         };
+        let options = options.to_vec();
         view! {
             <label for=format!("audit-{key}")>{label}</label>
             <select id=format!("audit-{key}") on:change=move |ev| {
                 let v = event_target_value(&ev);
                 go(&|q: &mut AuditQuery| {
                     let v = (!v.is_empty()).then(|| v.clone());
-                    if key == "action" { q.action = v } else { q.outcome = v }
+                    if key == "action" { q.action = v } else { q.outcome = v.and_then(|v| v.parse().ok()) }
                 });
             }>
                 <option value="">"any"</option>
-                {options.iter().map(|o| {
-                    let selected = move || chosen().as_deref() == Some(*o);
-                    view! { <option value=*o selected=selected>{o.replace('_', " ")}</option> }
+                {options.into_iter().map(|o| {
+                    let selected = move || chosen().as_deref() == Some(o);
+                    view! { <option value=o selected=selected>{o.replace('_', " ")}</option> }
                 }).collect_view()}
             </select>
         }
@@ -101,7 +102,7 @@ pub fn AuditPage() -> impl IntoView {
                 <div class="fields audit">
                     {text("Who", "actor", "user name")}
                     {select("Action", "action", &ACTIONS)}
-                    {select("Result", "outcome", &OUTCOMES)}
+                    {select("Result", "outcome", &AuditOutcome::ALL.map(AuditOutcome::as_str))}
                     {text("Instance", "instance", "id")}
                     <a class="button" href="/audit">"Clear"</a>
                 </div>
@@ -120,41 +121,18 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 fn AuditTable(first: Vec<AuditRecord>, next: Option<String>, query: AuditQuery) -> impl IntoView {
-    let rows = RwSignal::new(first);
-    let cursor = RwSignal::new(next);
-    let more = move |_| {
-        let Some(before) = cursor.get_untracked().and_then(|c| c.parse::<i64>().ok()) else {
-            return;
-        };
-        let query = AuditQuery { before: Some(before), ..query.clone() };
-        spawn_local(async move {
-            if let Ok(page) = fetch_audit(query).await {
-                rows.update(|r| r.extend(page.items));
-                cursor.set(page.next_cursor);
-            }
-        });
+    let fetch = move |cursor: String| {
+        let query = AuditQuery { before: cursor.parse().ok(), ..query.clone() };
+        async move {
+            let page = fetch_audit(query).await?;
+            Ok(Page { items: page.items, next_cursor: page.next_cursor })
+        }
     };
     view! {
-        <div class="table-wrap">
-            <table class="audit">
-                <thead>
-                    <tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Result"</th><th class="num">"Instances"</th><th class="num">"Changed"</th><th>"Message"</th><th></th></tr>
-                </thead>
-                <tbody>
-                    <For each=move || rows.get() key=|r| r.id let:entry>
-                        <AuditRow entry/>
-                    </For>
-                </tbody>
-            </table>
-            <Show when=move || rows.with(Vec::is_empty)>
-                <p class="empty">"Nothing matches these filters."</p>
-            </Show>
-            <div class="pager">
-                <Show when=move || cursor.with(Option::is_some)>
-                    <button type="button" on:click=more.clone()>"Load more"</button>
-                </Show>
-            </div>
-        </div>
+        <PagedTable first next fetch key=|r: &AuditRecord| r.id row=|entry| view! { <AuditRow entry/> }
+            class="audit" empty="Nothing matches these filters.">
+            <tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Result"</th><th class="num">"Instances"</th><th class="num">"Changed"</th><th>"What"</th><th></th></tr>
+        </PagedTable>
     }
 }
 
@@ -163,26 +141,41 @@ fn AuditRow(entry: AuditRecord) -> impl IntoView {
     let open = RwSignal::new(false);
     let id = entry.id;
     let details = LocalResource::new(move || async move {
-        if open.get() { Some(fetch_audit_entry(id).await) } else { None }
+        if open.get() { Some(fetch_audit_entry(id, None).await) } else { None }
     });
-    let outcome_class = match entry.outcome.as_str() {
-        "ok" => "badge state-success",
-        "partial" => "badge state-waiting_time",
-        _ => "badge state-failed",
+    let outcome_class = match entry.outcome {
+        AuditOutcome::Ok => "badge state-success",
+        AuditOutcome::Partial => "badge state-waiting_time",
+        AuditOutcome::Refused => "badge state-failed",
     };
+    let changes = entry.changes.clone();
     let has_instances = entry.requested > 0;
     view! {
-        <tr data-audit=id data-action=entry.action.clone() data-outcome=entry.outcome.clone()>
+        <tr data-audit=id data-action=entry.action.clone() data-outcome=entry.outcome.as_str() data-subject=entry.subject.clone()>
             <td class="mono">{full_time(entry.at)}</td>
             <td>{entry.actor.clone()}</td>
             <td>
                 {entry.action.replace('_', " ")}
                 {entry.dry_run.then(|| view! { <span class="badge paused">"preview"</span> })}
             </td>
-            <td><span class=outcome_class>{entry.outcome.clone()}</span></td>
+            <td><span class=outcome_class>{entry.outcome.as_str()}</span></td>
             <td class="num">{entry.requested}</td>
             <td class="num">{entry.changed}</td>
-            <td class="note">{entry.message.clone().unwrap_or_default()}</td>
+            <td class="note">
+                {entry.subject.clone().map(|s| view! { <span class="subject mono">{s}</span>" " })}
+                {entry.message.clone().unwrap_or_default()}
+                {(!changes.is_empty()).then(|| view! {
+                    <ul class="field-changes">
+                        {changes.into_iter().map(|c| view! {
+                            <li data-field=c.field.clone()>
+                                <span class="field">{c.field.clone()}</span>": "
+                                <del>{c.before.unwrap_or_else(|| "—".into())}</del>" → "
+                                <ins>{c.after.unwrap_or_else(|| "—".into())}</ins>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                })}
+            </td>
             <td>
                 {has_instances.then(|| view! {
                     <button type="button" class="link" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>

@@ -38,7 +38,7 @@ fn title_of(run_type: RunType) -> &'static str {
 /// The default view: the acting person's failed instances.
 fn default_filter(owner: &str) -> InstanceFilter {
     InstanceFilter {
-        state: vec![InstanceState::Failed, InstanceState::Stopped],
+        state: InstanceState::FAILURES.to_vec(),
         owner: Some(owner.to_string()),
         ..Default::default()
     }
@@ -299,7 +299,7 @@ fn StatsBar(counts: StateCounts, filter: InstanceFilter, path: String) -> impl I
                 .into_iter()
                 .map(|state| {
                     let (count, states) = if state == InstanceState::Failed {
-                        (failed, vec![InstanceState::Failed, InstanceState::Stopped])
+                        (failed, InstanceState::FAILURES.to_vec())
                     } else {
                         (counts.get(state), vec![state])
                     };

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use super::detail::id_param;
 use crate::api::fetch_log;
 use crate::components::context::detail_href;
-use crate::model::{InstanceId, LogChunk};
+use crate::model::{InstanceId, LogChunk, LogRequest};
 
 #[component]
 pub fn LogPage() -> impl IntoView {
@@ -20,7 +20,9 @@ pub fn LogPage() -> impl IntoView {
         move || (id.get(), attempt.get()),
         |(id, attempt)| async move {
             match id {
-                Some(id) => fetch_log(id, attempt, 0).await.map(|chunk| (id, chunk)),
+                Some(id) => {
+                    fetch_log(id, LogRequest { attempt, offset: 0 }).await.map(|chunk| (id, chunk))
+                }
                 None => Err(crate::error::AppError::bad_request("not an instance id")),
             }
         },
@@ -64,8 +66,14 @@ fn LogView(id: InstanceId, first: LogChunk) -> impl IntoView {
                 }
                 busy.set_value(true);
                 spawn_local(async move {
-                    match fetch_log(id, Some(attempt).filter(|a| *a > 0), offset.get_untracked())
-                        .await
+                    match fetch_log(
+                        id,
+                        LogRequest {
+                            attempt: Some(attempt).filter(|a| *a > 0),
+                            offset: offset.get_untracked(),
+                        },
+                    )
+                    .await
                     {
                         Ok(chunk) => {
                             if !chunk.text.is_empty() {

@@ -6,12 +6,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::api::{fetch_node, fetch_resource_groups, save_node, set_node_paused};
+use crate::api::{create_node, fetch_node, fetch_resource_groups, put_node, set_scheduling};
 use crate::components::context::{Dialog, NodeTarget, Ui, node_href};
 use crate::components::node_actions::{NodeActionsButton, may};
-use crate::definition::{self, NodeSpec, NodeView};
 use crate::error::AppError;
 use crate::model::url_encode;
+use crate::nodes::{self, NodeSpec, NodeView, Scheduling};
 use crate::rules::Permission;
 use crate::schedule_words::describe;
 
@@ -51,7 +51,7 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
         let permission = if change {
             Permission::Define { owner: &owner }
         } else {
-            Permission::Operate { owner: &owner }
+            Permission::OperateOn { owner: &owner }
         };
         may(actor.as_ref(), permission).err()
     };
@@ -60,7 +60,7 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
     let toggle = move |_| {
         let name = name.clone();
         spawn_local(async move {
-            match set_node_paused(name.clone(), !paused).await {
+            match set_scheduling(name.clone(), Scheduling::of(!paused)).await {
                 Ok(_) => {
                     ui.toast(
                         format!("{name}: scheduling {}", if paused { "resumed" } else { "paused" }),
@@ -168,15 +168,15 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
     let creating = spec.is_none();
     let start = spec.unwrap_or(NodeSpec {
         name: String::new(),
-        workflow: definition::DEFAULT_WORKFLOW.into(),
+        workflow: nodes::DEFAULT_WORKFLOW.into(),
         owner,
         command: String::new(),
-        schedule: definition::DEFAULT_SCHEDULE.into(),
+        schedule: nodes::DEFAULT_SCHEDULE.into(),
         upstream: Vec::new(),
-        resource_group: definition::DEFAULT_RESOURCE_GROUP.into(),
-        timeout_secs: definition::DEFAULT_TIMEOUT_SECS,
+        resource_group: nodes::DEFAULT_RESOURCE_GROUP.into(),
+        timeout_secs: nodes::DEFAULT_TIMEOUT_SECS,
         retries: 0,
-        retry_delay_secs: definition::DEFAULT_RETRY_DELAY_SECS,
+        retry_delay_secs: nodes::DEFAULT_RETRY_DELAY_SECS,
         paused: false,
     });
     let text = |v: &str| RwSignal::new(v.to_string());
@@ -232,7 +232,12 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
         let navigate = navigate.clone();
         busy.set(true);
         spawn_local(async move {
-            match save_node(spec, creating).await {
+            let saved = if creating {
+                create_node(spec).await
+            } else {
+                put_node(spec.name.clone(), spec).await.map(|saved| saved.node)
+            };
+            match saved {
                 Ok(node) => navigate(&node_href(&node.spec.name), Default::default()),
                 Err(e) => error.set(Some(e)),
             }

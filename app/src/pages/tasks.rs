@@ -3,16 +3,16 @@
 
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{fetch_definition_graph, fetch_nodes, fetch_workflows};
 use crate::components::context::{Dialog, NodeTarget, Ui, node_href};
 use crate::components::node_actions::{NodeActionsButton, open_node_menu};
-use crate::definition::{Node, NodeQuery};
+use crate::components::paged::{Page, PagedTable};
 use crate::flow::{DefinitionGraph, NODE_HEIGHT, NODE_WIDTH};
 use crate::model::url_encode;
+use crate::nodes::{Node, NodeQuery};
 use crate::pages::flow::{box_label, edge_markup, escape, px};
 use crate::schedule_words::describe;
 
@@ -45,6 +45,7 @@ pub fn TasksPage() -> impl IntoView {
                 owner: get("owner"),
                 workflow: get("workflow"),
                 after: None,
+                limit: None,
             }
         })
     });
@@ -147,59 +148,41 @@ pub fn TasksPage() -> impl IntoView {
 
 #[component]
 fn NodeTable(first: Vec<Node>, next: Option<String>, query: NodeQuery) -> impl IntoView {
-    let rows = RwSignal::new(first);
-    let cursor = RwSignal::new(next);
-    let more = move |_| {
-        let Some(after) = cursor.get_untracked() else { return };
+    let fetch = move |after: String| {
         let query = NodeQuery { after: Some(after), ..query.clone() };
-        spawn_local(async move {
-            if let Ok(page) = fetch_nodes(query).await {
-                rows.update(|r| r.extend(page.items));
-                cursor.set(page.next_cursor);
-            }
-        });
+        async move {
+            let page = fetch_nodes(query).await?;
+            Ok(Page { items: page.items, next_cursor: page.next_cursor })
+        }
+    };
+    let row = |node: Node| {
+        let target = target_of(&node);
+        let menu_target = target.clone();
+        view! {
+            <tr data-node=node.spec.name.clone() on:contextmenu=move |ev: leptos::ev::MouseEvent| {
+                ev.prevent_default();
+                open_node_menu(menu_target.clone(), ev.client_x(), ev.client_y());
+            }>
+                <td class="node"><a href=node_href(&node.spec.name)>{node.spec.name.clone()}</a></td>
+                <td>{node.spec.workflow.clone()}</td>
+                <td>{node.spec.owner.clone()}</td>
+                <td title=node.spec.schedule.clone()>{describe(&node.spec.schedule)}</td>
+                <td class="num">{node.spec.upstream.len()}</td>
+                <td>{node.spec.resource_group.clone()}</td>
+                <td>{if node.spec.paused {
+                    Either::Left(view! { <span class="badge paused">"‖ paused"</span> })
+                } else {
+                    Either::Right(view! { <span class="badge state-success">"normal"</span> })
+                }}</td>
+                <td class="actions-col"><NodeActionsButton target/></td>
+            </tr>
+        }
     };
     view! {
-        <table class="nodes">
-            <thead>
-                <tr><th>"Node"</th><th>"Workflow"</th><th>"Owner"</th><th>"Schedule"</th><th class="num">"Upstream"</th><th>"Resource group"</th><th>"Status"</th><th></th></tr>
-            </thead>
-            <tbody>
-                <For each=move || rows.get() key=|n| (n.id, n.updated_at) let:node>
-                    {
-                        let target = target_of(&node);
-                        let menu_target = target.clone();
-                        view! {
-                            <tr data-node=node.spec.name.clone() on:contextmenu=move |ev: leptos::ev::MouseEvent| {
-                                ev.prevent_default();
-                                open_node_menu(menu_target.clone(), ev.client_x(), ev.client_y());
-                            }>
-                                <td class="node"><a href=node_href(&node.spec.name)>{node.spec.name.clone()}</a></td>
-                                <td>{node.spec.workflow.clone()}</td>
-                                <td>{node.spec.owner.clone()}</td>
-                                <td title=node.spec.schedule.clone()>{describe(&node.spec.schedule)}</td>
-                                <td class="num">{node.spec.upstream.len()}</td>
-                                <td>{node.spec.resource_group.clone()}</td>
-                                <td>{if node.spec.paused {
-                                    Either::Left(view! { <span class="badge paused">"‖ paused"</span> })
-                                } else {
-                                    Either::Right(view! { <span class="badge state-success">"normal"</span> })
-                                }}</td>
-                                <td class="actions-col"><NodeActionsButton target/></td>
-                            </tr>
-                        }
-                    }
-                </For>
-            </tbody>
-        </table>
-        <Show when=move || rows.with(Vec::is_empty)>
-            <p class="empty">"No nodes match. Create one, or import a workflow-as-code file."</p>
-        </Show>
-        <div class="pager">
-            <Show when=move || cursor.with(Option::is_some)>
-                <button type="button" on:click=more.clone()>"Load more"</button>
-            </Show>
-        </div>
+        <PagedTable first next fetch key=|n: &Node| (n.id, n.updated_at) row class="nodes"
+            empty="No nodes match. Create one, or import a workflow-as-code file.">
+            <tr><th>"Node"</th><th>"Workflow"</th><th>"Owner"</th><th>"Schedule"</th><th class="num">"Upstream"</th><th>"Resource group"</th><th>"Status"</th><th></th></tr>
+        </PagedTable>
     }
 }
 

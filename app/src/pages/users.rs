@@ -7,14 +7,15 @@ use leptos::task::spawn_local;
 
 use crate::api::{add_user, change_user, fetch_users};
 use crate::components::context::Ui;
+use crate::components::paged::{Page, PagedTable};
 use crate::components::time::optional_time;
 use crate::error::AppError;
-use crate::people::{NewUser, Role, User, UserChange};
+use crate::people::{NewUser, Role, User, UserChange, UserQuery};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
-    let users = Resource::new(move || refresh.get(), |_| fetch_users(None));
+    let users = Resource::new(move || refresh.get(), |_| fetch_users(UserQuery::default()));
     view! {
         <section class="page narrow">
             <div class="page-head"><h1>"People"</h1></div>
@@ -84,16 +85,9 @@ fn AddUser(refresh: RwSignal<u32>) -> impl IntoView {
 #[component]
 fn UserTable(first: Vec<User>, next: Option<String>, refresh: RwSignal<u32>) -> impl IntoView {
     let ui = Ui::get();
-    let rows = RwSignal::new(first);
-    let cursor = RwSignal::new(next);
-    let more = move |_| {
-        let Some(after) = cursor.get_untracked() else { return };
-        spawn_local(async move {
-            if let Ok(page) = fetch_users(Some(after)).await {
-                rows.update(|r| r.extend(page.items));
-                cursor.set(page.next_cursor);
-            }
-        });
+    let fetch = |cursor: String| async move {
+        let page = fetch_users(UserQuery { cursor: Some(cursor), limit: None }).await?;
+        Ok(Page { items: page.items, next_cursor: page.next_cursor })
     };
     let apply = move |name: String, change: UserChange, done: String| {
         spawn_local(async move {
@@ -107,55 +101,44 @@ fn UserTable(first: Vec<User>, next: Option<String>, refresh: RwSignal<u32>) -> 
         });
     };
     let me = move || ui.actor().map(|a| a.name).unwrap_or_default();
-    view! {
-        <div class="table-wrap">
-            <table class="users">
-                <thead><tr><th>"User name"</th><th>"Role"</th><th>"Since"</th><th>"Status"</th><th></th></tr></thead>
-                <tbody>
-                    <For each=move || rows.get() key=|u| (u.id, u.role, u.disabled) let:user>
-                        {
-                            let yourself = user.name == me();
-                            let (role_name, toggle_name) = (user.name.clone(), user.name.clone());
-                            let disabled = user.disabled;
-                            let label = format!("Role of {}", user.name);
-                            view! {
-                                <tr data-user=user.name.clone() class:disabled=disabled>
-                                    <td class="mono">{user.name.clone()}{yourself.then_some(" (you)")}</td>
-                                    <td>
-                                        <select aria-label=label disabled=yourself on:change=move |ev| {
-                                            if let Ok(role) = event_target_value(&ev).parse::<Role>() {
-                                                let change = UserChange { role: Some(role), ..Default::default() };
-                                                apply(role_name.clone(), change, format!("now {role}"));
-                                            }
-                                        }>
-                                            {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == user.role>{r.as_str()}</option> }).collect_view()}
-                                        </select>
-                                    </td>
-                                    <td class="mono">{optional_time(Some(user.created_at))}</td>
-                                    <td>{if disabled {
-                                        Either::Left(view! { <span class="badge state-stopped">"disabled"</span> })
-                                    } else {
-                                        Either::Right(view! { <span class="badge state-success">"active"</span> })
-                                    }}</td>
-                                    <td>
-                                        {(!yourself).then(|| view! {
-                                            <button type="button" class=if disabled { "" } else { "danger" } on:click=move |_| {
-                                                let change = UserChange { disabled: Some(!disabled), ..Default::default() };
-                                                apply(toggle_name.clone(), change, if disabled { "enabled".into() } else { "disabled".into() });
-                                            }>{if disabled { "Enable" } else { "Disable" }}</button>
-                                        })}
-                                    </td>
-                                </tr>
-                            }
+    let row = move |user: User| {
+        let yourself = user.name == me();
+        let (role_name, toggle_name) = (user.name.clone(), user.name.clone());
+        let disabled = user.disabled;
+        let label = format!("Role of {}", user.name);
+        view! {
+            <tr data-user=user.name.clone() class:disabled=disabled>
+                <td class="mono">{user.name.clone()}{yourself.then_some(" (you)")}</td>
+                <td>
+                    <select aria-label=label disabled=yourself on:change=move |ev| {
+                        if let Ok(role) = event_target_value(&ev).parse::<Role>() {
+                            let change = UserChange { role: Some(role), ..Default::default() };
+                            apply(role_name.clone(), change, format!("now {role}"));
                         }
-                    </For>
-                </tbody>
-            </table>
-            <div class="pager">
-                <Show when=move || cursor.with(Option::is_some)>
-                    <button type="button" on:click=more>"Load more"</button>
-                </Show>
-            </div>
-        </div>
+                    }>
+                        {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == user.role>{r.as_str()}</option> }).collect_view()}
+                    </select>
+                </td>
+                <td class="mono">{optional_time(Some(user.created_at))}</td>
+                <td>{if disabled {
+                    Either::Left(view! { <span class="badge state-stopped">"disabled"</span> })
+                } else {
+                    Either::Right(view! { <span class="badge state-success">"active"</span> })
+                }}</td>
+                <td>
+                    {(!yourself).then(|| view! {
+                        <button type="button" class=if disabled { "" } else { "danger" } on:click=move |_| {
+                            let change = UserChange { disabled: Some(!disabled), ..Default::default() };
+                            apply(toggle_name.clone(), change, if disabled { "enabled".into() } else { "disabled".into() });
+                        }>{if disabled { "Enable" } else { "Disable" }}</button>
+                    })}
+                </td>
+            </tr>
+        }
+    };
+    view! {
+        <PagedTable first next fetch key=|u: &User| (u.id, u.role, u.disabled) row class="users" empty="No accounts yet.">
+            <tr><th>"User name"</th><th>"Role"</th><th>"Since"</th><th>"Status"</th><th></th></tr>
+        </PagedTable>
     }
 }

@@ -1,20 +1,21 @@
 //! People: logging in and out, who a request comes from (a session cookie or an API token), and
-//! managing accounts and tokens. The role rules themselves are `app::rules`; this module only
-//! establishes identities and applies those rules to account management.
+//! the mechanics of accounts and tokens (hashing, digests, their audit entries). Who may manage
+//! them is decided by the service with `app::rules`; this module only establishes identities and
+//! carries out what was allowed.
 
 pub mod secrets;
 pub mod throttle;
 
+use app::audit::AuditOutcome;
 use app::error::{AppError, ErrorCode};
 use app::people::{
-    Actor, ApiToken, CreatedToken, DEMO_ACCOUNTS, NewToken, NewUser, Role, User, UserChange,
-    UserPage, check_password, check_user_name,
+    Actor, ApiToken, CreatedToken, DEMO_ACCOUNTS, NewToken, NewUser, User, UserChange, UserPage,
+    check_password, check_user_name,
 };
-use app::rules::{self, Permission};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::engine::clock::SharedClock;
-use crate::store::{AccountEvent, Store, UserUpdate};
+use crate::store::{AuditEntry, Store, UserUpdate};
 use throttle::{ThrottlePolicy, account_key, address_key};
 
 /// How sessions behave.
@@ -122,9 +123,28 @@ impl Auth {
         self.clock.now()
     }
 
-    async fn audit(&self, actor: &str, action: &str, ok: bool, message: Option<&str>) {
-        let event = AccountEvent { actor, action, ok, message, at: self.now() };
-        if let Err(e) = self.store.record_account_event(&event).await {
+    async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        ok: bool,
+        subject: Option<String>,
+        message: Option<&str>,
+    ) {
+        let entry = AuditEntry {
+            actor,
+            action,
+            dry_run: false,
+            outcome: if ok { AuditOutcome::Ok } else { AuditOutcome::Refused },
+            subject,
+            message,
+            requested: 0,
+            changed: ok as u64,
+            results: &[],
+            changes: &[],
+            at: self.now(),
+        };
+        if let Err(e) = self.store.record_audit(&entry).await {
             tracing::error!(error = %e, action, "could not write the audit entry");
         }
     }
@@ -148,6 +168,7 @@ impl Auth {
                 username_for_audit(&self.store, username).await.as_str(),
                 "login",
                 false,
+                None,
                 Some("refused: too many failed logins"),
             )
             .await;
@@ -169,20 +190,13 @@ impl Auth {
             Some(user) if matches && !user.disabled => user,
             _ => {
                 let policy = self.config.throttle;
-                self.store
-                    .record_login_failure(&keys[0], now, policy.forget_after, |n| {
-                        policy.lock_after(n, policy.account_free)
-                    })
-                    .await?;
+                self.count_failure(&keys[0], policy.account_free, now).await?;
                 if let Some(key) = keys.get(1) {
-                    self.store
-                        .record_login_failure(key, now, policy.forget_after, |n| {
-                            policy.lock_after(n, policy.address_free)
-                        })
-                        .await?;
+                    self.count_failure(key, policy.address_free, now).await?;
                 }
                 let who = if found.is_some() { username } else { "(unknown account)" };
-                self.audit(who, "login", false, Some("refused: wrong user name or password")).await;
+                self.audit(who, "login", false, None, Some("refused: wrong user name or password"))
+                    .await;
                 return Err(AppError::new(ErrorCode::Unauthorized, "wrong user name or password"));
             }
         };
@@ -193,7 +207,7 @@ impl Auth {
         self.store
             .create_session(user.id, &secrets::digest(&cookie), &csrf_token, now, expires_at)
             .await?;
-        self.audit(&user.name, "login", true, None).await;
+        self.audit(&user.name, "login", true, None, None).await;
         tracing::info!(user = %user.name, "signed in");
         Ok(NewSession {
             actor: Actor { name: user.name, role: user.role },
@@ -207,7 +221,7 @@ impl Auth {
     pub async fn logout(&self, identity: &Identity) -> Result<(), AppError> {
         if let Identity::Session { token_hash, actor, .. } = identity {
             self.store.delete_session(token_hash).await?;
-            self.audit(&actor.name, "logout", true, None).await;
+            self.audit(&actor.name, "logout", true, None, None).await;
         }
         Ok(())
     }
@@ -254,12 +268,33 @@ impl Auth {
         }))
     }
 
+    /// Counts a failed login against `key` and locks it as the throttle policy says.
+    async fn count_failure(
+        &self,
+        key: &str,
+        free: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let policy = self.config.throttle;
+        let failures = self.store.record_login_failure(key, now, policy.forget_after).await?;
+        if let Some(lock) = policy.lock_after(failures, free) {
+            self.store.lock_login(key, now + lock).await?;
+        }
+        Ok(())
+    }
+
     /// Adds an account on behalf of `actor` (an administrator).
     pub async fn add_user(&self, actor: &Actor, new: &NewUser) -> Result<User, AppError> {
-        rules::authorize(actor, Permission::ManageUsers).map_err(AppError::forbidden)?;
         let user = self.create_user(new).await?;
-        self.audit(&actor.name, "user.add", true, Some(&format!("{} as {}", user.name, user.role)))
-            .await;
+        let message = format!("{} as {}", user.name, user.role);
+        self.audit(
+            &actor.name,
+            "user.add",
+            true,
+            Some(format!("user:{}", user.name)),
+            Some(&message),
+        )
+        .await;
         Ok(user)
     }
 
@@ -271,27 +306,13 @@ impl Auth {
         Ok(self.store.create_user(&new.name, &hash, new.role, self.now()).await?)
     }
 
-    /// Changes an account's role, password or whether it is disabled. An administrator may
-    /// change anyone; anyone may change their own password. Nobody disables or demotes themself
-    /// (a project never loses its last administrator that way).
+    /// Changes an account's role, password or whether it is disabled, on behalf of `actor`.
     pub async fn change_user(
         &self,
         actor: &Actor,
         name: &str,
         change: &UserChange,
     ) -> Result<User, AppError> {
-        let own_password_only =
-            name == actor.name && change.role.is_none() && change.disabled.is_none();
-        if !own_password_only {
-            rules::authorize(actor, Permission::ManageUsers).map_err(AppError::forbidden)?;
-        }
-        if name == actor.name
-            && (change.disabled == Some(true) || change.role.is_some_and(|r| r != actor.role))
-        {
-            return Err(AppError::conflict(
-                "you cannot disable yourself or change your own role; ask another administrator",
-            ));
-        }
         let password_hash = match &change.password {
             Some(password) => {
                 check_password(password)?;
@@ -311,18 +332,13 @@ impl Auth {
         if let Some(disabled) = change.disabled {
             what.push(if disabled { "disabled" } else { "enabled" }.to_string());
         }
-        self.audit(&actor.name, "user.change", true, Some(&format!("{name}: {}", what.join(", "))))
+        let message = format!("{name}: {}", what.join(", "));
+        self.audit(&actor.name, "user.change", true, Some(format!("user:{name}")), Some(&message))
             .await;
         Ok(user)
     }
 
-    pub async fn users(
-        &self,
-        actor: &Actor,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<UserPage, AppError> {
-        rules::authorize(actor, Permission::ManageUsers).map_err(AppError::forbidden)?;
+    pub async fn users(&self, after: Option<&str>, limit: u32) -> Result<UserPage, AppError> {
         Ok(self.store.list_users(after, limit).await?)
     }
 
@@ -351,14 +367,14 @@ impl Auth {
         Ok(self.store.has_users().await?)
     }
 
-    /// A new API token for the signed-in person; the secret is in the answer and nowhere else.
+    /// A new API token of `actor` (account `user_id`); the secret is in the answer and nowhere
+    /// else.
     pub async fn create_token(
         &self,
-        identity: &Identity,
+        actor: &Actor,
+        user_id: i64,
         new: &NewToken,
     ) -> Result<CreatedToken, AppError> {
-        let actor = identity.require()?;
-        let user_id = identity.user_id().ok_or_else(not_signed_in)?;
         let name = new.name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err(AppError::bad_request("a token needs a name of 1 to 100 characters")
@@ -379,28 +395,23 @@ impl Auth {
             &actor.name,
             "token.create",
             true,
+            Some(format!("token:{}", stored.id)),
             Some(&format!("token {} ({name})", stored.id)),
         )
         .await;
         Ok(CreatedToken { id: stored.id, name: stored.name, token, expires_at })
     }
 
-    pub async fn tokens(&self, identity: &Identity) -> Result<Vec<ApiToken>, AppError> {
-        identity.require()?;
-        Ok(self.store.tokens_of(identity.user_id().ok_or_else(not_signed_in)?).await?)
+    pub async fn tokens_of(&self, user_id: i64) -> Result<Vec<ApiToken>, AppError> {
+        Ok(self.store.tokens_of(user_id).await?)
     }
 
-    /// Revokes one of the signed-in person's tokens (an administrator: anyone's).
-    pub async fn revoke_token(&self, identity: &Identity, id: i64) -> Result<(), AppError> {
-        let actor = identity.require()?;
-        let owner = match actor.role {
-            Role::Admin => None,
-            _ => identity.user_id(),
-        };
-        if !self.store.revoke_token(id, owner, self.now()).await? {
-            return Err(AppError::not_found(format!("no token {id} of yours to revoke")));
+    /// Revokes a token on behalf of `actor` (its owner, or an administrator).
+    pub async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        if !self.store.revoke_token(id, self.now()).await? {
+            return Err(AppError::not_found(format!("no token {id} to revoke")));
         }
-        self.audit(&actor.name, "token.revoke", true, Some(&format!("token {id}"))).await;
+        self.audit(&actor.name, "token.revoke", true, Some(format!("token:{id}")), None).await;
         Ok(())
     }
 }

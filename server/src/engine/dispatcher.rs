@@ -9,11 +9,15 @@ use tokio::sync::{Mutex, Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use chrono::{DateTime, Utc};
+
 use super::EngineEvent;
+use super::admission;
 use super::clock::SharedClock;
 use super::executor::Executor;
 use super::running::Running;
-use crate::store::{Result, Store};
+use crate::logs;
+use crate::store::{Claim, NewAttempt, Result, Store};
 
 pub struct Dispatcher {
     pub(super) store: Store,
@@ -63,17 +67,17 @@ impl Dispatcher {
     /// Does everything that can be done right now: releases the due instances (only when
     /// something was due: promotions of instances whose time has come skip that state) and fills
     /// the free slots.
-    async fn tick(&self, next_due: Option<chrono::DateTime<chrono::Utc>>) -> Result<()> {
+    async fn tick(&self, next_due: Option<DateTime<Utc>>) -> Result<()> {
         let now = self.clock.now();
         if next_due.is_some_and(|at| at <= now) {
             self.store.release_due(now).await?;
         }
         let host = &self.executor.config().host;
-        for slots in self.store.free_slots().await? {
+        for group in self.store.groups_with_work().await? {
             // Claimed and registered under one lock: an operation that stops instances takes
             // it too, so it never sees a running instance this server does not know about.
             let claiming = self.claim_lock.lock().await;
-            let claims = self.store.claim(&slots, host, now).await?;
+            let claims = self.claim(&group, host, now).await?;
             let started: Vec<_> = claims
                 .into_iter()
                 .map(|claim| {
@@ -92,5 +96,36 @@ impl Dispatcher {
             }
         }
         Ok(())
+    }
+
+    /// Starts what the group's free slots admit (production first, see [`admission`]), in one
+    /// transaction that also records the attempts and where their logs go.
+    async fn claim(&self, group: &str, host: &str, now: DateTime<Utc>) -> Result<Vec<Claim>> {
+        let mut tx = self.store.begin_claim(group).await?;
+        let load = tx.load().await?;
+        let free = load.slots.saturating_sub(load.running);
+        if free == 0 {
+            return Ok(Vec::new());
+        }
+        let queued = tx.queued(free).await?;
+        let chosen = admission::admit(&load, &queued);
+        let mut claims = tx.claim(&chosen, host, now).await?;
+        for claim in &mut claims {
+            claim.log_path =
+                logs::attempt_log_path(claim.run_date, claim.instance_id, claim.attempt);
+        }
+        let attempts: Vec<NewAttempt> = claims
+            .iter()
+            .map(|c| NewAttempt {
+                instance_id: c.instance_id,
+                attempt: c.attempt,
+                started_at: now,
+                host: host.to_string(),
+                log_path: c.log_path.clone(),
+            })
+            .collect();
+        tx.start_attempts(&attempts).await?;
+        tx.commit().await?;
+        Ok(claims)
     }
 }

@@ -17,6 +17,7 @@ use super::clock::SharedClock;
 use super::params::RunParams;
 use super::process;
 use super::recorder::Recorder;
+use super::retry;
 use super::running::RunningGuard;
 use crate::store::{Claim, FinishedAttempt, Outcome, StartedProcess};
 use tokio_util::sync::CancellationToken;
@@ -71,8 +72,8 @@ impl Executor {
         let (id, attempt) = (claim.instance_id, claim.attempt);
         let outcome = self.execute(&claim, &guard.stop).await;
         let now = self.clock.now();
-        let finished =
-            FinishedAttempt { instance_id: id, attempt, outcome, retry: claim.retry, at: now };
+        let next = retry::after_attempt(&outcome, claim.retry, claim.auto_retries, now);
+        let finished = FinishedAttempt { instance_id: id, attempt, outcome, next, at: now };
         let state = match self.recorder.finished(finished).await {
             Ok(finish) => {
                 tracing::debug!(state = ?finish.state, promoted = finish.promoted, "attempt finished");

@@ -1,6 +1,7 @@
 //! The engine: the snapshot generator, the dispatcher, the executor and crash recovery, wired
 //! around one [`Store`] and one [`Clock`](clock::Clock).
 
+pub mod admission;
 pub mod clock;
 pub mod deps;
 pub mod dispatcher;
@@ -9,9 +10,11 @@ pub mod params;
 pub mod process;
 pub mod recorder;
 pub mod recovery;
+pub mod retry;
 pub mod running;
 pub mod schedule;
 pub mod snapshot;
+mod stop;
 
 use std::path::PathBuf;
 use std::sync::Arc;

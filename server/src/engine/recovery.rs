@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::io::AsyncWriteExt;
 
-use super::process;
+use super::{process, retry};
 use crate::store::{FinishedAttempt, Outcome, Result, Store};
 
 pub const LOST_REASON: &str =
@@ -43,15 +43,15 @@ pub async fn recover(
             }
         }
         let outcome = Outcome::Failed { exit_code: None, reason };
-        store
-            .finish_attempt(FinishedAttempt {
-                instance_id: attempt.instance_id,
-                attempt: attempt.attempt,
-                outcome,
-                retry: attempt.retry,
-                at: now,
-            })
-            .await?;
+        let next = retry::after_attempt(&outcome, attempt.retry, attempt.auto_retries, now);
+        let finished = FinishedAttempt {
+            instance_id: attempt.instance_id,
+            attempt: attempt.attempt,
+            outcome,
+            next,
+            at: now,
+        };
+        store.record_attempts(&[], &[finished]).await?;
         tracing::warn!(
             instance = attempt.instance_id.0,
             attempt = attempt.attempt,

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 
 use app::error::AppError;
-use app::people::{Actor, CSRF_HEADER};
+use app::people::CSRF_HEADER;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -224,25 +224,6 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentIdentity {
         Ok(CurrentIdentity(
             parts.extensions.get::<Identity>().cloned().unwrap_or(Identity::Anonymous),
         ))
-    }
-}
-
-/// The person behind the request; a 401 without one.
-pub struct CurrentActor(pub Actor);
-
-impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let identity = parts.extensions.get::<Identity>().unwrap_or(&Identity::Anonymous);
-        Ok(CurrentActor(identity.require()?.clone()))
-    }
-}
-
-impl CurrentActor {
-    pub fn may(&self, permission: app::rules::Permission<'_>) -> Result<(), ApiError> {
-        app::rules::authorize(&self.0, permission)
-            .map_err(|reason| AppError::forbidden(reason).into())
     }
 }
 

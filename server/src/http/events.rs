@@ -9,11 +9,12 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::engine::Engine;
+use crate::service::Core;
 
 pub async fn events(
-    State(engine): State<Engine>,
+    State(core): State<Core>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let engine = core.engine;
     let receiver = engine.subscribe();
     // A first comment sends the response head at once; the stream ends when the server stops.
     let hello = futures_util::stream::once(async { Ok(Event::default().comment("connected")) });

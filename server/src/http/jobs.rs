@@ -1,20 +1,20 @@
-//! `/api/v1/tests` and `/api/v1/backfills`.
+//! `/tests` and `/backfills`.
 
-use app::error::AppError;
-use app::jobs::{BackfillRequest, Job, JobCreated, JobPage, TestRequest};
+use app::jobs::{BackfillRequest, Job, JobCreated, JobPage, JobQuery, TestRequest};
 use app::model::RunType;
+use app::usecases::Jobs;
+use axum::extract::Path;
+use axum::extract::Query;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::api::{ApiState, CurrentActor};
 use super::error::ApiResult;
-use crate::engine::Engine;
+use crate::service::{Core, Service, parse_id};
 
-pub fn routes() -> Router<ApiState> {
+pub fn routes() -> Router<Core> {
     Router::new()
         .route("/tests", post(start_test))
         .route("/backfills", post(backfill).get(list_backfills))
@@ -22,52 +22,36 @@ pub fn routes() -> Router<ApiState> {
 }
 
 async fn start_test(
-    State(engine): State<Engine>,
-    actor: CurrentActor,
+    service: Service,
     body: Result<Json<TestRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<JobCreated>)> {
-    Ok((StatusCode::CREATED, Json(engine.start_test(&actor.0, &body?.0).await?)))
+    Ok((StatusCode::CREATED, Json(service.start_test(body?.0).await?)))
 }
 
 async fn backfill(
-    State(engine): State<Engine>,
-    actor: CurrentActor,
+    service: Service,
     body: Result<Json<BackfillRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<JobCreated>)> {
-    let created = engine.backfill(&actor.0, &body?.0).await?;
+    let created = service.backfill(body?.0).await?;
     let status = if created.dry_run { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(created)))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct JobQuery {
+struct PageQuery {
     limit: Option<u32>,
     cursor: Option<String>,
 }
 
 async fn list_backfills(
-    State(engine): State<Engine>,
-    query: Result<Query<JobQuery>, QueryRejection>,
+    service: Service,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Json<JobPage>> {
-    let query = query?.0;
-    let before = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| AppError::bad_request(format!("cursor '{c}' is not valid")))?,
-        ),
-        None => None,
-    };
-    let limit = query.limit.unwrap_or(app::model::DEFAULT_PAGE_SIZE);
-    Ok(Json(engine.store().list_jobs(RunType::Backfill, limit, before).await?))
+    let PageQuery { limit, cursor } = query?.0;
+    Ok(Json(service.list_jobs(JobQuery { kind: RunType::Backfill, limit, cursor }).await?))
 }
 
-async fn get_backfill(
-    State(engine): State<Engine>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Job>> {
-    let id: i64 =
-        id.parse().map_err(|_| AppError::bad_request(format!("'{id}' is not a backfill id")))?;
-    let job = engine.store().get_job(id).await?.filter(|j| j.kind == RunType::Backfill);
-    Ok(Json(job.ok_or_else(|| AppError::not_found(format!("no backfill {id}")))?))
+async fn get_backfill(service: Service, Path(id): Path<String>) -> ApiResult<Json<Job>> {
+    Ok(Json(service.backfill_job(parse_id("a backfill id", &id)?).await?))
 }

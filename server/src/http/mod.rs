@@ -1,10 +1,63 @@
-//! HTTP: the JSON REST API under `/api/v1` (for scripts and other tools) and its error policy.
-//! The web UI is wired in [`crate::web`].
+//! HTTP: the JSON REST API under `/api/v1` (for scripts and other tools), the authentication
+//! layer in front of everything, and the error policy. Handlers are thin adapters: they parse
+//! the request, call one method of the request's [`Service`](crate::service::Service) and shape
+//! the answer. The web UI is wired in [`crate::web`].
 
-pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod instances;
 pub mod jobs;
+pub mod nodes;
 pub mod operations;
 pub mod people;
+
+use app::error::AppError;
+use axum::Json;
+use axum::Router;
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::service::Core;
+use error::{ApiError, ApiResult};
+
+/// The OpenAPI description of every route.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// `/api/v1`.
+pub fn router(core: Core) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/events", get(events::events))
+        .route("/openapi.json", get(openapi))
+        .merge(instances::routes())
+        .merge(operations::routes())
+        .merge(nodes::routes())
+        .merge(jobs::routes())
+        .merge(people::routes())
+        .merge(audit::routes())
+        .fallback(|| async {
+            ApiError(AppError::not_found("no such API endpoint (see /api/v1/openapi.json)"))
+        })
+        .with_state(core)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// A query string as its pairs, for the parsers in `app` (`InstanceFilter::from_query`, …).
+type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+fn pairs(query: Pairs) -> ApiResult<Vec<(String, String)>> {
+    Ok(query?.0)
+}

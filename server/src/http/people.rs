@@ -2,8 +2,9 @@
 //! and logout forms of the web UI (`POST /login`, `POST /logout`), which work before the page has
 //! hydrated.
 
-use app::error::{AppError, ErrorCode};
-use app::people::{LoginRequest, Me, NewToken, NewUser, UserChange, UserPage};
+use app::error::ErrorCode;
+use app::people::{LoginRequest, Me, NewToken, NewUser, UserChange, UserPage, UserQuery};
+use app::usecases::People;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -13,14 +14,12 @@ use axum::{Form, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::ApiState;
-use super::auth::{
-    CurrentActor, CurrentIdentity, PeerAddress, clear_session_cookie, session_cookie,
-};
+use super::auth::{CurrentIdentity, PeerAddress, clear_session_cookie, session_cookie};
 use super::error::ApiResult;
 use crate::auth::{Auth, Identity, NewSession};
+use crate::service::{Core, Service, parse_id};
 
-pub fn routes() -> Router<ApiState> {
+pub fn routes() -> Router<Core> {
     Router::new()
         .route("/login", post(login))
         .route("/logout", post(logout))
@@ -39,7 +38,7 @@ fn cookie_header(auth: &Auth, session: &NewSession) -> (header::HeaderName, head
 }
 
 async fn login(
-    State(auth): State<Auth>,
+    State(Core { auth, .. }): State<Core>,
     PeerAddress(address): PeerAddress,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> ApiResult<Response> {
@@ -53,86 +52,58 @@ async fn login(
     Ok(([cookie_header(&auth, &session)], Json(me)).into_response())
 }
 
-async fn logout(State(auth): State<Auth>, identity: CurrentIdentity) -> ApiResult<Response> {
+async fn logout(
+    State(Core { auth, .. }): State<Core>,
+    identity: CurrentIdentity,
+) -> ApiResult<Response> {
     identity.0.require()?;
     auth.logout(&identity.0).await?;
     let clear = clear_session_cookie(auth.config().secure_cookies);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
 }
 
-fn me_of(identity: &Identity) -> Result<Me, AppError> {
-    let actor = identity.require()?;
-    let csrf_token = match identity {
-        Identity::Session { csrf_token, .. } => Some(csrf_token.clone()),
-        _ => None,
-    };
-    Ok(Me { name: actor.name.clone(), role: actor.role, csrf_token })
+async fn me(service: Service) -> ApiResult<Json<Me>> {
+    Ok(Json(service.me()?))
 }
 
-async fn me(identity: CurrentIdentity) -> ApiResult<Json<Me>> {
-    Ok(Json(me_of(&identity.0)?))
-}
-
-async fn list_tokens(
-    State(auth): State<Auth>,
-    identity: CurrentIdentity,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "items": auth.tokens(&identity.0).await? })))
+async fn list_tokens(service: Service) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "items": service.tokens().await? })))
 }
 
 async fn create_token(
-    State(auth): State<Auth>,
-    identity: CurrentIdentity,
+    service: Service,
     body: Result<Json<NewToken>, JsonRejection>,
 ) -> ApiResult<Response> {
-    let created = auth.create_token(&identity.0, &body?.0).await?;
+    let created = service.create_token(body?.0).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
-async fn revoke_token(
-    State(auth): State<Auth>,
-    identity: CurrentIdentity,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    let id: i64 =
-        id.parse().map_err(|_| AppError::bad_request(format!("'{id}' is not a token id")))?;
-    auth.revoke_token(&identity.0, id).await?;
+async fn revoke_token(service: Service, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    service.revoke_token(parse_id("a token id", &id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserQuery {
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
 async fn list_users(
-    State(auth): State<Auth>,
-    actor: CurrentActor,
+    service: Service,
     query: Result<Query<UserQuery>, QueryRejection>,
 ) -> ApiResult<Json<UserPage>> {
-    let query = query?.0;
-    let limit = query.limit.unwrap_or(app::model::DEFAULT_PAGE_SIZE);
-    Ok(Json(auth.users(&actor.0, query.cursor.as_deref().filter(|c| !c.is_empty()), limit).await?))
+    Ok(Json(service.users(query?.0).await?))
 }
 
 async fn add_user(
-    State(auth): State<Auth>,
-    actor: CurrentActor,
+    service: Service,
     body: Result<Json<NewUser>, JsonRejection>,
 ) -> ApiResult<Response> {
-    let user = auth.add_user(&actor.0, &body?.0).await?;
+    let user = service.add_user(body?.0).await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
 async fn change_user(
-    State(auth): State<Auth>,
-    actor: CurrentActor,
+    service: Service,
     Path(name): Path<String>,
     body: Result<Json<UserChange>, JsonRejection>,
 ) -> ApiResult<Json<app::people::User>> {
-    Ok(Json(auth.change_user(&actor.0, &name, &body?.0).await?))
+    Ok(Json(service.change_user(name, body?.0).await?))
 }
 
 /// The login form's fields.

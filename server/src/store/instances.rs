@@ -1,178 +1,14 @@
 //! Reading instances: the filtered, keyset-paged list, the per-state counts, one instance, its
-//! attempts and its dependency neighbours.
+//! attempts, its dependency neighbours, the flow around it and what it waits for.
 
 use app::flow::FlowInstance;
 use app::model::{
     Attempt, HistoryPoint, Instance, InstanceFilter, InstanceId, InstancePage, InstanceState,
-    PageRequest, StateCounts,
+    StateCounts,
 };
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite};
 
-use super::definitions::like_pattern;
-use super::rows::{INSTANCE_COLUMNS, InstanceRow};
-use super::{Result, Store, StoreError, from_ms};
-
-pub(super) fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: &InstanceFilter) {
-    query.push(" WHERE 1 = 1");
-    if !filter.state.is_empty() {
-        query.push(" AND i.state IN (");
-        let mut list = query.separated(", ");
-        for state in &filter.state {
-            list.push_bind(state.as_str());
-        }
-        query.push(")");
-    }
-    if let Some(owner) = &filter.owner {
-        query.push(" AND i.owner = ").push_bind(owner.clone());
-    }
-    if let Some(node) = &filter.node {
-        query.push(" AND i.node_name LIKE ").push_bind(like_pattern(node)).push(" ESCAPE '\\'");
-    }
-    if let Some(workflow) = &filter.workflow {
-        query.push(" AND i.workflow = ").push_bind(workflow.clone());
-    }
-    if let Some(run_type) = filter.run_type {
-        query.push(" AND i.run_type = ").push_bind(run_type.as_str());
-    }
-    if let Some(date) = filter.bizdate {
-        query.push(" AND i.bizdate = ").push_bind(date.to_string());
-    }
-    if let Some(date) = filter.run_date {
-        query.push(" AND i.run_date = ").push_bind(date.to_string());
-    }
-    if let Some(job) = filter.job {
-        query.push(" AND i.job_id = ").push_bind(job);
-    }
-}
-
-impl Store {
-    /// Newest first, keyset-paged on the id: a page never counts or loads the whole table.
-    pub async fn list_instances(
-        &self,
-        filter: &InstanceFilter,
-        page: &PageRequest,
-    ) -> Result<InstancePage> {
-        let limit = page.limit();
-        let before = page.before_id().map_err(|e| StoreError::Invalid(e.message))?;
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id"
-        ));
-        push_filter(&mut query, filter);
-        if let Some(before) = before {
-            query.push(" AND i.id < ").push_bind(before.0);
-        }
-        query.push(" ORDER BY i.id DESC LIMIT ").push_bind(limit as i64 + 1);
-        let rows: Vec<InstanceRow> = query.build_query_as().fetch_all(&self.read).await?;
-        let more = rows.len() > limit as usize;
-        let items = rows
-            .into_iter()
-            .take(limit as usize)
-            .map(Instance::try_from)
-            .collect::<Result<Vec<_>>>()?;
-        let next_cursor = more.then(|| items.last().map(|i| i.id.to_string())).flatten();
-        Ok(InstancePage { items, next_cursor })
-    }
-
-    pub async fn instance_stats(&self, filter: &InstanceFilter) -> Result<StateCounts> {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT i.state, COUNT(*) FROM instances i");
-        push_filter(&mut query, filter);
-        query.push(" GROUP BY i.state");
-        let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&self.read).await?;
-        let mut counts = StateCounts::default();
-        for (state, count) in rows {
-            let state = state.parse().map_err(|_| StoreError::Corrupt(state.clone()))?;
-            counts.add(state, count as u64);
-        }
-        Ok(counts)
-    }
-
-    pub async fn get_instance(&self, id: InstanceId) -> Result<Option<Instance>> {
-        let row: Option<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id \
-             WHERE i.id = ?1"
-        )))
-        .bind(id.0)
-        .fetch_optional(&self.read)
-        .await?;
-        row.map(Instance::try_from).transpose()
-    }
-
-    pub async fn attempts(&self, id: InstanceId) -> Result<Vec<Attempt>> {
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(
-            i64,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            String,
-            Option<i64>,
-            String,
-            Option<String>,
-            Option<String>,
-        )> = sqlx::query_as(
-            "SELECT attempt, started_at, ended_at, exit_code, host, pid, log_path, outcome, \
-                 reason FROM attempts WHERE instance_id = ?1 ORDER BY attempt",
-        )
-        .bind(id.0)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(attempt, started, ended, exit_code, host, pid, log_path, outcome, reason)| {
-                Attempt {
-                    attempt: attempt as i32,
-                    started_at: from_ms(started),
-                    ended_at: ended.map(from_ms),
-                    exit_code: exit_code.map(|c| c as i32),
-                    host,
-                    pid,
-                    log_path,
-                    outcome,
-                    reason,
-                }
-            })
-            .collect())
-    }
-
-    /// Every instance downstream of `id`, transitively (at most `limit`), in id order.
-    pub async fn descendants(&self, id: InstanceId, limit: u32) -> Result<Vec<Instance>> {
-        let rows: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "WITH RECURSIVE down (id) AS ( \
-               SELECT instance_id FROM instance_deps WHERE upstream_id = ?1 \
-               UNION SELECT d.instance_id FROM instance_deps d JOIN down ON d.upstream_id = down.id) \
-             SELECT {INSTANCE_COLUMNS} FROM down JOIN instances i ON i.id = down.id \
-             JOIN nodes n ON n.id = i.node_id ORDER BY i.id LIMIT ?2"
-        )))
-        .bind(id.0)
-        .bind(limit as i64)
-        .fetch_all(&self.read)
-        .await?;
-        rows.into_iter().map(Instance::try_from).collect()
-    }
-
-    /// The instances this one waits for, and the ones that wait for it.
-    pub async fn neighbors(&self, id: InstanceId) -> Result<(Vec<Instance>, Vec<Instance>)> {
-        let upstream: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {INSTANCE_COLUMNS} FROM instance_deps d JOIN instances i ON i.id = d.upstream_id \
-             JOIN nodes n ON n.id = i.node_id WHERE d.instance_id = ?1 ORDER BY i.id"
-        )))
-        .bind(id.0)
-        .fetch_all(&self.read)
-        .await?;
-        let downstream: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {INSTANCE_COLUMNS} FROM instance_deps d JOIN instances i ON i.id = d.instance_id \
-             JOIN nodes n ON n.id = i.node_id WHERE d.upstream_id = ?1 ORDER BY i.id"
-        )))
-        .bind(id.0)
-        .fetch_all(&self.read)
-        .await?;
-        let convert = |rows: Vec<InstanceRow>| {
-            rows.into_iter().map(Instance::try_from).collect::<Result<Vec<_>>>()
-        };
-        Ok((convert(upstream)?, convert(downstream)?))
-    }
-}
+use super::Result;
 
 /// What an instance that has not started waits for: the facts "why isn't it running?" is made
 /// of.
@@ -190,155 +26,41 @@ pub struct WaitFacts {
     pub node_paused: bool,
 }
 
-impl Store {
+/// The instances around one (ancestors and descendants), the edges `(upstream, downstream)`
+/// among them, and whether some were left out.
+pub type Flow = (Vec<FlowInstance>, Vec<(InstanceId, InstanceId)>, bool);
+
+#[async_trait::async_trait]
+pub trait InstanceStore: Send + Sync {
+    /// Newest first, at most `limit`, below the id `before`: a page never counts or loads the
+    /// whole table.
+    async fn list_instances(
+        &self,
+        filter: &InstanceFilter,
+        before: Option<InstanceId>,
+        limit: u32,
+    ) -> Result<InstancePage>;
+
+    async fn instance_stats(&self, filter: &InstanceFilter) -> Result<StateCounts>;
+
+    async fn get_instance(&self, id: InstanceId) -> Result<Option<Instance>>;
+
     /// The given instances (unknown ids are left out), newest first.
-    pub async fn instances_by_ids(&self, ids: &[InstanceId]) -> Result<Vec<Instance>> {
-        let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
-        let rows: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id \
-             WHERE i.id IN (SELECT value FROM json_each(?1)) ORDER BY i.id DESC"
-        )))
-        .bind(serde_json::to_string(&ids).expect("numbers"))
-        .fetch_all(&self.read)
-        .await?;
-        rows.into_iter().map(Instance::try_from).collect()
-    }
+    async fn instances_by_ids(&self, ids: &[InstanceId]) -> Result<Vec<Instance>>;
+
+    async fn attempts(&self, id: InstanceId) -> Result<Vec<Attempt>>;
+
+    /// Every instance downstream of `id`, transitively (at most `limit`), in id order.
+    async fn descendants(&self, id: InstanceId, limit: u32) -> Result<Vec<Instance>>;
+
+    /// The instances this one waits for, and the ones that wait for it.
+    async fn neighbors(&self, id: InstanceId) -> Result<(Vec<Instance>, Vec<Instance>)>;
 
     /// The latest runs of the same node as `id` (newest first).
-    pub async fn history(&self, id: InstanceId, limit: u32) -> Result<Vec<HistoryPoint>> {
-        let rows: Vec<(i64, String, String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT h.id, h.bizdate, h.run_type, h.state, h.started_at, h.ended_at \
-             FROM instances h WHERE h.node_id = (SELECT node_id FROM instances WHERE id = ?1) \
-             AND h.started_at IS NOT NULL ORDER BY h.planned_at DESC, h.id DESC LIMIT ?2",
-        )
-        .bind(id.0)
-        .bind(limit as i64)
-        .fetch_all(&self.read)
-        .await?;
-        rows.into_iter()
-            .map(|(id, bizdate, run_type, state, started, ended)| {
-                let state: InstanceState =
-                    state.parse().map_err(|_| StoreError::Corrupt(state.clone()))?;
-                let finished = !matches!(state, InstanceState::Running);
-                Ok(HistoryPoint {
-                    id: InstanceId(id),
-                    bizdate: super::rows::date(&bizdate)?,
-                    run_type: run_type.parse().map_err(|_| StoreError::Corrupt(run_type))?,
-                    state,
-                    started_at: from_ms(started),
-                    millis: ended.filter(|_| finished).map(|e| (e - started).max(0)),
-                })
-            })
-            .collect()
-    }
+    async fn history(&self, id: InstanceId, limit: u32) -> Result<Vec<HistoryPoint>>;
 
-    /// The instances around `id` (up to `limit` ancestors and `limit` descendants) and the edges
-    /// `(upstream, downstream)` among them; `true` if some were left out.
-    pub async fn flow_around(
-        &self,
-        id: InstanceId,
-        limit: u32,
-    ) -> Result<(Vec<FlowInstance>, Vec<(InstanceId, InstanceId)>, bool)> {
-        let rows: Vec<(i64, String, String, String, bool)> = sqlx::query_as(
-            "WITH RECURSIVE \
-               up (id) AS (SELECT ?1 UNION SELECT d.upstream_id FROM instance_deps d \
-                           JOIN up ON d.instance_id = up.id LIMIT ?2), \
-               down (id) AS (SELECT ?1 UNION SELECT d.instance_id FROM instance_deps d \
-                             JOIN down ON d.upstream_id = down.id LIMIT ?2) \
-             SELECT i.id, i.node_name, i.owner, i.state, i.paused FROM instances i \
-             WHERE i.id IN (SELECT id FROM up UNION SELECT id FROM down) ORDER BY i.id",
-        )
-        .bind(id.0)
-        .bind(limit as i64 + 1)
-        .fetch_all(&self.read)
-        .await?;
-        let truncated = rows.len() > 2 * limit as usize;
-        let instances = rows
-            .into_iter()
-            .map(|(id, node, owner, state, paused)| {
-                Ok(FlowInstance {
-                    id: InstanceId(id),
-                    node,
-                    owner,
-                    state: state.parse().map_err(|_| StoreError::Corrupt(state.clone()))?,
-                    paused,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let ids: Vec<i64> = instances.iter().map(|i| i.id.0).collect();
-        let members: std::collections::HashSet<i64> = ids.iter().copied().collect();
-        // Every upstream edge of the members, driven through the primary key (CROSS JOIN keeps
-        // SQLite from scanning the edge table), then only those between members.
-        let edges: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT d.upstream_id, d.instance_id FROM json_each(?1) j \
-             CROSS JOIN instance_deps d ON d.instance_id = j.value",
-        )
-        .bind(serde_json::to_string(&ids).expect("numbers"))
-        .fetch_all(&self.read)
-        .await?;
-        let edges = edges
-            .into_iter()
-            .filter(|(u, _)| members.contains(u))
-            .map(|(u, d)| (InstanceId(u), InstanceId(d)))
-            .collect();
-        Ok((instances, edges, truncated))
-    }
+    /// Up to `limit` ancestors and `limit` descendants of `id`.
+    async fn flow_around(&self, id: InstanceId, limit: u32) -> Result<Flow>;
 
-    /// The facts of what a not-yet-started instance waits for.
-    pub async fn wait_facts(&self, id: InstanceId) -> Result<Option<WaitFacts>> {
-        let row: Option<(i64, i64, String, i64, bool)> = sqlx::query_as(
-            "SELECT i.ready_at, i.planned_at, n.resource_group, i.priority, n.paused \
-             FROM instances i JOIN nodes n ON n.id = i.node_id WHERE i.id = ?1",
-        )
-        .bind(id.0)
-        .fetch_optional(&self.read)
-        .await?;
-        let Some((ready_at, planned_at, group, priority, node_paused)) = row else {
-            return Ok(None);
-        };
-        let pending: Vec<(i64, String, String, bool)> = sqlx::query_as(
-            "SELECT u.id, u.node_name, u.state, u.paused FROM instance_deps d \
-             JOIN instances u ON u.id = d.upstream_id \
-             WHERE d.instance_id = ?1 AND (u.state <> 'success' OR u.paused <> 0) ORDER BY u.id",
-        )
-        .bind(id.0)
-        .fetch_all(&self.read)
-        .await?;
-        let (slots, running): (i64, i64) = sqlx::query_as(
-            "SELECT COALESCE((SELECT slots FROM resource_groups WHERE name = ?1), 0), \
-               (SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
-                WHERE i.state = 'running' AND n.resource_group = ?1)",
-        )
-        .bind(&group)
-        .fetch_one(&self.read)
-        .await?;
-        let ahead: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
-             WHERE i.state = 'waiting_resources' AND i.paused = 0 AND n.resource_group = ?1 \
-             AND (i.priority, i.ready_at, i.id) < (?2, ?3, ?4)",
-        )
-        .bind(&group)
-        .bind(priority)
-        .bind(ready_at)
-        .bind(id.0)
-        .fetch_one(&self.read)
-        .await?;
-        let pending_upstream = pending
-            .into_iter()
-            .map(|(id, node, state, paused)| {
-                let state = state.parse().map_err(|_| StoreError::Corrupt(state.clone()))?;
-                Ok((InstanceId(id), node, state, paused))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Some(WaitFacts {
-            ready_at: from_ms(ready_at),
-            planned_at: from_ms(planned_at),
-            pending_upstream,
-            resource_group: group,
-            slots,
-            running_in_group: running,
-            queued_ahead: ahead,
-            node_paused,
-        }))
-    }
+    async fn wait_facts(&self, id: InstanceId) -> Result<Option<WaitFacts>>;
 }

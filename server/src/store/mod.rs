@@ -1,10 +1,13 @@
-//! All persistence goes through [`Store`]: a narrow, domain-level interface (no SQL leaves this
-//! module). SQLite is the embedded backend: WAL mode, one writer connection (the "one writer
-//! path": writes queue in the pool instead of fighting over the lock), a few reader connections,
-//! and sqlx's per-connection prepared-statement cache.
+//! All persistence goes through [`Store`]: a handle to one database behind a small set of traits
+//! that speak the domain (typed ids, typed states, records such as [`Target`] and [`Claim`]) and
+//! carry no policy. What may happen, and what a change means, is decided by the caller (the
+//! service, the engine, `app::rules`); the store reads, writes guarded updates and reports what
+//! happened. One implementation per database: [`sqlite`] (the embedded default).
 //!
 //! Every state change is a guarded update (`... WHERE state IN (...)`) and reports whether it
 //! happened, so a person and the dispatcher racing on one instance end in one consistent state.
+//! Work that must see and change the database atomically is a unit of work (a transaction
+//! object: [`OperationTx`], [`DefinitionTx`], [`ClaimTx`]) that the caller drives and commits.
 
 mod audit;
 mod definitions;
@@ -12,49 +15,48 @@ mod instances;
 mod jobs;
 mod operations;
 mod people;
-mod rows;
 mod scheduling;
 mod snapshots;
+pub mod sqlite;
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use app::error::AppError;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
 
-pub use audit::AccountEvent;
-pub use definitions::{ApplyMode, DefinitionGraph, NodeListFilter, UpsertReport};
-pub use instances::WaitFacts;
-pub use jobs::NewJob;
-pub use operations::{AuditEntry, OperationTx, Target, Transition};
-pub use people::{SessionRecord, TokenRecord, UserUpdate};
+pub use audit::{AuditEntry, AuditStore};
+pub use definitions::WorkflowGraph;
+pub use definitions::{DefinitionStore, DefinitionTx, LiveGraph, NodeListFilter};
+pub use instances::Flow;
+pub use instances::{InstanceStore, WaitFacts};
+pub use jobs::{JobStore, NewJob};
+pub use operations::Guard;
+pub use operations::{OperationStore, OperationTx, Target, Transition};
+pub use people::{PeopleStore, SessionRecord, TokenRecord, UserUpdate};
 pub use scheduling::{
-    Claim, Finish, FinishedAttempt, FreeSlots, OpenAttempt, Outcome, RetryPolicy, StartedProcess,
+    AfterAttempt, Claim, ClaimTx, Finish, FinishedAttempt, GroupLoad, NewAttempt, OpenAttempt,
+    Outcome, Queued, RetryPolicy, SchedulingStore, StartedProcess,
 };
-pub use snapshots::{DayBatch, NewInstance, SnapshotNode};
-
-use crate::definitions::DefinitionError;
+pub use snapshots::{DayBatch, DayInstance, Gate, NewInstance, SnapshotNode, SnapshotStore};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// What can go wrong in the store. Callers map these to HTTP by variant, never by message.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error(transparent)]
-    Definition(#[from] DefinitionError),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
+    /// A unique name is taken (a node, a user).
+    #[error("{what} '{name}' already exists")]
+    Taken { what: &'static str, name: String },
+    /// The thing a change names does not exist.
+    #[error("no {what} '{name}'")]
+    Missing { what: &'static str, name: String },
+    #[error("the database URL '{0}' names no supported database (use sqlite://…)")]
+    UnsupportedUrl(String),
     #[error("unexpected value in the database: {0}")]
     Corrupt(String),
 }
@@ -62,28 +64,35 @@ pub enum StoreError {
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Definition(e @ DefinitionError::StillNeeded { .. }) => {
-                AppError::conflict(e.to_string())
+            StoreError::Taken { what: "node", .. } => {
+                AppError::conflict(err.to_string()).on_field("name")
             }
-            StoreError::Definition(e) => {
-                let error = AppError::bad_request(e.to_string());
-                match e.field() {
-                    Some(field) => error.on_field(field),
-                    None => error,
-                }
-            }
-            StoreError::Invalid(m) => AppError::bad_request(m),
-            StoreError::NotFound(m) => AppError::not_found(m),
-            StoreError::Conflict(m) if m.starts_with("node '") && m.ends_with("already exists") => {
-                AppError::conflict(m).on_field("name")
-            }
-            StoreError::Conflict(m) => AppError::conflict(m),
+            StoreError::Taken { .. } => AppError::conflict(err.to_string()),
+            StoreError::Missing { .. } => AppError::not_found(err.to_string()),
             other => {
                 tracing::error!(error = %other, "store failure");
                 AppError::internal("the database could not complete the request")
             }
         }
     }
+}
+
+/// Everything one database offers.
+#[async_trait::async_trait]
+pub trait Database:
+    DefinitionStore
+    + InstanceStore
+    + SchedulingStore
+    + OperationStore
+    + SnapshotStore
+    + JobStore
+    + PeopleStore
+    + AuditStore
+    + Send
+    + Sync
+{
+    /// Closes the connections (the end of a server or a test).
+    async fn close(&self);
 }
 
 /// How the database is opened.
@@ -96,50 +105,26 @@ pub struct StoreOptions {
     pub synchronous_full: bool,
 }
 
+/// A cheap handle to the database (clone it freely).
 #[derive(Clone)]
-pub struct Store {
-    read: SqlitePool,
-    write: SqlitePool,
-}
+pub struct Store(Arc<dyn Database>);
 
 impl Store {
-    /// Opens (or creates) the database and brings its schema up to date.
+    /// Opens (or creates) the database the URL names and brings its schema up to date.
     pub async fn open(options: &StoreOptions) -> Result<Store> {
-        let connect = SqliteConnectOptions::from_str(&options.url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(if options.synchronous_full {
-                SqliteSynchronous::Full
-            } else {
-                SqliteSynchronous::Normal
-            })
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000");
-        if let Some(parent) = Path::new(connect.get_filename()).parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Db(sqlx::Error::Configuration(
-                    format!("cannot create the database directory {}: {e}", parent.display())
-                        .into(),
-                ))
-            })?;
+        if options.url.starts_with("sqlite:") {
+            Ok(Store(Arc::new(sqlite::SqliteStore::open(options).await?)))
+        } else {
+            Err(StoreError::UnsupportedUrl(options.url.clone()))
         }
-        let write =
-            SqlitePoolOptions::new().max_connections(1).connect_with(connect.clone()).await?;
-        sqlx::migrate!("../migrations/sqlite").run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(connect.read_only(true))
-            .await?;
-        Ok(Store { read, write })
     }
+}
 
-    pub async fn close(&self) {
-        self.read.close().await;
-        self.write.close().await;
+impl Deref for Store {
+    type Target = dyn Database;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
     }
 }
 

@@ -10,17 +10,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::model::{Instance, InstanceFilter, InstanceState, PageRequest};
+use app::model::{Instance, InstanceFilter, InstanceState};
 use app::people::{NewUser, Role};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use clap::Parser;
+use server::auth::{Auth, AuthConfig, Identity};
 use server::definitions::DefinitionFile;
+use server::definitions::{ApplyMode, By, apply};
 use server::engine::clock::{ManualClock, SharedClock, SystemClock};
 use server::engine::snapshot::NightlySchedule;
 use server::engine::{Engine, EngineConfig};
 use server::serve::Server;
-use server::store::{ApplyMode, Store, StoreOptions};
+use server::service::{Core, Service};
+use server::store::{Store, StoreOptions};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
@@ -78,6 +81,19 @@ impl Harness {
         self.engine.store()
     }
 
+    /// The use cases, asked by `actor` (as if with an API token).
+    pub fn service(&self, actor: app::people::Actor) -> Service {
+        let auth =
+            Auth::new(self.store().clone(), self.engine.clock().clone(), AuthConfig::default());
+        let core = Core { engine: self.engine.clone(), auth, demo: false };
+        Service::new(core, Identity::Token { actor, user_id: 0, token_id: 0 })
+    }
+
+    /// The use cases, asked by an administrator.
+    pub fn admin(&self) -> Service {
+        self.service(admin())
+    }
+
     pub fn clock(&self) -> &ManualClock {
         self.manual.as_deref().expect("a manual clock")
     }
@@ -90,8 +106,7 @@ impl Harness {
     /// Applies a workflow-as-code TOML text.
     pub async fn define(&self, toml: &str) {
         let file = DefinitionFile::parse("test.toml", toml).unwrap();
-        self.store()
-            .apply_definitions(&file, ApplyMode::Upsert, self.engine.clock().now())
+        apply(self.store(), file, ApplyMode::Upsert, By::System, self.engine.clock().now())
             .await
             .unwrap();
     }
@@ -103,10 +118,9 @@ impl Harness {
     /// Every instance of a node (exact name), oldest first.
     pub async fn instances_of(&self, node: &str) -> Vec<Instance> {
         let filter = InstanceFilter { node: Some(node.to_string()), ..Default::default() };
-        let page = PageRequest { limit: Some(500), cursor: None };
         let mut items: Vec<Instance> = self
             .store()
-            .list_instances(&filter, &page)
+            .list_instances(&filter, None, 500)
             .await
             .unwrap()
             .items

@@ -1,13 +1,13 @@
-//! Validation of definitions and the workflow-as-code file format. Pure functions: the store
-//! calls [`check_graph`] inside the transaction that writes the change.
+//! Validation of definitions: a node's fields on their own ([`check_spec`]) and the graph they
+//! make ([`check_graph`]: unknown upstream, cycles as a path). Pure functions; `apply` calls
+//! them inside the transaction that writes the change.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 
-use app::definition::{NodeSpec, ResourceGroup};
+use app::error::AppError;
+use app::nodes::NodeSpec;
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
-use serde::Deserialize;
 
 use crate::engine::schedule::Schedule;
 
@@ -29,8 +29,8 @@ pub enum DefinitionError {
     UnknownResourceGroup { node: String, group: String },
     #[error("node '{node}': {message}")]
     BadField { node: String, message: String },
-    #[error("resource group '{0}' must have at least one slot")]
-    BadResourceGroup(String),
+    #[error("resource group '{group}': {message}")]
+    BadResourceGroup { group: String, message: String },
     #[error("node '{node}' cannot be deleted: {} depend on it", .downstream.join(", "))]
     StillNeeded { node: String, downstream: Vec<String> },
     #[error("{file}: {message}")]
@@ -38,6 +38,19 @@ pub enum DefinitionError {
 }
 
 pub type Result<T, E = DefinitionError> = std::result::Result<T, E>;
+
+impl From<DefinitionError> for AppError {
+    fn from(e: DefinitionError) -> Self {
+        let error = match &e {
+            DefinitionError::StillNeeded { .. } => AppError::conflict(e.to_string()),
+            _ => AppError::bad_request(e.to_string()),
+        };
+        match e.field() {
+            Some(field) => error.on_field(field),
+            None => error,
+        }
+    }
+}
 
 impl DefinitionError {
     /// The field of a node form this error is about.
@@ -58,7 +71,7 @@ impl DefinitionError {
     }
 }
 
-fn valid_name(name: &str) -> bool {
+pub(super) fn valid_name(name: &str) -> bool {
     (1..=128).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
@@ -171,92 +184,10 @@ fn find_cycle(dag: &DiGraph<&str, ()>, start: NodeIndex) -> Vec<String> {
     vec![dag[start].to_string()]
 }
 
-/// A workflow-as-code file (TOML):
-///
-/// ```toml
-/// [[resource_groups]]
-/// name = "etl"
-/// slots = 2
-///
-/// [[nodes]]
-/// name = "ods_orders"
-/// workflow = "sales"
-/// command = "python load.py --date ${bizdate}"
-/// schedule = "30 0 * * *"
-/// upstream = []
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DefinitionFile {
-    #[serde(default)]
-    pub resource_groups: Vec<ResourceGroup>,
-    #[serde(default)]
-    pub nodes: Vec<NodeSpec>,
-}
-
-impl DefinitionFile {
-    /// Parses one file's text; `origin` names it in errors.
-    pub fn parse(origin: &str, text: &str) -> Result<DefinitionFile> {
-        toml::from_str(text).map_err(|e| DefinitionError::BadFile {
-            file: origin.to_string(),
-            message: e.to_string().trim().replace('\n', " "),
-        })
-    }
-
-    /// Reads a file, or every `*.toml` file of a directory (in name order), as one definition.
-    pub fn read(path: &Path) -> Result<DefinitionFile> {
-        let bad = |message: String| DefinitionError::BadFile {
-            file: path.display().to_string(),
-            message,
-        };
-        let files = if path.is_dir() {
-            let mut files: Vec<_> = std::fs::read_dir(path)
-                .map_err(|e| bad(e.to_string()))?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
-                .collect();
-            files.sort();
-            if files.is_empty() {
-                return Err(bad("no .toml files in this directory".into()));
-            }
-            files
-        } else {
-            vec![path.to_path_buf()]
-        };
-        let mut all = DefinitionFile::default();
-        for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|e| DefinitionError::BadFile {
-                file: file.display().to_string(),
-                message: e.to_string(),
-            })?;
-            let part = DefinitionFile::parse(&file.display().to_string(), &text)?;
-            all.resource_groups.extend(part.resource_groups);
-            all.nodes.extend(part.nodes);
-        }
-        Ok(all)
-    }
-
-    /// The checks that need no database: names, fields, duplicates within the file.
-    pub fn check(&self) -> Result<()> {
-        let mut names = HashSet::new();
-        for spec in &self.nodes {
-            check_spec(spec)?;
-            if !names.insert(spec.name.as_str()) {
-                return Err(DefinitionError::Duplicate(spec.name.clone()));
-            }
-        }
-        for group in &self.resource_groups {
-            if group.slots == 0 || !valid_name(&group.name) {
-                return Err(DefinitionError::BadResourceGroup(group.name.clone()));
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::definitions::DefinitionFile;
 
     fn graph(edges: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
         edges
@@ -300,10 +231,13 @@ mod tests {
     }
 
     fn spec(name: &str) -> NodeSpec {
-        DefinitionFile::parse("t", &format!("[[nodes]]\nname = \"{name}\"\ncommand = \"true\"\n"))
-            .unwrap()
-            .nodes
-            .remove(0)
+        DefinitionFile::parse(
+            "t",
+            &format!("[[nodes]]\nname = \"{name}\"\nowner = \"ann\"\ncommand = \"true\"\n"),
+        )
+        .unwrap()
+        .nodes
+        .remove(0)
     }
 
     #[test]
@@ -322,31 +256,5 @@ mod tests {
         s = spec("n");
         s.timeout_secs = 0;
         assert!(check_spec(&s).is_err());
-    }
-
-    #[test]
-    fn files_refuse_unknown_fields_and_duplicates() {
-        let err = DefinitionFile::parse(
-            "f.toml",
-            "[[nodes]]\nname = \"a\"\ncommand = \"x\"\ncomand = 1\n",
-        )
-        .unwrap_err();
-        assert!(err.to_string().starts_with("f.toml: "), "{err}");
-        let file = DefinitionFile::parse(
-            "f.toml",
-            "[[nodes]]\nname = \"a\"\ncommand = \"x\"\n[[nodes]]\nname = \"a\"\ncommand = \"y\"\n",
-        )
-        .unwrap();
-        assert_eq!(file.check(), Err(DefinitionError::Duplicate("a".into())));
-    }
-
-    #[test]
-    fn defaults_fill_what_is_left_out() {
-        let s = spec("n");
-        assert_eq!(s.workflow, "default");
-        assert_eq!(s.resource_group, "default");
-        assert_eq!(s.schedule, "0 0 * * *");
-        assert_eq!(s.retries, 0);
-        assert!(!s.paused);
     }
 }

@@ -16,9 +16,6 @@ pub const DEFAULT_RETRY_DELAY_SECS: u32 = 60;
 fn default_workflow() -> String {
     DEFAULT_WORKFLOW.to_string()
 }
-fn default_owner() -> String {
-    DEFAULT_OWNER.to_string()
-}
 fn default_schedule() -> String {
     DEFAULT_SCHEDULE.to_string()
 }
@@ -37,10 +34,14 @@ fn default_retry_delay() -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
+    /// Empty when left out: `PUT /nodes/{name}` takes it from the path.
+    #[serde(default)]
     pub name: String,
     #[serde(default = "default_workflow")]
     pub workflow: String,
-    #[serde(default = "default_owner")]
+    /// Empty when left out: a change keeps the node's owner, a new node belongs to the person
+    /// who makes it ([`DEFAULT_OWNER`] when the server's command line imports it).
+    #[serde(default)]
     pub owner: String,
     /// A shell command; `${bizdate}` and `${cyctime}` are substituted at run time.
     pub command: String,
@@ -73,12 +74,55 @@ pub struct Node {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A node as `PUT /nodes/{name}` left it: replaced, or created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedNode {
+    pub node: Node,
+    pub created: bool,
+}
+
+/// A node's scheduling status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheduling {
+    Normal,
+    /// Permanently paused: its instances are still made, but frozen.
+    Paused,
+}
+
+impl Scheduling {
+    pub fn of(paused: bool) -> Scheduling {
+        if paused { Scheduling::Paused } else { Scheduling::Normal }
+    }
+
+    pub fn is_paused(self) -> bool {
+        self == Scheduling::Paused
+    }
+}
+
 /// A pool of execution slots shared by the nodes that name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceGroup {
     pub name: String,
     pub slots: u32,
+    /// How many of the slots backfill instances may hold at most (left out: the default,
+    /// [`ResourceGroup::backfill_limit`]). A backfill instance starts only while the slots in
+    /// use, counting it, stay within this number, so the rest are always left for cycle and test
+    /// work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill_slots: Option<u32>,
+}
+
+impl ResourceGroup {
+    /// The backfill share in effect: the setting, or by default every slot but one (a one-slot
+    /// group lets a backfill run while it is idle; 0 forbids backfills in the group).
+    pub fn backfill_limit(slots: u32, backfill_slots: Option<u32>) -> u32 {
+        match backfill_slots {
+            Some(limit) => limit.min(slots),
+            None => slots.saturating_sub(1).max(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,4 +151,7 @@ pub struct NodeQuery {
     pub workflow: Option<String>,
     /// The name the previous page ended with.
     pub after: Option<String>,
+    /// How many per page (default 50, at most 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
 }

@@ -1,10 +1,10 @@
 //! Rows as SQLite returns them, and their conversion into the shared models.
 
-use app::definition::{Node, NodeSpec};
-use app::model::{Instance, InstanceId, NodeId};
+use app::model::{Instance, InstanceId, InstanceState, NodeId, RunType};
+use app::nodes::{Node, NodeSpec};
 use chrono::NaiveDate;
 
-use super::{StoreError, from_ms};
+use crate::store::{StoreError, from_ms};
 
 /// The columns of [`InstanceRow`], for `SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n
 /// ON n.id = i.node_id`.
@@ -18,9 +18,9 @@ pub struct InstanceRow {
     node_name: String,
     workflow: String,
     owner: String,
-    state: String,
+    state: InstanceState,
     paused: bool,
-    run_type: String,
+    run_type: RunType,
     bizdate: String,
     run_date: String,
     planned_at: i64,
@@ -48,12 +48,9 @@ impl TryFrom<InstanceRow> for Instance {
             node: row.node_name,
             workflow: row.workflow,
             owner: row.owner,
-            state: row.state.parse().map_err(|_| StoreError::Corrupt(row.state.clone()))?,
+            state: row.state,
             paused: row.paused,
-            run_type: row
-                .run_type
-                .parse()
-                .map_err(|_| StoreError::Corrupt(row.run_type.clone()))?,
+            run_type: row.run_type,
             bizdate: date(&row.bizdate)?,
             run_date: date(&row.run_date)?,
             planned_at: from_ms(row.planned_at),

@@ -4,27 +4,39 @@
 
 use std::collections::HashSet;
 
+use app::audit::AuditOutcome;
 use app::error::AppError;
 use app::jobs::{
-    BackfillRequest, DateOrder, DatePlan, JobCreated, MAX_BACKFILL_DAYS, MAX_PARALLELISM,
-    TestRequest,
+    BackfillRequest, DateOrder, DatePlan, Job, JobCreated, JobPage, JobQuery, MAX_BACKFILL_DAYS,
+    MAX_PARALLELISM, TestRequest,
 };
-use app::model::{RunType, parse_date};
+use app::model::{DEFAULT_PAGE_SIZE, RunType, parse_date};
 use app::people::Actor;
 use app::rules::{self, Permission};
+use app::usecases::Jobs;
 use chrono::{Duration, NaiveDate};
 
+use super::Service;
+use crate::engine::EngineEvent;
 use crate::engine::snapshot::plan_day;
-use crate::engine::{Engine, EngineEvent};
-use crate::store::{DayBatch, NewInstance, NewJob, SnapshotNode};
+use crate::store::{AuditEntry, DayBatch, Gate, NewInstance, NewJob, SnapshotNode};
 
 /// Checks that the actor may test or backfill every one of `nodes`.
 fn may_run(actor: &Actor, nodes: &[SnapshotNode]) -> Result<(), AppError> {
     for node in nodes {
-        rules::authorize(actor, Permission::Operate { owner: &node.owner })
-            .map_err(AppError::forbidden)?;
+        rules::authorize(actor, Permission::OperateOn { owner: &node.owner })?;
     }
     Ok(())
+}
+
+/// What the audit trail says of a job.
+fn describe(job: &NewJob, instances: u64) -> String {
+    let dates = if job.from == job.to {
+        format!("business date {}", job.from)
+    } else {
+        format!("business dates {} to {}", job.from, job.to)
+    };
+    format!("{instances} instances of {} ({}), {dates}", job.root, job.nodes.join(", "))
 }
 
 /// The nodes of a day, by instance index, that have no upstream (`roots`) and no downstream
@@ -39,17 +51,58 @@ fn roots_and_sinks(day: &DayBatch) -> (Vec<usize>, Vec<usize>) {
     )
 }
 
-impl Engine {
+impl Service {
+    /// Creates a job with its instances and its audit entry, and sets the dispatcher going.
+    async fn create_job(
+        &self,
+        actor: &Actor,
+        job: &NewJob,
+        days: Vec<DayBatch>,
+        gates: &[Gate],
+    ) -> Result<(i64, u64), AppError> {
+        let now = self.now();
+        let planned: u64 = days.iter().map(|d| d.instances.len() as u64).sum();
+        let message = describe(job, planned);
+        let audit = AuditEntry {
+            actor: &actor.name,
+            action: match job.kind {
+                RunType::Backfill => "backfill.create",
+                _ => "test.create",
+            },
+            dry_run: false,
+            outcome: AuditOutcome::Ok,
+            subject: None,
+            message: Some(&message),
+            requested: 0,
+            changed: 0,
+            results: &[],
+            changes: &[],
+            at: now,
+        };
+        let created = self.store().create_job(job, days, gates, &audit, now).await?;
+        self.engine().wake();
+        self.engine().announce(EngineEvent::Operated { instances: Vec::new() });
+        Ok(created)
+    }
+
+    /// `GET /backfills/{id}`.
+    pub async fn backfill_job(&self, id: i64) -> Result<Job, AppError> {
+        self.allowed(Permission::Read)?;
+        let job = self.store().get_job(id).await?.filter(|j| j.kind == RunType::Backfill);
+        job.ok_or_else(|| AppError::not_found(format!("no backfill {id}")))
+    }
+}
+
+#[async_trait::async_trait]
+impl Jobs for Service {
     /// A smoke test: the node (or every node of the workflow) for one business date, run now
     /// without waiting for upstream instances (within a workflow test, its nodes wait for each
     /// other). A node whose schedule does not fire that day still gets one instance.
-    pub async fn start_test(
-        &self,
-        actor: &Actor,
-        request: &TestRequest,
-    ) -> Result<JobCreated, AppError> {
+    async fn start_test(&self, request: TestRequest) -> Result<JobCreated, AppError> {
+        let actor = self.allowed(Permission::Operate)?;
         let bizdate = parse_date("bizdate", &request.bizdate)?;
         let store = self.store();
+        let tz = self.engine().config().tz;
         let (root, names) = match (&request.node, &request.workflow) {
             (Some(node), None) => (node.clone(), vec![node.clone()]),
             (None, Some(workflow)) => {
@@ -67,9 +120,9 @@ impl Engine {
         }
         may_run(actor, &nodes)?;
         let run_date = bizdate + Duration::days(1);
-        let mut day = plan_day(&nodes, self.config().tz, run_date, RunType::Test);
+        let mut day = plan_day(&nodes, tz, run_date, RunType::Test);
         let planned: HashSet<i64> = day.instances.iter().map(|i| i.node_id).collect();
-        let midnight = crate::engine::schedule::local_midnight(run_date, self.config().tz);
+        let midnight = crate::engine::schedule::local_midnight(run_date, tz);
         for node in nodes.iter().filter(|n| !planned.contains(&n.id)) {
             day.instances.push(NewInstance {
                 node_id: node.id,
@@ -97,9 +150,7 @@ impl Engine {
             parallelism: 1,
         };
         let dates = vec![DatePlan { bizdate, instances: day.instances.len() as u64 }];
-        let (id, created) = store.create_job(&job, vec![day], &[], self.clock().now()).await?;
-        self.wake();
-        self.announce(EngineEvent::Operated { instances: Vec::new() });
+        let (id, created) = self.create_job(actor, &job, vec![day], &[]).await?;
         Ok(JobCreated {
             job: Some(id),
             dry_run: false,
@@ -112,12 +163,10 @@ impl Engine {
 
     /// A backfill of `node` (and the chosen descendants) over a range of business dates, in
     /// ascending or descending order, `parallelism` dates at a time. Instances yield to cycle
-    /// work (lower priority, and never the last slot of a group).
-    pub async fn backfill(
-        &self,
-        actor: &Actor,
-        request: &BackfillRequest,
-    ) -> Result<JobCreated, AppError> {
+    /// work (lower priority, and within each group's backfill share).
+    async fn backfill(&self, request: BackfillRequest) -> Result<JobCreated, AppError> {
+        let actor = self.allowed(Permission::Operate)?;
+        let tz = self.engine().config().tz;
         let from = parse_date("from", &request.from)?;
         let to = parse_date("to", &request.to)?;
         if from > to {
@@ -163,12 +212,7 @@ impl Engine {
         let mut batches: Vec<DayBatch> = bizdates
             .iter()
             .map(|bizdate| {
-                let mut day = plan_day(
-                    &nodes,
-                    self.config().tz,
-                    *bizdate + Duration::days(1),
-                    RunType::Backfill,
-                );
+                let mut day = plan_day(&nodes, tz, *bizdate + Duration::days(1), RunType::Backfill);
                 for instance in &mut day.instances {
                     instance.paused = false;
                 }
@@ -216,9 +260,7 @@ impl Engine {
         for batch in &mut batches {
             batch.run_type = RunType::Backfill;
         }
-        let (id, created) = store.create_job(&job, batches, &gates, self.clock().now()).await?;
-        self.wake();
-        self.announce(EngineEvent::Operated { instances: Vec::new() });
+        let (id, created) = self.create_job(actor, &job, batches, &gates).await?;
         Ok(JobCreated {
             job: Some(id),
             dry_run: false,
@@ -227,5 +269,15 @@ impl Engine {
             instances: created,
             url: Some(format!("/backfill?state=any&job={id}")),
         })
+    }
+
+    async fn list_jobs(&self, query: JobQuery) -> Result<JobPage, AppError> {
+        self.allowed(Permission::Read)?;
+        let before = match query.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            Some(cursor) => Some(super::parse_id("a valid cursor", cursor)?),
+            None => None,
+        };
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        Ok(self.store().list_jobs(query.kind, limit, before).await?)
     }
 }

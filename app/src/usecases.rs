@@ -1,0 +1,165 @@
+//! The use cases the UI's server functions reach, as traits: the server's per-request
+//! `Service` implements them (one method per use case, the same methods its REST handlers
+//! call) and puts itself into the Leptos context. Server functions only ever call through here.
+//! (The store and the engine live in the server crate, which depends on this one.)
+
+use std::sync::Arc;
+
+use leptos::prelude::use_context;
+
+use crate::audit::{AuditDetail, AuditPage, AuditQuery};
+use crate::error::AppError;
+use crate::flow::{DefinitionGraph, FlowGraph};
+use crate::jobs::{BackfillRequest, JobCreated, JobPage, JobQuery, TestRequest};
+use crate::model::{
+    Descendants, Instance, InstanceDetail, InstanceFilter, InstanceId, InstancePage, LogChunk,
+    LogRequest, PageRequest, StateCounts,
+};
+use crate::nodes::{
+    Node, NodePage, NodeQuery, NodeSpec, NodeView, ResourceGroup, SavedNode, Scheduling,
+};
+use crate::people::{
+    Actor, ApiToken, CreatedToken, LoginHints, NewToken, NewUser, User, UserChange, UserPage,
+    UserQuery,
+};
+use crate::report::{BatchKind, BatchRequest, Mode, Report, RerunDownstreamRequest};
+use crate::rules::Operation;
+
+type Result<T> = std::result::Result<T, AppError>;
+
+/// Reading instances.
+#[async_trait::async_trait]
+pub trait Instances: Send + Sync {
+    async fn list_instances(
+        &self,
+        filter: InstanceFilter,
+        page: PageRequest,
+    ) -> Result<InstancePage>;
+
+    async fn instance_stats(&self, filter: InstanceFilter) -> Result<StateCounts>;
+
+    /// The instances with these ids (live views refresh the rows they show).
+    async fn instances_by_ids(&self, ids: Vec<InstanceId>) -> Result<Vec<Instance>>;
+
+    async fn instance_detail(&self, id: InstanceId) -> Result<InstanceDetail>;
+
+    async fn flow(&self, id: InstanceId) -> Result<FlowGraph>;
+
+    async fn descendants(&self, id: InstanceId) -> Result<Descendants>;
+
+    async fn log_chunk(&self, id: InstanceId, request: LogRequest) -> Result<LogChunk>;
+}
+
+/// Operating on instances.
+#[async_trait::async_trait]
+pub trait Operations: Send + Sync {
+    async fn operate(&self, id: InstanceId, op: Operation, mode: Mode) -> Result<Report>;
+
+    async fn rerun_downstream(
+        &self,
+        root: InstanceId,
+        request: RerunDownstreamRequest,
+    ) -> Result<Report>;
+
+    async fn batch(&self, kind: BatchKind, request: BatchRequest) -> Result<Report>;
+}
+
+/// Definitions: nodes, workflows, resource groups.
+#[async_trait::async_trait]
+pub trait Nodes: Send + Sync {
+    async fn list_nodes(&self, query: NodeQuery) -> Result<NodePage>;
+
+    async fn node_view(&self, name: String) -> Result<NodeView>;
+
+    async fn definition_graph(&self, workflow: String) -> Result<DefinitionGraph>;
+
+    /// Workflow names with their node counts.
+    async fn workflows(&self) -> Result<Vec<(String, i64)>>;
+
+    async fn resource_groups(&self) -> Result<Vec<ResourceGroup>>;
+
+    /// A new node; a taken name is a conflict.
+    async fn create_node(&self, spec: NodeSpec) -> Result<Node>;
+
+    /// Replaces a node (or creates it); the answer says which.
+    async fn put_node(&self, name: String, spec: NodeSpec) -> Result<SavedNode>;
+
+    /// A node's scheduling status: normal, or paused (its instances are made frozen).
+    async fn set_scheduling(&self, name: String, scheduling: Scheduling) -> Result<Node>;
+}
+
+/// Test runs and backfills.
+#[async_trait::async_trait]
+pub trait Jobs: Send + Sync {
+    async fn start_test(&self, request: TestRequest) -> Result<JobCreated>;
+
+    async fn backfill(&self, request: BackfillRequest) -> Result<JobCreated>;
+
+    async fn list_jobs(&self, query: JobQuery) -> Result<JobPage>;
+}
+
+/// People, tokens and who is asking.
+#[async_trait::async_trait]
+pub trait People: Send + Sync {
+    /// Who is asking.
+    async fn whoami(&self) -> Result<Actor>;
+
+    /// Public: what the login page says.
+    async fn login_hints(&self) -> Result<LoginHints>;
+
+    async fn users(&self, query: UserQuery) -> Result<UserPage>;
+
+    async fn add_user(&self, user: NewUser) -> Result<User>;
+
+    async fn change_user(&self, name: String, change: UserChange) -> Result<User>;
+
+    /// The signed-in person's API tokens.
+    async fn tokens(&self) -> Result<Vec<ApiToken>>;
+
+    async fn create_token(&self, token: NewToken) -> Result<CreatedToken>;
+
+    async fn revoke_token(&self, id: i64) -> Result<()>;
+}
+
+/// The audit trail.
+#[async_trait::async_trait]
+pub trait AuditTrail: Send + Sync {
+    async fn audit(&self, query: AuditQuery) -> Result<AuditPage>;
+
+    /// One entry with a page of its per-instance results (after the instance `cursor`).
+    async fn audit_entry(&self, id: i64, cursor: Option<String>) -> Result<AuditDetail>;
+}
+
+/// Every use case of the UI.
+pub trait UseCases: Instances + Operations + Nodes + Jobs + People + AuditTrail {}
+
+impl<T: Instances + Operations + Nodes + Jobs + People + AuditTrail> UseCases for T {}
+
+pub type SharedUseCases = Arc<dyn UseCases>;
+
+/// The use cases of the current request (the service knows who is asking).
+pub fn current() -> Result<SharedUseCases> {
+    use_context::<SharedUseCases>()
+        .ok_or_else(|| AppError::internal("the server did not provide its use cases"))
+}
+
+/// Runs a server function's body against the request's use cases. A failure also sets the HTTP
+/// status its code names (401, 403, 404, 409, …), so scripts and tests see the same statuses as
+/// from the REST API.
+pub async fn call<T, F, Fut>(body: F) -> Result<T>
+where
+    F: FnOnce(SharedUseCases) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let result = match current() {
+        Ok(service) => body(service).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = &result
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = http::StatusCode::from_u16(error.code.http_status())
+    {
+        response.set_status(status);
+    }
+    result
+}

@@ -1,0 +1,346 @@
+//! Applying a change of definitions: in one unit of work, check the person may make it (as the
+//! nodes are now and as the change makes them), validate it against the live graph, find what
+//! differs field by field, write only that, and audit it with its before and after. All of it
+//! or nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use app::audit::{AuditOutcome, FieldChange};
+use app::error::AppError;
+use app::model::NodeId;
+use app::nodes::{DEFAULT_OWNER, Node, NodeSpec, ResourceGroup};
+use app::people::Actor;
+use app::rules::{self, Permission};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::file::DefinitionFile;
+use super::validate::{DefinitionError, check_graph};
+use crate::store::{AuditEntry, Store};
+
+/// What an import or upsert changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UpsertReport {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub resource_groups: usize,
+}
+
+/// Whether applying a definition may replace existing nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyMode {
+    /// Create or replace.
+    Upsert,
+    /// Refuse (409) if any node already exists.
+    CreateOnly,
+}
+
+/// On whose behalf a change is made.
+#[derive(Debug, Clone, Copy)]
+pub enum By<'a> {
+    /// A person, held to their role.
+    Person(&'a Actor),
+    /// The server's own command line or demo: whoever can run it owns the database anyway.
+    System,
+}
+
+impl By<'_> {
+    fn name(&self) -> &str {
+        match self {
+            By::Person(actor) => &actor.name,
+            By::System => "(system)",
+        }
+    }
+
+    /// The owner of a new node whose owner was left out.
+    fn default_owner(&self) -> &str {
+        match self {
+            By::Person(actor) => &actor.name,
+            By::System => DEFAULT_OWNER,
+        }
+    }
+
+    fn may(&self, permission: Permission<'_>) -> Result<(), AppError> {
+        match self {
+            By::Person(actor) => Ok(rules::authorize(actor, permission)?),
+            By::System => Ok(()),
+        }
+    }
+}
+
+/// A spec as it is stored: upstream in name order, schedule trimmed.
+pub fn normalized(spec: &NodeSpec) -> NodeSpec {
+    let mut spec = spec.clone();
+    spec.upstream.sort();
+    spec.schedule = spec.schedule.trim().to_string();
+    spec
+}
+
+/// The fields of a node as text, in a fixed order.
+fn fields(spec: &NodeSpec) -> [(&'static str, String); 10] {
+    [
+        ("workflow", spec.workflow.clone()),
+        ("owner", spec.owner.clone()),
+        ("command", spec.command.clone()),
+        ("schedule", spec.schedule.clone()),
+        ("upstream", spec.upstream.join(", ")),
+        ("resource_group", spec.resource_group.clone()),
+        ("timeout_secs", spec.timeout_secs.to_string()),
+        ("retries", spec.retries.to_string()),
+        ("retry_delay_secs", spec.retry_delay_secs.to_string()),
+        ("paused", spec.paused.to_string()),
+    ]
+}
+
+/// Field by field, what differs between two versions of a node (`None`: it did not exist, or
+/// no longer does). `prefix` names the node when one change covers several.
+pub fn node_changes(
+    before: Option<&NodeSpec>,
+    after: Option<&NodeSpec>,
+    prefix: Option<&str>,
+) -> Vec<FieldChange> {
+    let before = before.map(fields);
+    let after = after.map(fields);
+    let field = |name: &str| match prefix {
+        Some(node) => format!("{node}.{name}"),
+        None => name.to_string(),
+    };
+    (0..10)
+        .filter_map(|i| {
+            let b = before.as_ref().map(|f| &f[i]);
+            let a = after.as_ref().map(|f| &f[i]);
+            let name = b.or(a)?.0;
+            (b.map(|f| &f.1) != a.map(|f| &f.1)).then(|| FieldChange {
+                field: field(name),
+                before: b.map(|f| f.1.clone()),
+                after: a.map(|f| f.1.clone()),
+            })
+        })
+        .collect()
+}
+
+/// What differs between two versions of a resource group.
+pub fn group_changes(before: Option<&ResourceGroup>, after: &ResourceGroup) -> Vec<FieldChange> {
+    let text = |b: Option<u32>| b.map_or("default".to_string(), |b| b.to_string());
+    let mut changes = Vec::new();
+    let old_slots = before.map(|g| g.slots.to_string());
+    if old_slots.as_deref() != Some(after.slots.to_string().as_str()) {
+        changes.push(FieldChange {
+            field: "slots".into(),
+            before: old_slots,
+            after: Some(after.slots.to_string()),
+        });
+    }
+    let old_backfill = before.map(|g| text(g.backfill_slots));
+    if old_backfill != Some(text(after.backfill_slots)) {
+        changes.push(FieldChange {
+            field: "backfill_slots".into(),
+            before: old_backfill,
+            after: Some(text(after.backfill_slots)),
+        });
+    }
+    changes
+}
+
+/// Validates and writes a set of definitions in one transaction, and audits what changed. A
+/// node whose owner is left out keeps its owner, or (new) belongs to whoever makes it.
+pub async fn apply(
+    store: &Store,
+    mut file: DefinitionFile,
+    mode: ApplyMode,
+    by: By<'_>,
+    now: DateTime<Utc>,
+) -> Result<UpsertReport, AppError> {
+    if !file.resource_groups.is_empty() {
+        by.may(Permission::ManageProject)?;
+    }
+    let mut tx = store.begin_definitions().await?;
+    let mut report = UpsertReport::default();
+    let mut changes: Vec<FieldChange> = Vec::new();
+    let several = file.nodes.len() + file.resource_groups.len() > 1;
+
+    let groups_before: HashMap<String, ResourceGroup> =
+        tx.resource_groups().await?.into_iter().map(|g| (g.name.clone(), g)).collect();
+    for group in &file.resource_groups {
+        let diff = group_changes(groups_before.get(&group.name), group);
+        if !diff.is_empty() {
+            tx.put_resource_group(group).await?;
+        }
+        changes.extend(diff.into_iter().map(|c| FieldChange {
+            field: if several { format!("{}.{}", group.name, c.field) } else { c.field },
+            ..c
+        }));
+        report.resource_groups += 1;
+    }
+    let groups: HashSet<&str> = groups_before
+        .keys()
+        .map(String::as_str)
+        .chain(file.resource_groups.iter().map(|g| g.name.as_str()))
+        .collect();
+
+    let names: Vec<String> = file.nodes.iter().map(|n| n.name.clone()).collect();
+    let existing: HashMap<String, Node> =
+        tx.nodes_named(&names).await?.into_iter().map(|n| (n.spec.name.clone(), n)).collect();
+    if mode == ApplyMode::CreateOnly
+        && let Some(taken) = file.nodes.iter().find(|s| existing.contains_key(&s.name))
+    {
+        return Err(
+            AppError::conflict(format!("node '{}' already exists", taken.name)).on_field("name")
+        );
+    }
+    for spec in &mut file.nodes {
+        let current = existing.get(&spec.name);
+        if let Some(node) = current {
+            by.may(Permission::Define { owner: &node.spec.owner })?;
+        }
+        if spec.owner.is_empty() {
+            spec.owner = current.map_or(by.default_owner(), |n| &n.spec.owner).to_string();
+        }
+        by.may(Permission::Define { owner: &spec.owner })?;
+    }
+    file.check()?;
+    let mut graph = tx.graph().await?;
+    for spec in &file.nodes {
+        if !groups.contains(spec.resource_group.as_str()) {
+            return Err(DefinitionError::UnknownResourceGroup {
+                node: spec.name.clone(),
+                group: spec.resource_group.clone(),
+            }
+            .into());
+        }
+        graph.upstream.insert(spec.name.clone(), spec.upstream.clone());
+    }
+    let changed: Vec<&str> = file.nodes.iter().map(|s| s.name.as_str()).collect();
+    check_graph(&graph.upstream, &changed)?;
+
+    let mut ids: HashMap<String, NodeId> = graph.ids;
+    let mut rewired = Vec::new();
+    for spec in &file.nodes {
+        let spec = normalized(spec);
+        let before = existing.get(&spec.name).map(|n| &n.spec);
+        let prefix = several.then_some(spec.name.as_str());
+        match before {
+            Some(before) if *before == spec => {
+                report.unchanged.push(spec.name.clone());
+                continue;
+            }
+            Some(before) => {
+                let id = ids[&spec.name];
+                tx.update_node(id, &spec, now).await?;
+                changes.extend(node_changes(Some(before), Some(&spec), prefix));
+                report.updated.push(spec.name.clone());
+            }
+            None => {
+                let id = tx.insert_node(&spec, now).await?;
+                ids.insert(spec.name.clone(), id);
+                changes.extend(node_changes(None, Some(&spec), prefix));
+                report.created.push(spec.name.clone());
+            }
+        }
+        rewired.push(spec);
+    }
+    for spec in &rewired {
+        let upstream: Vec<NodeId> = spec.upstream.iter().map(|u| ids[u]).collect();
+        tx.set_upstream(ids[&spec.name], &upstream).await?;
+    }
+    if !changes.is_empty() {
+        let (action, subject) = match (&file.nodes[..], &file.resource_groups[..]) {
+            ([node], []) if report.created.is_empty() => {
+                ("node.update", Some(format!("node:{}", node.name)))
+            }
+            ([node], []) => ("node.create", Some(format!("node:{}", node.name))),
+            ([], [group]) => {
+                ("resource_group.change", Some(format!("resource_group:{}", group.name)))
+            }
+            _ => ("node.import", None),
+        };
+        let message = several.then(|| {
+            format!(
+                "{} created, {} updated, {} unchanged, {} resource groups",
+                report.created.len(),
+                report.updated.len(),
+                report.unchanged.len(),
+                report.resource_groups
+            )
+        });
+        tx.audit(&AuditEntry {
+            actor: by.name(),
+            action,
+            dry_run: false,
+            outcome: AuditOutcome::Ok,
+            subject,
+            message: message.as_deref(),
+            requested: 0,
+            changed: 0,
+            results: &[],
+            changes: &changes,
+            at: now,
+        })
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> NodeSpec {
+        DefinitionFile::parse("t", "[[nodes]]\nname = \"n\"\ncommand = \"true\"\n")
+            .unwrap()
+            .nodes
+            .remove(0)
+    }
+
+    #[test]
+    fn a_change_lists_only_the_fields_that_differ() {
+        let before = spec();
+        let mut after = spec();
+        after.command = "false".into();
+        after.upstream = vec!["a".into(), "b".into()];
+        assert_eq!(
+            node_changes(Some(&before), Some(&after), None),
+            vec![
+                FieldChange {
+                    field: "command".into(),
+                    before: Some("true".into()),
+                    after: Some("false".into())
+                },
+                FieldChange {
+                    field: "upstream".into(),
+                    before: Some(String::new()),
+                    after: Some("a, b".into())
+                },
+            ]
+        );
+        assert!(node_changes(Some(&before), Some(&before), None).is_empty());
+    }
+
+    #[test]
+    fn creation_and_deletion_list_every_field() {
+        let created = node_changes(None, Some(&spec()), Some("n"));
+        assert_eq!(created.len(), 10);
+        assert_eq!(created[2].field, "n.command");
+        assert!(created.iter().all(|c| c.before.is_none() && c.after.is_some()));
+        let deleted = node_changes(Some(&spec()), None, None);
+        assert!(deleted.iter().all(|c| c.before.is_some() && c.after.is_none()));
+    }
+
+    #[test]
+    fn group_changes_name_slots_and_the_backfill_share() {
+        let old = ResourceGroup { name: "etl".into(), slots: 4, backfill_slots: None };
+        let new = ResourceGroup { backfill_slots: Some(2), ..old.clone() };
+        assert_eq!(
+            group_changes(Some(&old), &new),
+            vec![FieldChange {
+                field: "backfill_slots".into(),
+                before: Some("default".into()),
+                after: Some("2".into())
+            }]
+        );
+        assert_eq!(group_changes(None, &old).len(), 2);
+        assert!(group_changes(Some(&old), &old).is_empty());
+    }
+}

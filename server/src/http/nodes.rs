@@ -1,0 +1,151 @@
+//! Definitions: `/nodes`, `/import`, `/resource-groups`, and `/snapshots` (a day's instances on
+//! demand).
+
+use app::error::AppError;
+use app::model::{MAX_PAGE_SIZE, parse_date};
+use app::nodes::{Node, NodePage, NodeQuery, NodeSpec, ResourceGroup};
+use app::usecases::Nodes;
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::error::ApiResult;
+use super::{Pairs, pairs};
+use crate::definitions::{DefinitionFile, UpsertReport};
+use crate::service::{Core, Service};
+
+pub fn routes() -> Router<Core> {
+    Router::new()
+        .route("/nodes", get(list_nodes).post(create_node))
+        .route("/nodes/{name}", get(get_node).put(put_node).delete(delete_node))
+        .route("/import", post(import))
+        .route("/resource-groups", get(list_groups))
+        .route("/resource-groups/{name}", put(put_group))
+        .route("/snapshots", post(snapshot))
+}
+
+fn node_query(query: Pairs) -> ApiResult<NodeQuery> {
+    let mut out = NodeQuery::default();
+    for (key, value) in pairs(query)? {
+        let value = value.trim().to_string();
+        if value.is_empty() {
+            continue;
+        }
+        match key.as_str() {
+            "name" => out.name = Some(value),
+            "owner" => out.owner = Some(value),
+            "workflow" => out.workflow = Some(value),
+            "cursor" => out.after = Some(value),
+            "limit" => {
+                out.limit = Some(
+                    value.parse().ok().filter(|l| (1..=MAX_PAGE_SIZE).contains(l)).ok_or_else(
+                        || {
+                            AppError::bad_request(format!(
+                                "limit '{value}' must be a number from 1 to {MAX_PAGE_SIZE}"
+                            ))
+                        },
+                    )?,
+                )
+            }
+            other => {
+                return Err(AppError::bad_request(format!(
+                    "unknown filter '{other}' (expected name, owner, workflow, limit, cursor)"
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn list_nodes(service: Service, query: Pairs) -> ApiResult<Json<NodePage>> {
+    Ok(Json(service.list_nodes(node_query(query)?).await?))
+}
+
+fn node_spec(body: Result<Json<Value>, JsonRejection>) -> ApiResult<NodeSpec> {
+    Ok(serde_json::from_value(body?.0)
+        .map_err(|e| AppError::bad_request(format!("invalid node: {e}")))?)
+}
+
+/// `POST /nodes`: a left-out owner is the person creating it.
+async fn create_node(
+    service: Service,
+    body: Result<Json<Value>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Node>)> {
+    Ok((StatusCode::CREATED, Json(service.create_node(node_spec(body)?).await?)))
+}
+
+async fn get_node(service: Service, Path(name): Path<String>) -> ApiResult<Json<Node>> {
+    Ok(Json(service.node(&name).await?))
+}
+
+/// `PUT /nodes/{name}`: creates or replaces; a left-out owner stays what it is.
+async fn put_node(
+    service: Service,
+    Path(name): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Node>)> {
+    let saved = service.put_node(name, node_spec(body)?).await?;
+    let status = if saved.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(saved.node)))
+}
+
+async fn delete_node(service: Service, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    service.delete_node(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn import(service: Service, body: Bytes) -> ApiResult<Json<UpsertReport>> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| AppError::bad_request("the import body must be UTF-8 TOML text"))?;
+    let file = DefinitionFile::parse("request body", text).map_err(AppError::from)?;
+    Ok(Json(service.import(file).await?))
+}
+
+async fn list_groups(service: Service) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "items": service.resource_groups().await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupBody {
+    slots: u32,
+    #[serde(default)]
+    backfill_slots: Option<u32>,
+}
+
+async fn put_group(
+    service: Service,
+    Path(name): Path<String>,
+    body: Result<Json<GroupBody>, JsonRejection>,
+) -> ApiResult<Json<ResourceGroup>> {
+    let GroupBody { slots, backfill_slots } = body?.0;
+    Ok(Json(service.put_resource_group(ResourceGroup { name, slots, backfill_slots }).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotBody {
+    run_date: String,
+}
+
+#[derive(Serialize)]
+struct SnapshotAnswer {
+    run_date: String,
+    created: u64,
+}
+
+async fn snapshot(
+    service: Service,
+    body: Result<Json<SnapshotBody>, JsonRejection>,
+) -> ApiResult<Json<SnapshotAnswer>> {
+    let run_date = parse_date("run_date", &body?.0.run_date)?;
+    let created = service.snapshot(run_date).await?;
+    Ok(Json(SnapshotAnswer { run_date: run_date.to_string(), created }))
+}

@@ -1,0 +1,197 @@
+//! Definitions: reading nodes, workflows and resource groups, and changing them (each change
+//! validated whole, written in one transaction with its audit entry).
+
+use app::audit::AuditOutcome;
+use app::error::AppError;
+use app::flow::{DefinitionGraph, layout_definitions};
+use app::model::DEFAULT_PAGE_SIZE;
+use app::nodes::{
+    Node, NodePage, NodeQuery, NodeSpec, NodeView, ResourceGroup, SavedNode, Scheduling,
+};
+use app::rules::Permission;
+use app::usecases::Nodes;
+
+use super::Service;
+use crate::definitions::apply::node_changes;
+use crate::definitions::{ApplyMode, By, DefinitionError, DefinitionFile, UpsertReport, apply};
+use crate::store::{AuditEntry, DefinitionTx, NodeListFilter};
+
+/// The most nodes a workflow's graph shows.
+const GRAPH_LIMIT: u32 = 2_000;
+
+/// A node inside a change, or a 404.
+async fn node_in(tx: &mut Box<dyn DefinitionTx>, name: &str) -> Result<Node, AppError> {
+    tx.nodes_named(&[name.to_string()])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found(format!("no node named '{name}'")))
+}
+
+impl Service {
+    async fn saved(&self, name: &str) -> Result<Node, AppError> {
+        self.store()
+            .get_node(name)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("no node named '{name}'")))
+    }
+
+    /// Applies a change of definitions on behalf of the person asking.
+    async fn apply(&self, file: DefinitionFile, mode: ApplyMode) -> Result<UpsertReport, AppError> {
+        let actor = self.actor()?;
+        let report = apply(self.store(), file, mode, By::Person(actor), self.now()).await?;
+        self.engine().wake();
+        Ok(report)
+    }
+
+    /// `GET /nodes/{name}`.
+    pub async fn node(&self, name: &str) -> Result<Node, AppError> {
+        self.allowed(Permission::Read)?;
+        self.saved(name).await
+    }
+
+    /// `POST /import`: a workflow-as-code file. Every node must be the person's to change (as
+    /// it is now and as the file makes it); resource groups need an administrator.
+    pub async fn import(&self, file: DefinitionFile) -> Result<UpsertReport, AppError> {
+        self.allowed(Permission::Operate)?;
+        self.apply(file, ApplyMode::Upsert).await
+    }
+
+    /// `PUT /resource-groups/{name}`.
+    pub async fn put_resource_group(
+        &self,
+        group: ResourceGroup,
+    ) -> Result<ResourceGroup, AppError> {
+        self.allowed(Permission::ManageProject)?;
+        let file = DefinitionFile { resource_groups: vec![group.clone()], nodes: Vec::new() };
+        self.apply(file, ApplyMode::Upsert).await?;
+        Ok(group)
+    }
+
+    /// `DELETE /nodes/{name}`: refused while live nodes depend on it.
+    pub async fn delete_node(&self, name: &str) -> Result<(), AppError> {
+        let actor = self.allowed(Permission::Operate)?;
+        let mut tx = self.store().begin_definitions().await?;
+        let node = node_in(&mut tx, name).await?;
+        app::rules::authorize(actor, Permission::Define { owner: &node.spec.owner })?;
+        let downstream = tx.live_downstream(node.id).await?;
+        if !downstream.is_empty() {
+            return Err(DefinitionError::StillNeeded { node: name.to_string(), downstream }.into());
+        }
+        let now = self.now();
+        tx.delete_node(node.id, now).await?;
+        tx.audit(&AuditEntry {
+            actor: &actor.name,
+            action: "node.delete",
+            dry_run: false,
+            outcome: AuditOutcome::Ok,
+            subject: Some(format!("node:{name}")),
+            message: None,
+            requested: 0,
+            changed: 0,
+            results: &[],
+            changes: &node_changes(Some(&node.spec), None, None),
+            at: now,
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Nodes for Service {
+    async fn list_nodes(&self, query: NodeQuery) -> Result<NodePage, AppError> {
+        self.allowed(Permission::Read)?;
+        let filter = NodeListFilter {
+            name: query.name,
+            owner: query.owner,
+            workflow: query.workflow,
+            limit: query.limit.unwrap_or(DEFAULT_PAGE_SIZE),
+            after: query.after,
+        };
+        Ok(self.store().list_nodes(&filter).await?)
+    }
+
+    async fn node_view(&self, name: String) -> Result<NodeView, AppError> {
+        self.allowed(Permission::Read)?;
+        let store = self.store();
+        let node = self.saved(&name).await?;
+        let downstream = store.node_downstream(&name).await?;
+        let descendants = store.node_descendants(&name).await?;
+        let schedule_words = app::schedule_words::describe(&node.spec.schedule);
+        Ok(NodeView { node, downstream, descendants, schedule_words })
+    }
+
+    async fn definition_graph(&self, workflow: String) -> Result<DefinitionGraph, AppError> {
+        self.allowed(Permission::Read)?;
+        let (nodes, edges, truncated) = self.store().workflow_graph(&workflow, GRAPH_LIMIT).await?;
+        if nodes.is_empty() {
+            return Err(AppError::not_found(format!("no workflow named '{workflow}'")));
+        }
+        Ok(layout_definitions(nodes, &edges, truncated))
+    }
+
+    async fn workflows(&self) -> Result<Vec<(String, i64)>, AppError> {
+        self.allowed(Permission::Read)?;
+        Ok(self.store().workflows().await?)
+    }
+
+    async fn resource_groups(&self) -> Result<Vec<ResourceGroup>, AppError> {
+        self.allowed(Permission::Read)?;
+        Ok(self.store().resource_groups().await?)
+    }
+
+    async fn create_node(&self, spec: NodeSpec) -> Result<Node, AppError> {
+        self.allowed(Permission::Operate)?;
+        let name = spec.name.clone();
+        let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![spec] };
+        self.apply(file, ApplyMode::CreateOnly).await?;
+        self.saved(&name).await
+    }
+
+    async fn put_node(&self, name: String, mut spec: NodeSpec) -> Result<SavedNode, AppError> {
+        self.allowed(Permission::Operate)?;
+        // The name comes from the path; a body may repeat it but not contradict it.
+        if spec.name.is_empty() {
+            spec.name = name.clone();
+        } else if spec.name != name {
+            return Err(AppError::bad_request(format!(
+                "the body names node '{}' but the path names '{name}' (renaming is not supported)",
+                spec.name
+            ))
+            .on_field("name"));
+        }
+        let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![spec] };
+        let report = self.apply(file, ApplyMode::Upsert).await?;
+        Ok(SavedNode { node: self.saved(&name).await?, created: !report.created.is_empty() })
+    }
+
+    async fn set_scheduling(&self, name: String, scheduling: Scheduling) -> Result<Node, AppError> {
+        let actor = self.allowed(Permission::Operate)?;
+        let mut tx = self.store().begin_definitions().await?;
+        let node = node_in(&mut tx, &name).await?;
+        app::rules::authorize(actor, Permission::Define { owner: &node.spec.owner })?;
+        let paused = scheduling.is_paused();
+        if node.spec.paused != paused {
+            let now = self.now();
+            tx.set_node_paused(node.id, paused, now).await?;
+            let after = NodeSpec { paused, ..node.spec.clone() };
+            tx.audit(&AuditEntry {
+                actor: &actor.name,
+                action: if paused { "node.pause" } else { "node.unpause" },
+                dry_run: false,
+                outcome: AuditOutcome::Ok,
+                subject: Some(format!("node:{name}")),
+                message: None,
+                requested: 0,
+                changed: 0,
+                results: &[],
+                changes: &node_changes(Some(&node.spec), Some(&after), None),
+                at: now,
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        self.saved(&name).await
+    }
+}

@@ -1,0 +1,214 @@
+//! Operations on instances on SQLite: one `BEGIN IMMEDIATE` transaction.
+
+use app::model::{InstanceFilter, InstanceId, InstanceState};
+use app::rules::PausedGuard;
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, Transaction};
+
+use super::audit::insert_audit;
+use super::instances::push_filter;
+use super::scheduling::{promote_downstream, promotion};
+use super::{CHUNK, SqliteStore, json_ids, push_in};
+use crate::store::operations::{Guard, OperationStore, OperationTx, Target, Transition};
+use crate::store::{AuditEntry, Result, to_ms};
+
+#[derive(sqlx::FromRow)]
+struct TargetRow {
+    id: i64,
+    node: String,
+    owner: String,
+    state: InstanceState,
+    paused: bool,
+    attempt: i32,
+}
+
+impl From<TargetRow> for Target {
+    fn from(row: TargetRow) -> Self {
+        Target {
+            id: InstanceId(row.id),
+            node: row.node,
+            owner: row.owner,
+            state: row.state,
+            paused: row.paused,
+            attempt: row.attempt,
+        }
+    }
+}
+
+fn targets(rows: Vec<TargetRow>) -> Vec<Target> {
+    rows.into_iter().map(Target::from).collect()
+}
+
+const TARGET_COLUMNS: &str = "i.id, i.node_name AS node, i.owner, i.state, i.paused, i.attempt";
+
+#[async_trait::async_trait]
+impl OperationStore for SqliteStore {
+    async fn begin_operation(&self) -> Result<Box<dyn OperationTx>> {
+        let tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Box::new(SqliteOperation { tx }))
+    }
+}
+
+struct SqliteOperation {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait::async_trait]
+impl OperationTx for SqliteOperation {
+    async fn targets(&mut self, ids: &[InstanceId]) -> Result<Vec<Target>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(10_000) {
+            let rows: Vec<TargetRow> = sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {TARGET_COLUMNS} FROM instances i \
+                 WHERE i.id IN (SELECT value FROM json_each(?1)) ORDER BY i.id"
+            )))
+            .bind(json_ids(chunk))
+            .fetch_all(&mut *self.tx)
+            .await?;
+            out.extend(targets(rows));
+        }
+        out.sort_by_key(|t| t.id);
+        Ok(out)
+    }
+
+    async fn targets_matching(
+        &mut self,
+        filter: &InstanceFilter,
+        limit: usize,
+    ) -> Result<Vec<Target>> {
+        let mut query =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {TARGET_COLUMNS} FROM instances i"));
+        push_filter(&mut query, filter);
+        query.push(" ORDER BY i.id LIMIT ").push_bind(limit as i64);
+        Ok(targets(query.build_query_as().fetch_all(&mut *self.tx).await?))
+    }
+
+    async fn descendants(&mut self, root: InstanceId, limit: usize) -> Result<Vec<Target>> {
+        Ok(targets(
+            sqlx::query_as(AssertSqlSafe(format!(
+                "WITH RECURSIVE down (id) AS ( \
+                   SELECT instance_id FROM instance_deps WHERE upstream_id = ?1 \
+                   UNION SELECT d.instance_id FROM instance_deps d \
+                   JOIN down ON d.upstream_id = down.id) \
+                 SELECT {TARGET_COLUMNS} FROM instances i JOIN down ON down.id = i.id \
+                 ORDER BY i.id LIMIT ?2"
+            )))
+            .bind(root.0)
+            .bind(limit as i64)
+            .fetch_all(&mut *self.tx)
+            .await?,
+        ))
+    }
+
+    async fn waiting_downstream(&mut self, ids: &[InstanceId]) -> Result<Vec<Target>> {
+        Ok(targets(
+            sqlx::query_as(AssertSqlSafe(format!(
+                "WITH RECURSIVE start (id) AS (SELECT value FROM json_each(?1)), \
+                 down (id) AS ( \
+                   SELECT d.instance_id FROM instance_deps d JOIN start ON d.upstream_id = start.id \
+                   UNION SELECT d.instance_id FROM instance_deps d \
+                     JOIN down ON d.upstream_id = down.id \
+                     JOIN instances u ON u.id = down.id WHERE u.state = ?2) \
+                 SELECT {TARGET_COLUMNS} FROM instances i JOIN down ON down.id = i.id \
+                 WHERE i.state = ?2 AND i.id NOT IN (SELECT id FROM start) ORDER BY i.id"
+            )))
+            .bind(json_ids(ids))
+            .bind(InstanceState::NotRun)
+            .fetch_all(&mut *self.tx)
+            .await?,
+        ))
+    }
+
+    async fn edges_within(&mut self, ids: &[InstanceId]) -> Result<Vec<(InstanceId, InstanceId)>> {
+        let members: std::collections::HashSet<InstanceId> = ids.iter().copied().collect();
+        // Driven from the id list through the primary key (CROSS JOIN fixes the order); only
+        // the edges between members are kept.
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT d.instance_id, d.upstream_id FROM json_each(?1) j \
+             CROSS JOIN instance_deps d ON d.instance_id = j.value",
+        )
+        .bind(json_ids(ids))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(d, u)| (InstanceId(d), InstanceId(u)))
+            .filter(|(_, u)| members.contains(u))
+            .collect())
+    }
+
+    async fn apply(
+        &mut self,
+        transition: Transition,
+        ids: &[InstanceId],
+        guard: Guard<'_>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let now = to_ms(now);
+        let mut changed = 0;
+        for chunk in ids.chunks(CHUNK) {
+            let mut query = QueryBuilder::<Sqlite>::new("UPDATE instances SET ");
+            match transition {
+                Transition::Stop => {
+                    query.push("state = ").push_bind(InstanceState::Stopped);
+                    query.push(", ended_at = ").push_bind(now);
+                }
+                Transition::RunNow => {
+                    query.push("state = ").push_bind(InstanceState::WaitingResources);
+                    query.push(", ready_at = ").push_bind(now).push(", auto_retries = 0");
+                }
+                Transition::Reset => {
+                    query.push("state = ").push_bind(InstanceState::NotRun);
+                    query.push(", ready_at = planned_at, auto_retries = 0");
+                }
+                Transition::Succeed => {
+                    query.push("state = ").push_bind(InstanceState::Success);
+                }
+                Transition::Pause => {
+                    query.push("paused = 1");
+                }
+                Transition::Resume => {
+                    query.push("paused = 0");
+                }
+            }
+            query.push(", reason = ").push_bind(reason.to_string());
+            query.push(", updated_at = ").push_bind(now);
+            query.push(" WHERE id");
+            push_in(&mut query, chunk.iter().map(|id| id.0));
+            query.push(" AND state");
+            push_in(&mut query, guard.states.iter().copied());
+            match guard.paused {
+                PausedGuard::Any => {}
+                PausedGuard::Paused => {
+                    query.push(" AND paused = 1");
+                }
+                PausedGuard::NotPaused => {
+                    query.push(" AND paused = 0");
+                }
+            }
+            changed += query.build().execute(&mut *self.tx).await?.rows_affected();
+        }
+        // What a success or a resume unblocks moves on in the same transaction: the
+        // instances themselves (a resumed one) and their direct downstream.
+        if matches!(transition, Transition::Succeed | Transition::Resume) {
+            promote_downstream(&mut self.tx, ids, now).await?;
+            for chunk in ids.chunks(CHUNK) {
+                let mut query = promotion(now);
+                query.push(" AND id");
+                push_in(&mut query, chunk.iter().map(|id| id.0));
+                query.build().execute(&mut *self.tx).await?;
+            }
+        }
+        Ok(changed)
+    }
+
+    async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<i64> {
+        insert_audit(&mut self.tx, entry).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

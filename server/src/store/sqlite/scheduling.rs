@@ -1,0 +1,390 @@
+//! The engine's state transitions on SQLite, each a guarded, set-based update.
+
+use std::collections::HashMap;
+
+use app::model::{InstanceId, InstanceState, RunType};
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
+
+use super::rows::date;
+use super::{CHUNK, SqliteStore, push_in};
+use crate::store::scheduling::{
+    AfterAttempt, Claim, ClaimTx, Finish, FinishedAttempt, GroupLoad, NewAttempt, OpenAttempt,
+    Outcome, Queued, RetryPolicy, SchedulingStore, StartedProcess,
+};
+use crate::store::{Result, StoreError, from_ms, to_ms};
+
+use InstanceState::{NotRun, Running, Success, WaitingResources, WaitingTime};
+
+/// A state as an SQL literal. SQLite uses a partial index only when the query repeats the
+/// index's condition literally (a bound parameter cannot imply it), so the statements that need
+/// `instances_due` or `instances_queued` name their state this way; everywhere else states are
+/// bound as typed values.
+pub(super) fn literal(state: InstanceState) -> String {
+    format!("'{}'", state.as_str())
+}
+
+/// The promotion of not-run instances whose upstream instances have all succeeded and are not
+/// paused: to waiting for time, or straight on to waiting for resources when their time has
+/// come. Callers narrow it with `AND …`.
+pub(super) fn promotion(now: i64) -> QueryBuilder<Sqlite> {
+    let mut query = QueryBuilder::new("UPDATE instances SET updated_at = ");
+    query
+        .push_bind(now)
+        .push(", state = CASE WHEN ready_at <= ")
+        .push_bind(now)
+        .push(" THEN ")
+        .push_bind(WaitingResources)
+        .push(" ELSE ")
+        .push_bind(WaitingTime)
+        .push(" END WHERE state = ")
+        .push_bind(NotRun)
+        .push(
+            " AND paused = 0 AND NOT EXISTS (SELECT 1 FROM instance_deps d \
+             JOIN instances u ON u.id = d.upstream_id WHERE d.instance_id = instances.id \
+             AND (u.state <> ",
+        )
+        .push_bind(Success)
+        .push(" OR u.paused <> 0))");
+    query
+}
+
+/// Promotes the ready instances directly downstream of `ids`.
+pub(super) async fn promote_downstream(
+    conn: &mut SqliteConnection,
+    ids: &[InstanceId],
+    now: i64,
+) -> Result<u64> {
+    let mut promoted = 0;
+    for chunk in ids.chunks(CHUNK) {
+        let mut query = promotion(now);
+        query.push(" AND id IN (SELECT instance_id FROM instance_deps WHERE upstream_id");
+        push_in(&mut query, chunk.iter().map(|id| id.0));
+        query.push(")");
+        promoted += query.build().execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(promoted)
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: i64,
+    attempt: i64,
+    name: String,
+    command: String,
+    timeout_secs: i64,
+    retries: i64,
+    retry_delay_secs: i64,
+    auto_retries: i64,
+    run_type: RunType,
+    bizdate: String,
+    run_date: String,
+    planned_at: i64,
+}
+
+impl ClaimRow {
+    fn into_claim(self) -> Result<Claim> {
+        Ok(Claim {
+            instance_id: InstanceId(self.id),
+            attempt: self.attempt as i32,
+            node_name: self.name,
+            command: self.command,
+            timeout_secs: self.timeout_secs as u32,
+            retry: RetryPolicy {
+                retries: self.retries as u32,
+                delay_secs: self.retry_delay_secs as u32,
+            },
+            auto_retries: self.auto_retries as u32,
+            run_type: self.run_type,
+            bizdate: date(&self.bizdate)?,
+            run_date: date(&self.run_date)?,
+            planned_at: from_ms(self.planned_at),
+            log_path: String::new(),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl SchedulingStore for SqliteStore {
+    async fn promote_all(&self, now: DateTime<Utc>) -> Result<u64> {
+        Ok(promotion(to_ms(now)).build().execute(&self.write).await?.rows_affected())
+    }
+
+    async fn release_due(&self, now: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE instances SET state = ?1, updated_at = ?2 \
+             WHERE state = {} AND paused = 0 AND ready_at <= ?2",
+            literal(WaitingTime)
+        )))
+        .bind(WaitingResources)
+        .bind(to_ms(now))
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT MIN(ready_at) FROM instances WHERE state = {} AND paused = 0",
+            literal(WaitingTime)
+        )))
+        .fetch_one(&self.read)
+        .await?;
+        Ok(at.map(from_ms))
+    }
+
+    async fn groups_with_work(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT g.name FROM resource_groups g WHERE EXISTS ( \
+               SELECT 1 FROM instances i JOIN nodes n ON n.id = i.node_id \
+               WHERE i.state = {} AND i.paused = 0 AND n.resource_group = g.name) \
+             AND g.slots > (SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
+               WHERE i.state = ?1 AND n.resource_group = g.name) \
+             ORDER BY g.name",
+            literal(WaitingResources)
+        )))
+        .bind(Running)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn begin_claim(&self, group: &str) -> Result<Box<dyn ClaimTx>> {
+        let tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Box::new(SqliteClaim { tx, group: group.to_string() }))
+    }
+
+    async fn record_attempts(
+        &self,
+        started: &[StartedProcess],
+        finished: &[FinishedAttempt],
+    ) -> Result<Vec<Finish>> {
+        let mut tx = self.write.begin().await?;
+        for chunk in started.chunks(CHUNK) {
+            let mut query =
+                QueryBuilder::<Sqlite>::new("WITH p (instance_id, attempt, pid, pid_start) AS (");
+            query.push_values(chunk, |mut row, p| {
+                row.push_bind(p.instance_id.0)
+                    .push_bind(p.attempt)
+                    .push_bind(p.pid)
+                    .push_bind(p.pid_start);
+            });
+            query.push(
+                ") UPDATE attempts SET pid = p.pid, pid_start = p.pid_start FROM p \
+                 WHERE attempts.instance_id = p.instance_id AND attempts.attempt = p.attempt",
+            );
+            query.build().execute(&mut *tx).await?;
+        }
+        let mut states: HashMap<(i64, i32), InstanceState> = HashMap::new();
+        let mut promoted: HashMap<i64, u64> = HashMap::new();
+        for chunk in finished.chunks(CHUNK) {
+            let values = |query: &mut QueryBuilder<Sqlite>| {
+                query.push(
+                    "WITH f (instance_id, attempt, ended_at, exit_code, outcome, reason, state, \
+                     ready_at, retried) AS (",
+                );
+                query.push_values(chunk, |mut row, f| {
+                    let (outcome, exit_code, reason) = match &f.outcome {
+                        Outcome::Success => ("success", Some(0), None),
+                        Outcome::Failed { exit_code, reason } => {
+                            ("failed", *exit_code, Some(reason.clone()))
+                        }
+                    };
+                    let (state, ready_at, retried) = match f.next {
+                        AfterAttempt::Succeeded => (Success, None, 0),
+                        AfterAttempt::RetryAt(at) => (WaitingTime, Some(to_ms(at)), 1),
+                        AfterAttempt::Failed => (InstanceState::Failed, None, 0),
+                    };
+                    row.push_bind(f.instance_id.0)
+                        .push_bind(f.attempt)
+                        .push_bind(to_ms(f.at))
+                        .push_bind(exit_code)
+                        .push_bind(outcome)
+                        .push_bind(reason)
+                        .push_bind(state)
+                        .push_bind(ready_at)
+                        .push_bind(retried);
+                });
+                query.push(") ");
+            };
+            let mut query = QueryBuilder::<Sqlite>::new("");
+            values(&mut query);
+            query.push(
+                "UPDATE attempts SET ended_at = f.ended_at, exit_code = f.exit_code, \
+                 outcome = f.outcome, reason = f.reason FROM f \
+                 WHERE attempts.instance_id = f.instance_id AND attempts.attempt = f.attempt",
+            );
+            query.build().execute(&mut *tx).await?;
+
+            let mut query = QueryBuilder::<Sqlite>::new("");
+            values(&mut query);
+            query
+                .push(
+                    "UPDATE instances SET state = f.state, \
+                       ready_at = COALESCE(f.ready_at, instances.ready_at), \
+                       auto_retries = instances.auto_retries + f.retried, \
+                       ended_at = f.ended_at, exit_code = f.exit_code, reason = f.reason, \
+                       updated_at = f.ended_at \
+                     FROM f WHERE instances.id = f.instance_id AND instances.attempt = f.attempt \
+                       AND instances.state = ",
+                )
+                .push_bind(Running)
+                .push(" RETURNING instances.id, instances.attempt, instances.state");
+            let rows: Vec<(i64, i32, InstanceState)> =
+                query.build_query_as().fetch_all(&mut *tx).await?;
+            for (id, attempt, state) in rows {
+                states.insert((id, attempt), state);
+            }
+            let now = chunk.iter().map(|f| to_ms(f.at)).max().unwrap_or_default();
+            for f in chunk {
+                if states.get(&(f.instance_id.0, f.attempt)) == Some(&Success) {
+                    let count = promote_downstream(&mut tx, &[f.instance_id], now).await?;
+                    promoted.insert(f.instance_id.0, count);
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(finished
+            .iter()
+            .map(|f| Finish {
+                state: states.get(&(f.instance_id.0, f.attempt)).copied(),
+                promoted: promoted.get(&f.instance_id.0).copied().unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn open_attempts(&self) -> Result<Vec<OpenAttempt>> {
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(i64, i64, Option<String>, Option<i64>, Option<i64>, i64, i64, i64)> =
+            sqlx::query_as(
+                "SELECT i.id, i.attempt, a.log_path, a.pid, a.pid_start, n.retries, \
+                 n.retry_delay_secs, i.auto_retries \
+                 FROM instances i JOIN nodes n ON n.id = i.node_id \
+                 LEFT JOIN attempts a ON a.instance_id = i.id AND a.attempt = i.attempt \
+                 WHERE i.state = ?1 ORDER BY i.id",
+            )
+            .bind(Running)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, attempt, log_path, pid, pid_start, retries, delay, auto_retries)| {
+                OpenAttempt {
+                    instance_id: InstanceId(id),
+                    attempt: attempt as i32,
+                    log_path,
+                    pid,
+                    pid_start,
+                    retry: RetryPolicy { retries: retries as u32, delay_secs: delay as u32 },
+                    auto_retries: auto_retries as u32,
+                }
+            })
+            .collect())
+    }
+}
+
+/// Claiming the slots of one group: `BEGIN IMMEDIATE` holds the write lock, so the load read
+/// is still true when the claim is written.
+struct SqliteClaim {
+    tx: Transaction<'static, Sqlite>,
+    group: String,
+}
+
+#[async_trait::async_trait]
+impl ClaimTx for SqliteClaim {
+    async fn load(&mut self) -> Result<GroupLoad> {
+        let row: Option<(i64, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT g.slots, g.backfill_slots, (SELECT COUNT(*) FROM instances i \
+               JOIN nodes n ON n.id = i.node_id WHERE i.state = ?2 AND n.resource_group = g.name) \
+             FROM resource_groups g WHERE g.name = ?1",
+        )
+        .bind(&self.group)
+        .bind(Running)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let (slots, backfill_slots, running) =
+            row.ok_or(StoreError::Missing { what: "resource group", name: self.group.clone() })?;
+        Ok(GroupLoad {
+            slots: slots as u32,
+            backfill_slots: backfill_slots.map(|b| b as u32),
+            running: running as u32,
+        })
+    }
+
+    async fn queued(&mut self, limit: u32) -> Result<Vec<Queued>> {
+        let rows: Vec<(i64, RunType)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT i.id, i.run_type FROM instances i JOIN nodes n ON n.id = i.node_id \
+             WHERE i.state = {} AND i.paused = 0 AND n.resource_group = ?1 \
+             ORDER BY i.priority, i.ready_at, i.id LIMIT ?2",
+            literal(WaitingResources)
+        )))
+        .bind(&self.group)
+        .bind(limit as i64)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows.into_iter().map(|(id, run_type)| Queued { id: InstanceId(id), run_type }).collect())
+    }
+
+    async fn claim(
+        &mut self,
+        ids: &[InstanceId],
+        host: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claim>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Sqlite>::new("UPDATE instances SET state = ");
+        query
+            .push_bind(Running)
+            .push(", attempt = attempt + 1, started_at = ")
+            .push_bind(to_ms(now))
+            .push(", ended_at = NULL, exit_code = NULL, host = ")
+            .push_bind(host.to_string())
+            .push(", reason = NULL, updated_at = ")
+            .push_bind(to_ms(now))
+            .push(" WHERE state = ")
+            .push_bind(WaitingResources)
+            .push(" AND paused = 0 AND id");
+        push_in(&mut query, ids.iter().map(|id| id.0));
+        query.push(" RETURNING id");
+        let claimed: Vec<i64> = query.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT i.id, i.attempt, i.auto_retries, i.run_type, i.bizdate, i.run_date, \
+             i.planned_at, n.name, n.command, n.timeout_secs, n.retries, n.retry_delay_secs \
+             FROM instances i JOIN nodes n ON n.id = i.node_id WHERE i.id",
+        );
+        push_in(&mut query, claimed);
+        let rows: Vec<ClaimRow> = query.build_query_as().fetch_all(&mut *self.tx).await?;
+        let mut claims = rows.into_iter().map(ClaimRow::into_claim).collect::<Result<Vec<_>>>()?;
+        // In the order they were chosen (dispatch order), whatever order RETURNING used.
+        let order: HashMap<InstanceId, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        claims.sort_by_key(|c| order.get(&c.instance_id).copied().unwrap_or(usize::MAX));
+        Ok(claims)
+    }
+
+    async fn start_attempts(&mut self, attempts: &[NewAttempt]) -> Result<()> {
+        for chunk in attempts.chunks(CHUNK) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO attempts (instance_id, attempt, started_at, host, log_path) ",
+            );
+            query.push_values(chunk, |mut row, a| {
+                row.push_bind(a.instance_id.0)
+                    .push_bind(a.attempt)
+                    .push_bind(to_ms(a.started_at))
+                    .push_bind(a.host.clone())
+                    .push_bind(a.log_path.clone());
+            });
+            query.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
