@@ -1,7 +1,8 @@
 //! "Why isn't it running?": what an instance that has not started waits for, in sentences.
 
 use app::components::time::duration;
-use app::model::{Instance, InstanceState};
+use app::model::{Instance, InstanceState, RunType};
+use app::nodes::ResourceGroup;
 use chrono::{DateTime, Utc};
 
 use crate::store::WaitFacts;
@@ -89,6 +90,14 @@ pub fn waiting_for(instance: &Instance, facts: &WaitFacts, now: DateTime<Utc>) -
                     n => format!(", {n} instances are ahead of it"),
                 }
             ));
+            let share = ResourceGroup::backfill_limit(facts.slots as u32, facts.backfill_slots);
+            if instance.run_type == RunType::Backfill && facts.running_in_group as u32 >= share {
+                reasons.push(format!(
+                    "It is a backfill: backfills start only while at most {share} of the group's \
+                     {} slots are in use, so cycle and test work always finds a free slot.",
+                    facts.slots
+                ));
+            }
         }
         _ => {}
     }

@@ -7,7 +7,7 @@ use app::jobs::{BackfillRequest, DateOrder, TestRequest};
 use app::model::InstanceState::*;
 use app::model::{Instance, InstanceFilter, RunType};
 use app::people::{Actor, Role};
-use app::usecases::Jobs;
+use app::usecases::{Instances, Jobs};
 use common::{Harness, eventually, node};
 
 fn backfill(node: &str, downstream: &[&str], from: &str, to: &str) -> BackfillRequest {
@@ -211,6 +211,91 @@ async fn backfills_keep_one_slot_free_for_cycle_work() {
         1,
         "still only one backfill running"
     );
+    std::fs::write(&gate, "").unwrap();
+    all_succeed(&h, job).await;
+    h.stop().await;
+}
+
+/// Waits until the dispatcher has run a pass after now: a test run of a node of another group
+/// starts, and the pass that starts it considers every group with work.
+async fn after_a_dispatch(h: &Harness) {
+    let request = TestRequest {
+        node: Some("z_elsewhere".into()),
+        workflow: None,
+        bizdate: "2020-06-01".into(),
+    };
+    let job = h.admin().start_test(request).await.unwrap().job.unwrap();
+    eventually("the test run started", async || {
+        job_instances(h, job).await.first().filter(|i| i.started_at.is_some()).map(|_| ())
+    })
+    .await;
+}
+
+const ELSEWHERE: &str = "[[resource_groups]]\nname = \"elsewhere\"\nslots = 1\n";
+
+#[tokio::test]
+async fn in_a_busy_group_a_backfill_never_takes_the_last_free_slot() {
+    let h = Harness::start().await;
+    let gate = h.path("gate");
+    let wait_gate = format!("while [ ! -f {} ]; do sleep 0.02; done", gate.display());
+    let busy =
+        |name: &str| node(name, &wait_gate, "resource_group = \"four\"\nschedule = \"0 1 * * *\"");
+    h.define(&format!(
+        "[[resource_groups]]\nname = \"four\"\nslots = 4\n{ELSEWHERE}{}{}{}{}",
+        busy("b_one"),
+        busy("b_two"),
+        busy("b_three"),
+        node("b_backfilled", "true", "resource_group = \"four\"\npaused = true"),
+    ))
+    .await;
+    // Three cycle instances hold three of the four slots.
+    h.snapshot("2020-01-02").await;
+    for name in ["b_one", "b_two", "b_three"] {
+        h.wait_for(name, "running", |i| i.state == Running).await;
+    }
+    let job = h.admin().backfill(backfill("b_backfilled", &[], "2020-01-10", "2020-01-10")).await;
+    let job = job.unwrap().job.unwrap();
+    // A dispatch later, the backfill still waits: the fourth slot is production's.
+    h.define(&node("z_elsewhere", "true", "resource_group = \"elsewhere\"")).await;
+    after_a_dispatch(&h).await;
+    let waiting = job_instances(&h, job).await;
+    assert_eq!(waiting[0].state, WaitingResources, "the backfill did not take the last slot");
+    let why = h.admin().instance_detail(waiting[0].id).await.unwrap().waiting_for;
+    assert!(
+        why.iter().any(|w| w.contains("backfills start only while at most 3 of the group's 4")),
+        "{why:?}"
+    );
+    // Once production frees a slot it runs.
+    std::fs::write(&gate, "").unwrap();
+    let done = all_succeed(&h, job).await;
+    let first_end = ["b_one", "b_two", "b_three"];
+    let mut ends = Vec::new();
+    for name in first_end {
+        ends.push(h.wait_state(name, Success).await.ended_at.unwrap());
+    }
+    assert!(done[0].started_at.unwrap() >= *ends.iter().min().unwrap());
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn in_an_idle_group_backfills_hold_at_most_their_share() {
+    let h = Harness::start().await;
+    let gate = h.path("gate");
+    let wait_gate = format!("while [ ! -f {} ]; do sleep 0.02; done", gate.display());
+    h.define(&format!(
+        "[[resource_groups]]\nname = \"four\"\nslots = 4\nbackfill_slots = 2\n{ELSEWHERE}{}{}",
+        node("s_heavy", &wait_gate, "resource_group = \"four\"\npaused = true"),
+        node("z_elsewhere", "true", "resource_group = \"elsewhere\"\nschedule = \"0 9 * * *\""),
+    ))
+    .await;
+    let mut request = backfill("s_heavy", &[], "2020-03-01", "2020-03-04");
+    request.parallelism = 4;
+    let job = h.admin().backfill(request).await.unwrap().job.unwrap();
+    let running =
+        async || job_instances(&h, job).await.iter().filter(|i| i.state == Running).count();
+    eventually("two backfill instances run", async || (running().await == 2).then_some(())).await;
+    after_a_dispatch(&h).await;
+    assert_eq!(running().await, 2, "two of the four slots, as the group says, however idle");
     std::fs::write(&gate, "").unwrap();
     all_succeed(&h, job).await;
     h.stop().await;

@@ -96,7 +96,7 @@ pub fn AuditPage() -> impl IntoView {
         <section class="page">
             <div class="page-head">
                 <h1>"Audit trail"</h1>
-                <span class="muted">"Every operation, dry runs and refusals included, and every sign-in and change to people."</span>
+                <span class="muted">"Every operation (dry runs and refusals included), every change to nodes, resource groups, tests and backfills, and every sign-in and change to people."</span>
             </div>
             <form class="filters" on:submit=|ev| ev.prevent_default()>
                 <div class="fields audit">

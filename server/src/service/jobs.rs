@@ -36,7 +36,8 @@ fn describe(job: &NewJob, instances: u64) -> String {
     } else {
         format!("business dates {} to {}", job.from, job.to)
     };
-    format!("{instances} instances of {} ({}), {dates}", job.root, job.nodes.join(", "))
+    let plural = if instances == 1 { "" } else { "s" };
+    format!("{instances} instance{plural} of {} ({}), {dates}", job.root, job.nodes.join(", "))
 }
 
 /// The nodes of a day, by instance index, that have no upstream (`roots`) and no downstream

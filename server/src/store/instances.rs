@@ -20,6 +20,8 @@ pub struct WaitFacts {
     pub pending_upstream: Vec<(InstanceId, String, InstanceState, bool)>,
     pub resource_group: String,
     pub slots: i64,
+    /// The group's backfill share, when it is set (see `ResourceGroup::backfill_limit`).
+    pub backfill_slots: Option<u32>,
     pub running_in_group: i64,
     /// Queued instances of the same group that go first.
     pub queued_ahead: i64,

@@ -268,8 +268,9 @@ impl InstanceStore for SqliteStore {
         .bind(InstanceState::Success)
         .fetch_all(&self.read)
         .await?;
-        let (slots, running): (i64, i64) = sqlx::query_as(
+        let (slots, backfill_slots, running): (i64, Option<i64>, i64) = sqlx::query_as(
             "SELECT COALESCE((SELECT slots FROM resource_groups WHERE name = ?1), 0), \
+               (SELECT backfill_slots FROM resource_groups WHERE name = ?1), \
                (SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
                 WHERE i.state = ?2 AND n.resource_group = ?1)",
         )
@@ -299,6 +300,7 @@ impl InstanceStore for SqliteStore {
             pending_upstream,
             resource_group: group,
             slots,
+            backfill_slots: backfill_slots.map(|b| b as u32),
             running_in_group: running,
             queued_ahead: ahead,
             node_paused,
