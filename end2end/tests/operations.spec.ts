@@ -110,7 +110,7 @@ test('the checked-downstream dialog refuses an ineligible selection, then reruns
   const running = dialog.locator(`.check-row[data-instance-id="${c.id}"] input`);
   await expect(running).not.toBeChecked();
   await running.check();
-  await expect(dialog.locator('.selection-error')).toHaveText('the selection contains nodes that are not eligible to run');
+  await expect(dialog.locator('.selection-error')).toContainText('the selection contains nodes that are not eligible to run (instances ');
   await expect(dialog.locator('[data-confirm="rerun_downstream"]')).toBeDisabled();
   await running.uncheck();
   await expect(dialog.locator('.selection-error')).toHaveCount(0);

@@ -50,6 +50,15 @@ test('nodes are created in the UI, and a cycle is refused next to the field', as
   await expect(page.locator(`table.nodes tr[data-node="${prefix}_second"]`)).toBeVisible();
   await expect(page.locator(`svg.definitions g[data-node="${prefix}_first"]`)).toBeVisible();
   await screenshot(page, 'tasks');
+
+  // The audit trail shows who made the nodes, with their fields.
+  await page.goto(`/audit?action=node.create&subject=node:${prefix}_second`);
+  await hydrated(page);
+  const entry = page.locator(`table.audit tbody tr[data-subject="node:${prefix}_second"]`);
+  await expect(entry).toHaveCount(1);
+  await expect(entry.locator('li[data-field="upstream"] ins')).toHaveText(`${prefix}_first`);
+  await expect(entry.locator('li[data-field="schedule"] ins')).toHaveText('30 1 * * *');
+  await screenshot(page, 'audit-definitions');
 });
 
 test('a test run starts from the node and its link shows the smoke-test result', async ({ page }) => {

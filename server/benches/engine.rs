@@ -122,6 +122,10 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() {
+    // `NIGHTSHIFT_LOG=sqlx::query=debug` shows every statement the engine sends.
+    if let Ok(filter) = std::env::var("NIGHTSHIFT_LOG") {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         // Warm up: first process spawns and SQLite file creation are slower.

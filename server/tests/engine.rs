@@ -74,7 +74,7 @@ async fn a_failure_leaves_the_downstream_not_run_and_the_log_says_why() {
 async fn full_slots_leave_the_rest_waiting_for_resources() {
     let h = Harness::start().await;
     let gate = h.path("gate");
-    let wait_gate = format!("while [ ! -f {} ]; do sleep 0.02; done", gate.display());
+    let wait_gate = common::wait_for_file(&gate);
     let toml = format!(
         "[[resource_groups]]\nname = \"narrow\"\nslots = 1\n{}{}",
         node("s_one", &wait_gate, "resource_group = \"narrow\""),

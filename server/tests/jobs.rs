@@ -152,7 +152,7 @@ async fn a_test_run_uses_the_chosen_bizdate_and_does_not_wait_for_upstream() {
 async fn cycle_instances_get_slots_before_backfill_instances() {
     let h = Harness::start().await;
     let gate = h.path("gate");
-    let wait_gate = format!("while [ ! -f {} ]; do sleep 0.02; done", gate.display());
+    let wait_gate = common::wait_for_file(&gate);
     h.define(&format!(
         "[[resource_groups]]\nname = \"one\"\nslots = 1\n{}{}{}",
         node("q_blocker", &wait_gate, "resource_group = \"one\""),
@@ -186,7 +186,7 @@ async fn cycle_instances_get_slots_before_backfill_instances() {
 async fn backfills_keep_one_slot_free_for_cycle_work() {
     let h = Harness::start().await;
     let gate = h.path("gate");
-    let wait_gate = format!("while [ ! -f {} ]; do sleep 0.02; done", gate.display());
+    let wait_gate = common::wait_for_file(&gate);
     h.define(&format!(
         "[[resource_groups]]\nname = \"two\"\nslots = 2\n{}{}",
         // Paused: its own cycle instances stay frozen; backfill instances run anyway.
@@ -237,7 +237,7 @@ const ELSEWHERE: &str = "[[resource_groups]]\nname = \"elsewhere\"\nslots = 1\n"
 async fn in_a_busy_group_a_backfill_never_takes_the_last_free_slot() {
     let h = Harness::start().await;
     let gate = h.path("gate");
-    let wait_gate = format!("while [ ! -f {} ]; do sleep 0.02; done", gate.display());
+    let wait_gate = common::wait_for_file(&gate);
     let busy =
         |name: &str| node(name, &wait_gate, "resource_group = \"four\"\nschedule = \"0 1 * * *\"");
     h.define(&format!(
@@ -281,7 +281,7 @@ async fn in_a_busy_group_a_backfill_never_takes_the_last_free_slot() {
 async fn in_an_idle_group_backfills_hold_at_most_their_share() {
     let h = Harness::start().await;
     let gate = h.path("gate");
-    let wait_gate = format!("while [ ! -f {} ]; do sleep 0.02; done", gate.display());
+    let wait_gate = common::wait_for_file(&gate);
     h.define(&format!(
         "[[resource_groups]]\nname = \"four\"\nslots = 4\nbackfill_slots = 2\n{ELSEWHERE}{}{}",
         node("s_heavy", &wait_gate, "resource_group = \"four\"\npaused = true"),

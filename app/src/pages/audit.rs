@@ -159,8 +159,9 @@ fn AuditRow(entry: AuditRecord) -> impl IntoView {
                 {entry.dry_run.then(|| view! { <span class="badge paused">"preview"</span> })}
             </td>
             <td><span class=outcome_class>{entry.outcome.as_str()}</span></td>
-            <td class="num">{entry.requested}</td>
-            <td class="num">{entry.changed}</td>
+            // A change of definitions names no instances.
+            <td class="num">{if entry.subject.is_some() && entry.requested == 0 { "—".to_string() } else { entry.requested.to_string() }}</td>
+            <td class="num">{if entry.subject.is_some() && entry.requested == 0 { "—".to_string() } else { entry.changed.to_string() }}</td>
             <td class="note">
                 {entry.subject.clone().map(|s| view! { <span class="subject mono">{s}</span>" " })}
                 {entry.message.clone().unwrap_or_default()}
@@ -168,9 +169,10 @@ fn AuditRow(entry: AuditRecord) -> impl IntoView {
                     <ul class="field-changes">
                         {changes.into_iter().map(|c| view! {
                             <li data-field=c.field.clone()>
-                                <span class="field">{c.field.clone()}</span>": "
-                                <del>{c.before.unwrap_or_else(|| "—".into())}</del>" → "
-                                <ins>{c.after.unwrap_or_else(|| "—".into())}</ins>
+                                <span class="field">{c.field.clone()}</span>" "
+                                {c.before.clone().map(|b| view! { <del>{b}</del> })}
+                                {(c.before.is_some() && c.after.is_some()).then_some(" → ")}
+                                {c.after.clone().map(|a| view! { <ins>{a}</ins> })}
                             </li>
                         }).collect_view()}
                     </ul>

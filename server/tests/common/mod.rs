@@ -173,6 +173,15 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
     }
 }
 
+/// A command that waits until `path` exists (a gate the test opens), giving up after a minute
+/// so that a failed test leaves nothing running.
+pub fn wait_for_file(path: &std::path::Path) -> String {
+    format!(
+        "i=0; while [ ! -f {} ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i+1)); done",
+        path.display()
+    )
+}
+
 /// The password of the `admin` account every live test server starts with.
 pub const ADMIN_PASSWORD: &str = "admin-password";
 

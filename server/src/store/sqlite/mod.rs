@@ -83,7 +83,13 @@ fn json_ids(ids: &[InstanceId]) -> String {
     serde_json::to_string(&ids).expect("numbers serialize")
 }
 
-/// ` IN (?, ?, …)` with each value bound as itself.
+/// ` IN (SELECT value FROM json_each(?))` with the ids bound as one JSON array: one statement
+/// text for any number of ids, so the prepared-statement cache keeps it.
+fn push_ids(query: &mut QueryBuilder<Sqlite>, ids: &[InstanceId]) {
+    query.push(" IN (SELECT value FROM json_each(").push_bind(json_ids(ids)).push("))");
+}
+
+/// ` IN (?, ?, …)` with each value bound as itself (for short lists of few shapes: states).
 fn push_in<T>(query: &mut QueryBuilder<Sqlite>, values: impl IntoIterator<Item = T>)
 where
     T: for<'t> sqlx::Encode<'t, Sqlite> + sqlx::Type<Sqlite>,

@@ -7,8 +7,8 @@ use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, Transaction};
 
 use super::audit::insert_audit;
 use super::instances::push_filter;
-use super::scheduling::{promote_downstream, promotion};
-use super::{CHUNK, SqliteStore, json_ids, push_in};
+use super::scheduling::{literal, promote_downstream, promotion};
+use super::{SqliteStore, json_ids, push_ids};
 use crate::store::operations::{Guard, OperationStore, OperationTx, Target, Transition};
 use crate::store::{AuditEntry, Result, to_ms};
 
@@ -108,12 +108,12 @@ impl OperationTx for SqliteOperation {
                    SELECT d.instance_id FROM instance_deps d JOIN start ON d.upstream_id = start.id \
                    UNION SELECT d.instance_id FROM instance_deps d \
                      JOIN down ON d.upstream_id = down.id \
-                     JOIN instances u ON u.id = down.id WHERE u.state = ?2) \
+                     JOIN instances u ON u.id = down.id WHERE u.state = {not_run}) \
                  SELECT {TARGET_COLUMNS} FROM instances i JOIN down ON down.id = i.id \
-                 WHERE i.state = ?2 AND i.id NOT IN (SELECT id FROM start) ORDER BY i.id"
+                 WHERE i.state = {not_run} AND i.id NOT IN (SELECT id FROM start) ORDER BY i.id",
+                not_run = literal(InstanceState::NotRun)
             )))
             .bind(json_ids(ids))
-            .bind(InstanceState::NotRun)
             .fetch_all(&mut *self.tx)
             .await?,
         ))
@@ -146,59 +146,54 @@ impl OperationTx for SqliteOperation {
         now: DateTime<Utc>,
     ) -> Result<u64> {
         let now = to_ms(now);
-        let mut changed = 0;
-        for chunk in ids.chunks(CHUNK) {
-            let mut query = QueryBuilder::<Sqlite>::new("UPDATE instances SET ");
-            match transition {
-                Transition::Stop => {
-                    query.push("state = ").push_bind(InstanceState::Stopped);
-                    query.push(", ended_at = ").push_bind(now);
-                }
-                Transition::RunNow => {
-                    query.push("state = ").push_bind(InstanceState::WaitingResources);
-                    query.push(", ready_at = ").push_bind(now).push(", auto_retries = 0");
-                }
-                Transition::Reset => {
-                    query.push("state = ").push_bind(InstanceState::NotRun);
-                    query.push(", ready_at = planned_at, auto_retries = 0");
-                }
-                Transition::Succeed => {
-                    query.push("state = ").push_bind(InstanceState::Success);
-                }
-                Transition::Pause => {
-                    query.push("paused = 1");
-                }
-                Transition::Resume => {
-                    query.push("paused = 0");
-                }
+        let mut query = QueryBuilder::<Sqlite>::new("UPDATE instances SET ");
+        match transition {
+            Transition::Stop => {
+                query.push(format!("state = {}", literal(InstanceState::Stopped)));
+                query.push(", ended_at = ").push_bind(now);
             }
-            query.push(", reason = ").push_bind(reason.to_string());
-            query.push(", updated_at = ").push_bind(now);
-            query.push(" WHERE id");
-            push_in(&mut query, chunk.iter().map(|id| id.0));
-            query.push(" AND state");
-            push_in(&mut query, guard.states.iter().copied());
-            match guard.paused {
-                PausedGuard::Any => {}
-                PausedGuard::Paused => {
-                    query.push(" AND paused = 1");
-                }
-                PausedGuard::NotPaused => {
-                    query.push(" AND paused = 0");
-                }
+            Transition::RunNow => {
+                query.push(format!("state = {}", literal(InstanceState::WaitingResources)));
+                query.push(", ready_at = ").push_bind(now).push(", auto_retries = 0");
             }
-            changed += query.build().execute(&mut *self.tx).await?.rows_affected();
+            Transition::Reset => {
+                query.push(format!("state = {}", literal(InstanceState::NotRun)));
+                query.push(", ready_at = planned_at, auto_retries = 0");
+            }
+            Transition::Succeed => {
+                query.push(format!("state = {}", literal(InstanceState::Success)));
+            }
+            Transition::Pause => {
+                query.push("paused = 1");
+            }
+            Transition::Resume => {
+                query.push("paused = 0");
+            }
         }
+        query.push(", reason = ").push_bind(reason.to_string());
+        query.push(", updated_at = ").push_bind(now);
+        query.push(" WHERE id");
+        push_ids(&mut query, ids);
+        let allowed: Vec<String> = guard.states.iter().map(|s| literal(*s)).collect();
+        query.push(format!(" AND state IN ({})", allowed.join(", ")));
+        match guard.paused {
+            PausedGuard::Any => {}
+            PausedGuard::Paused => {
+                query.push(" AND paused = 1");
+            }
+            PausedGuard::NotPaused => {
+                query.push(" AND paused = 0");
+            }
+        }
+        let changed = query.build().execute(&mut *self.tx).await?.rows_affected();
         // What a success or a resume unblocks moves on in the same transaction: the
         // instances themselves (a resumed one) and their direct downstream.
         if matches!(transition, Transition::Succeed | Transition::Resume) {
             promote_downstream(&mut self.tx, ids, now).await?;
-            for chunk in ids.chunks(CHUNK) {
-                let mut query = promotion(now);
-                query.push(" AND id");
-                push_in(&mut query, chunk.iter().map(|id| id.0));
-                query.build().execute(&mut *self.tx).await?;
-            }
+            let mut query = promotion(now);
+            query.push(" AND id");
+            push_ids(&mut query, ids);
+            query.build().execute(&mut *self.tx).await?;
         }
         Ok(changed)
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
 
 use super::rows::date;
-use super::{CHUNK, SqliteStore, push_in};
+use super::{CHUNK, SqliteStore, push_ids};
 use crate::store::scheduling::{
     AfterAttempt, Claim, ClaimTx, Finish, FinishedAttempt, GroupLoad, NewAttempt, OpenAttempt,
     Outcome, Queued, RetryPolicy, SchedulingStore, StartedProcess,
@@ -16,10 +16,12 @@ use crate::store::{Result, StoreError, from_ms, to_ms};
 
 use InstanceState::{NotRun, Running, Success, WaitingResources, WaitingTime};
 
-/// A state as an SQL literal. SQLite uses a partial index only when the query repeats the
-/// index's condition literally (a bound parameter cannot imply it), so the statements that need
-/// `instances_due` or `instances_queued` name their state this way; everywhere else states are
-/// bound as typed values.
+/// A state the statement itself fixes (a transition's target, the guard the rules give it), as
+/// an SQL literal made from the typed value. SQLite uses a partial index only when the query
+/// repeats its condition literally (a parameter cannot imply it), and it runs an update guarded
+/// by a literal state several times faster than by a bound one (the promotion: 7 µs against
+/// 42 µs). States that are data (list filters, an attempt's next state) are bound as typed
+/// values, and states read back are decoded as typed values; none is ever written by hand.
 pub(super) fn literal(state: InstanceState) -> String {
     format!("'{}'", state.as_str())
 }
@@ -29,23 +31,15 @@ pub(super) fn literal(state: InstanceState) -> String {
 /// come. Callers narrow it with `AND …`.
 pub(super) fn promotion(now: i64) -> QueryBuilder<Sqlite> {
     let mut query = QueryBuilder::new("UPDATE instances SET updated_at = ");
-    query
-        .push_bind(now)
-        .push(", state = CASE WHEN ready_at <= ")
-        .push_bind(now)
-        .push(" THEN ")
-        .push_bind(WaitingResources)
-        .push(" ELSE ")
-        .push_bind(WaitingTime)
-        .push(" END WHERE state = ")
-        .push_bind(NotRun)
-        .push(
-            " AND paused = 0 AND NOT EXISTS (SELECT 1 FROM instance_deps d \
-             JOIN instances u ON u.id = d.upstream_id WHERE d.instance_id = instances.id \
-             AND (u.state <> ",
-        )
-        .push_bind(Success)
-        .push(" OR u.paused <> 0))");
+    query.push_bind(now).push(", state = CASE WHEN ready_at <= ").push_bind(now).push(format!(
+        " THEN {} ELSE {} END WHERE state = {} AND paused = 0 AND NOT EXISTS ( \
+         SELECT 1 FROM instance_deps d JOIN instances u ON u.id = d.upstream_id \
+         WHERE d.instance_id = instances.id AND (u.state <> {} OR u.paused <> 0))",
+        literal(WaitingResources),
+        literal(WaitingTime),
+        literal(NotRun),
+        literal(Success)
+    ));
     query
 }
 
@@ -55,15 +49,11 @@ pub(super) async fn promote_downstream(
     ids: &[InstanceId],
     now: i64,
 ) -> Result<u64> {
-    let mut promoted = 0;
-    for chunk in ids.chunks(CHUNK) {
-        let mut query = promotion(now);
-        query.push(" AND id IN (SELECT instance_id FROM instance_deps WHERE upstream_id");
-        push_in(&mut query, chunk.iter().map(|id| id.0));
-        query.push(")");
-        promoted += query.build().execute(&mut *conn).await?.rows_affected();
-    }
-    Ok(promoted)
+    let mut query = promotion(now);
+    query.push(" AND id IN (SELECT instance_id FROM instance_deps WHERE upstream_id");
+    push_ids(&mut query, ids);
+    query.push(")");
+    Ok(query.build().execute(&mut *conn).await?.rows_affected())
 }
 
 #[derive(sqlx::FromRow)]
@@ -112,11 +102,11 @@ impl SchedulingStore for SqliteStore {
 
     async fn release_due(&self, now: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE instances SET state = ?1, updated_at = ?2 \
-             WHERE state = {} AND paused = 0 AND ready_at <= ?2",
+            "UPDATE instances SET state = {}, updated_at = ?1 \
+             WHERE state = {} AND paused = 0 AND ready_at <= ?1",
+            literal(WaitingResources),
             literal(WaitingTime)
         )))
-        .bind(WaitingResources)
         .bind(to_ms(now))
         .execute(&self.write)
         .await?;
@@ -139,11 +129,11 @@ impl SchedulingStore for SqliteStore {
                SELECT 1 FROM instances i JOIN nodes n ON n.id = i.node_id \
                WHERE i.state = {} AND i.paused = 0 AND n.resource_group = g.name) \
              AND g.slots > (SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
-               WHERE i.state = ?1 AND n.resource_group = g.name) \
+               WHERE i.state = {} AND n.resource_group = g.name) \
              ORDER BY g.name",
-            literal(WaitingResources)
+            literal(WaitingResources),
+            literal(Running)
         )))
-        .bind(Running)
         .fetch_all(&self.read)
         .await?)
     }
@@ -227,7 +217,7 @@ impl SchedulingStore for SqliteStore {
                      FROM f WHERE instances.id = f.instance_id AND instances.attempt = f.attempt \
                        AND instances.state = ",
                 )
-                .push_bind(Running)
+                .push(literal(Running))
                 .push(" RETURNING instances.id, instances.attempt, instances.state");
             let rows: Vec<(i64, i32, InstanceState)> =
                 query.build_query_as().fetch_all(&mut *tx).await?;
@@ -255,14 +245,14 @@ impl SchedulingStore for SqliteStore {
     async fn open_attempts(&self) -> Result<Vec<OpenAttempt>> {
         #[allow(clippy::type_complexity)]
         let rows: Vec<(i64, i64, Option<String>, Option<i64>, Option<i64>, i64, i64, i64)> =
-            sqlx::query_as(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT i.id, i.attempt, a.log_path, a.pid, a.pid_start, n.retries, \
                  n.retry_delay_secs, i.auto_retries \
                  FROM instances i JOIN nodes n ON n.id = i.node_id \
                  LEFT JOIN attempts a ON a.instance_id = i.id AND a.attempt = i.attempt \
-                 WHERE i.state = ?1 ORDER BY i.id",
-            )
-            .bind(Running)
+                 WHERE i.state = {} ORDER BY i.id",
+                literal(Running)
+            )))
             .fetch_all(&self.read)
             .await?;
         Ok(rows
@@ -292,13 +282,13 @@ struct SqliteClaim {
 #[async_trait::async_trait]
 impl ClaimTx for SqliteClaim {
     async fn load(&mut self) -> Result<GroupLoad> {
-        let row: Option<(i64, Option<i64>, i64)> = sqlx::query_as(
+        let row: Option<(i64, Option<i64>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT g.slots, g.backfill_slots, (SELECT COUNT(*) FROM instances i \
-               JOIN nodes n ON n.id = i.node_id WHERE i.state = ?2 AND n.resource_group = g.name) \
+               JOIN nodes n ON n.id = i.node_id WHERE i.state = {} AND n.resource_group = g.name) \
              FROM resource_groups g WHERE g.name = ?1",
-        )
+            literal(Running)
+        )))
         .bind(&self.group)
-        .bind(Running)
         .fetch_optional(&mut *self.tx)
         .await?;
         let (slots, backfill_slots, running) =
@@ -333,21 +323,26 @@ impl ClaimTx for SqliteClaim {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = QueryBuilder::<Sqlite>::new("UPDATE instances SET state = ");
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "UPDATE instances SET state = {}, attempt = attempt + 1, started_at = ",
+            literal(Running)
+        ));
         query
-            .push_bind(Running)
-            .push(", attempt = attempt + 1, started_at = ")
             .push_bind(to_ms(now))
             .push(", ended_at = NULL, exit_code = NULL, host = ")
             .push_bind(host.to_string())
             .push(", reason = NULL, updated_at = ")
             .push_bind(to_ms(now))
-            .push(" WHERE state = ")
-            .push_bind(WaitingResources)
-            .push(" AND paused = 0 AND id");
-        push_in(&mut query, ids.iter().map(|id| id.0));
+            .push(format!(" WHERE state = {} AND paused = 0 AND id", literal(WaitingResources)));
+        push_ids(&mut query, ids);
         query.push(" RETURNING id");
-        let claimed: Vec<i64> = query.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        let claimed: Vec<InstanceId> = query
+            .build_query_scalar::<i64>()
+            .fetch_all(&mut *self.tx)
+            .await?
+            .into_iter()
+            .map(InstanceId)
+            .collect();
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
@@ -356,7 +351,7 @@ impl ClaimTx for SqliteClaim {
              i.planned_at, n.name, n.command, n.timeout_secs, n.retries, n.retry_delay_secs \
              FROM instances i JOIN nodes n ON n.id = i.node_id WHERE i.id",
         );
-        push_in(&mut query, claimed);
+        push_ids(&mut query, &claimed);
         let rows: Vec<ClaimRow> = query.build_query_as().fetch_all(&mut *self.tx).await?;
         let mut claims = rows.into_iter().map(ClaimRow::into_claim).collect::<Result<Vec<_>>>()?;
         // In the order they were chosen (dispatch order), whatever order RETURNING used.
