@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use app::people::Role;
 use common::http::{Api, send};
-use common::{ADMIN_PASSWORD, add_user, live_server, start_server};
+use common::{ADMIN_PASSWORD, add_user, live_server, start_server, wait_for_address};
 use server::engine::clock::{ManualClock, SystemClock};
 
 fn login_body(name: &str, password: &str) -> String {
@@ -291,18 +291,6 @@ async fn demo_accounts_exist_only_with_demo() {
 }
 
 /// Reads the server's output until it says where it serves.
-fn wait_for_address(log: &std::path::Path) -> std::net::SocketAddr {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(rest) = text.split("serving http://").nth(1) {
-            return rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-        assert!(std::time::Instant::now() < deadline, "the server did not start: {text}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[tokio::test]
 async fn passwords_never_appear_in_logs_responses_or_the_database() {
     let dir = tempfile::tempdir().unwrap();

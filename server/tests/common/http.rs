@@ -41,12 +41,27 @@ pub async fn send(
     body: Option<&str>,
     headers: &[(String, String)],
 ) -> Response {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    send_from([127, 0, 0, 1], addr, method, path, body, headers).await
+}
+
+/// [`send`] from another loopback address (`127.x.y.z`): another client as the server sees it.
+pub async fn send_from(
+    from: [u8; 4],
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(String, String)],
+) -> Response {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((from, 0))).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
     let body = body.unwrap_or("");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let mut head = format!("{method} {path} HTTP/1.1\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
+    head.push_str(&format!("Connection: close\r\nContent-Length: {}\r\n", body.len()));
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
         head.push_str("Content-Type: application/json\r\n");
     }

@@ -234,3 +234,17 @@ pub fn node(name: &str, command: &str, extra: &str) -> String {
         "[[nodes]]\nname = \"{name}\"\nowner = \"alice\"\n{schedule}command = '''{command}'''\n{extra}\n"
     )
 }
+
+/// The address a server started as a process listens on, read from its output (the line
+/// "Nightshift is serving http://…").
+pub fn wait_for_address(log: &std::path::Path) -> SocketAddr {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(rest) = text.split("serving http://").nth(1) {
+            return rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "the server did not start: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
