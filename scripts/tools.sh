@@ -48,6 +48,18 @@ ensure_apt_package() {
   fi
 }
 
+# The unprivileged user commands run as when the server runs as root (`--run-as`): no home, no
+# shell, its own group. Only root can make it; others run commands as themselves.
+RUN_AS_USER=nightshift-run
+
+ensure_run_user() {
+  if [ "$(id -u)" = 0 ] && ! id -u "$RUN_AS_USER" >/dev/null 2>&1; then
+    say "adding the user $RUN_AS_USER that commands run as"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin "$RUN_AS_USER" >&2
+  fi
+}
+
 ensure_build_tools() {
   ensure_cargo_path
   ensure_wasm_target

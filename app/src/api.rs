@@ -72,7 +72,7 @@ pub async fn fetch_log(id: InstanceId, request: LogRequest) -> Result<LogChunk, 
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn run_operation(id: InstanceId, op: Operation, mode: Mode) -> Result<Report, AppError> {
-    call(move |s| async move { s.operate(id, op, mode).await }).await
+    call(move |s| async move { s.operate(id, op, Ok(mode)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
@@ -80,12 +80,12 @@ pub async fn run_rerun_downstream(
     root: InstanceId,
     request: RerunDownstreamRequest,
 ) -> Result<Report, AppError> {
-    call(move |s| async move { s.rerun_downstream(root, request).await }).await
+    call(move |s| async move { s.rerun_downstream(root, Ok(request)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn run_batch(kind: BatchKind, request: BatchRequest) -> Result<Report, AppError> {
-    call(move |s| async move { s.batch(kind, request).await }).await
+    call(move |s| async move { s.batch(kind, Ok(request)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
@@ -115,12 +115,12 @@ pub async fn fetch_resource_groups() -> Result<Vec<ResourceGroup>, AppError> {
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn create_node(spec: NodeSpec) -> Result<Node, AppError> {
-    call(move |s| async move { s.create_node(spec).await }).await
+    call(move |s| async move { s.create_node(Ok(spec)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn put_node(name: String, spec: NodeSpec) -> Result<SavedNode, AppError> {
-    call(move |s| async move { s.put_node(name, spec).await }).await
+    call(move |s| async move { s.put_node(name, Ok(spec)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
@@ -130,12 +130,12 @@ pub async fn set_scheduling(name: String, scheduling: Scheduling) -> Result<Node
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn run_test(request: TestRequest) -> Result<JobCreated, AppError> {
-    call(move |s| async move { s.start_test(request).await }).await
+    call(move |s| async move { s.start_test(Ok(request)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn run_backfill(request: BackfillRequest) -> Result<JobCreated, AppError> {
-    call(move |s| async move { s.backfill(request).await }).await
+    call(move |s| async move { s.backfill(Ok(request)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
@@ -166,12 +166,12 @@ pub async fn fetch_users(query: UserQuery) -> Result<UserPage, AppError> {
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn add_user(user: NewUser) -> Result<User, AppError> {
-    call(move |s| async move { s.add_user(user).await }).await
+    call(move |s| async move { s.add_user(Ok(user)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn change_user(name: String, change: UserChange) -> Result<User, AppError> {
-    call(move |s| async move { s.change_user(name, change).await }).await
+    call(move |s| async move { s.change_user(name, Ok(change)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     NotFound,
     /// Not allowed in the current state (an operation precondition), or a conflicting change: 409.
     Conflict,
+    /// The request is larger than the server takes: 413.
+    PayloadTooLarge,
     /// Too many attempts (failed logins): 429.
     TooManyRequests,
     /// Our fault: 500. The message never carries internals.
@@ -32,6 +34,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
             ErrorCode::TooManyRequests => 429,
             ErrorCode::Internal => 500,
         }
@@ -81,7 +84,15 @@ impl AppError {
 impl server_fn::error::FromServerFnError for AppError {
     type Encoder = server_fn::codec::JsonEncoding;
 
+    /// A request the server function could not even read is the caller's mistake (400); the
+    /// rest is a failure on the way (500, or in the browser: no answer).
     fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
-        AppError::internal(format!("request failed: {value}"))
+        use server_fn::error::ServerFnErrorErr as E;
+        match value {
+            E::Args(message) | E::Deserialization(message) | E::MissingArg(message) => {
+                AppError::bad_request(format!("the request could not be read: {message}"))
+            }
+            other => AppError::internal(format!("request failed: {other}")),
+        }
     }
 }

@@ -70,8 +70,23 @@ pub struct JobCreated {
     pub nodes: Vec<String>,
     pub dates: Vec<DatePlan>,
     pub instances: u64,
+    /// The first instances it makes (or would), at most [`FIRST_PAGE`]: what a preview shows
+    /// without anything being materialized.
+    #[serde(default)]
+    pub first: Vec<PlannedInstance>,
     /// Where to see the result in the UI.
     pub url: Option<String>,
+}
+
+/// How many planned instances a job's answer lists.
+pub const FIRST_PAGE: usize = 50;
+
+/// One instance a test or backfill makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedInstance {
+    pub node: String,
+    pub bizdate: NaiveDate,
+    pub planned_at: DateTime<Utc>,
 }
 
 /// A test or backfill job with its progress.

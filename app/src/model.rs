@@ -182,7 +182,10 @@ pub fn bizdate_of(run_date: NaiveDate) -> NaiveDate {
     run_date.pred_opt().unwrap_or(run_date)
 }
 
-/// Parses a `YYYY-MM-DD` date given by a person, naming the field on error.
+/// The first and last year a date people give may be in.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2999;
+
+/// Parses a `YYYY-MM-DD` date given by a person (in [`YEARS`]), naming the field on error.
 pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, AppError> {
     // By hand: chrono's format parser would add weight to the browser bundle.
     let parts: Vec<&str> = value.trim().split('-').collect();
@@ -200,9 +203,17 @@ pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, AppError> {
         }
         _ => None,
     };
-    date.ok_or_else(|| {
+    let date = date.ok_or_else(|| {
         AppError::bad_request(format!("{field} '{value}' is not a date of the form YYYY-MM-DD"))
-    })
+    })?;
+    if !YEARS.contains(&chrono::Datelike::year(&date)) {
+        return Err(AppError::bad_request(format!(
+            "{field} '{value}' is out of range: dates from {} to {} are accepted",
+            YEARS.start(),
+            YEARS.end()
+        )));
+    }
+    Ok(date)
 }
 
 /// One instance as the API and the UI see it.

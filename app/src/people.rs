@@ -98,6 +98,10 @@ pub fn check_password(password: &str) -> Result<(), AppError> {
         return Err(AppError::bad_request("the password is too long (at most 1024 bytes)")
             .on_field("password"));
     }
+    if password.contains('\0') {
+        return Err(AppError::bad_request("the password cannot contain a NUL character")
+            .on_field("password"));
+    }
     Ok(())
 }
 
@@ -147,6 +151,9 @@ pub struct UserChange {
     pub role: Option<Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// Changing one's own password takes the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_password: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
 }
@@ -180,6 +187,7 @@ impl fmt::Debug for UserChange {
         f.debug_struct("UserChange")
             .field("role", &self.role)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("current_password", &self.current_password.as_ref().map(|_| "<redacted>"))
             .field("disabled", &self.disabled)
             .finish()
     }

@@ -27,6 +27,11 @@ use crate::rules::Operation;
 
 type Result<T> = std::result::Result<T, AppError>;
 
+/// A request as the adapter read it, or why it could not. A use case that a role may never
+/// make decides who is asking before it looks at what was asked, so a viewer gets a 403 even
+/// for a malformed request, and a malformed request costs nothing more than its refusal.
+pub type Input<T> = Result<T>;
+
 /// Reading instances.
 #[async_trait::async_trait]
 pub trait Instances: Send + Sync {
@@ -53,15 +58,15 @@ pub trait Instances: Send + Sync {
 /// Operating on instances.
 #[async_trait::async_trait]
 pub trait Operations: Send + Sync {
-    async fn operate(&self, id: InstanceId, op: Operation, mode: Mode) -> Result<Report>;
+    async fn operate(&self, id: InstanceId, op: Operation, mode: Input<Mode>) -> Result<Report>;
 
     async fn rerun_downstream(
         &self,
         root: InstanceId,
-        request: RerunDownstreamRequest,
+        request: Input<RerunDownstreamRequest>,
     ) -> Result<Report>;
 
-    async fn batch(&self, kind: BatchKind, request: BatchRequest) -> Result<Report>;
+    async fn batch(&self, kind: BatchKind, request: Input<BatchRequest>) -> Result<Report>;
 }
 
 /// Definitions: nodes, workflows, resource groups.
@@ -79,10 +84,10 @@ pub trait Nodes: Send + Sync {
     async fn resource_groups(&self) -> Result<Vec<ResourceGroup>>;
 
     /// A new node; a taken name is a conflict.
-    async fn create_node(&self, spec: NodeSpec) -> Result<Node>;
+    async fn create_node(&self, spec: Input<NodeSpec>) -> Result<Node>;
 
     /// Replaces a node (or creates it); the answer says which.
-    async fn put_node(&self, name: String, spec: NodeSpec) -> Result<SavedNode>;
+    async fn put_node(&self, name: String, spec: Input<NodeSpec>) -> Result<SavedNode>;
 
     /// A node's scheduling status: normal, or paused (its instances are made frozen).
     async fn set_scheduling(&self, name: String, scheduling: Scheduling) -> Result<Node>;
@@ -91,9 +96,9 @@ pub trait Nodes: Send + Sync {
 /// Test runs and backfills.
 #[async_trait::async_trait]
 pub trait Jobs: Send + Sync {
-    async fn start_test(&self, request: TestRequest) -> Result<JobCreated>;
+    async fn start_test(&self, request: Input<TestRequest>) -> Result<JobCreated>;
 
-    async fn backfill(&self, request: BackfillRequest) -> Result<JobCreated>;
+    async fn backfill(&self, request: Input<BackfillRequest>) -> Result<JobCreated>;
 
     async fn list_jobs(&self, query: JobQuery) -> Result<JobPage>;
 }
@@ -109,9 +114,9 @@ pub trait People: Send + Sync {
 
     async fn users(&self, query: UserQuery) -> Result<UserPage>;
 
-    async fn add_user(&self, user: NewUser) -> Result<User>;
+    async fn add_user(&self, user: Input<NewUser>) -> Result<User>;
 
-    async fn change_user(&self, name: String, change: UserChange) -> Result<User>;
+    async fn change_user(&self, name: String, change: Input<UserChange>) -> Result<User>;
 
     /// The signed-in person's API tokens.
     async fn tokens(&self) -> Result<Vec<ApiToken>>;

@@ -46,6 +46,7 @@ async fn run_chains(dir: &Path, chains: usize, length: usize) -> Run {
             at: chrono::NaiveTime::from_hms_opt(22, 30, 0).unwrap(),
         },
         kill_grace: Duration::from_secs(1),
+        commands: Default::default(),
     };
     let engine = Engine::new(store.clone(), Arc::new(SystemClock), config);
     let cancel = CancellationToken::new();

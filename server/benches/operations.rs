@@ -39,6 +39,7 @@ fn main() {
                 at: chrono::NaiveTime::from_hms_opt(22, 30, 0).unwrap(),
             },
             kill_grace: Duration::from_secs(1),
+            commands: Default::default(),
         };
         // Not started: no dispatcher runs the instances; the operations are what is measured.
         let engine = Engine::new(store.clone(), Arc::new(SystemClock), config);
@@ -47,12 +48,12 @@ fn main() {
         }
         let admin = Actor { name: "bench".into(), role: Role::Admin };
         let auth = Auth::new(store.clone(), engine.clock().clone(), AuthConfig::default());
-        let core = Core { engine: engine.clone(), auth, demo: false };
+        let core = Core { engine: engine.clone(), auth, demo: false, limits: Default::default() };
         let service = Service::new(core, Identity::Token { actor: admin, user_id: 0, token_id: 0 });
         let all = InstanceFilter { node: Some("minutely".into()), ..Default::default() };
         let timed = async |label: &str, kind: BatchKind, request: BatchRequest| {
             let started = Instant::now();
-            let report = service.batch(kind, request).await.unwrap();
+            let report = service.batch(kind, Ok(request)).await.unwrap();
             let took = started.elapsed();
             println!(
                 "{label:<44} {:>6} instances  {:>7.1} ms  ({} changes, {} downstream listed)",

@@ -111,6 +111,40 @@ pub struct ServeArgs {
     /// Seconds between SIGTERM and SIGKILL when a command is stopped.
     #[arg(long, env = "NIGHTSHIFT_KILL_GRACE_SECS", default_value_t = 5)]
     pub kill_grace_secs: u64,
+    /// Run commands as this (unprivileged) OS user; the server must run as root.
+    #[arg(long, env = "NIGHTSHIFT_RUN_AS")]
+    pub run_as: Option<String>,
+    /// A variable every command gets (`NAME=VALUE`; repeat it, or `;`-separate them in the
+    /// environment variable). Commands get nothing else of the server's environment.
+    #[arg(long, env = "NIGHTSHIFT_COMMAND_ENV", value_delimiter = ';', value_parser = parse_variable)]
+    pub command_env: Vec<(String, String)>,
+    /// Host names (with or without port) the server answers besides localhost and the listen
+    /// address; comma-separated.
+    #[arg(long, env = "NIGHTSHIFT_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// The most instances one backfill or test run may create.
+    #[arg(long, env = "NIGHTSHIFT_MAX_BACKFILL_INSTANCES", default_value_t = 50_000)]
+    pub max_backfill_instances: u64,
+    /// The shortest interval, in minutes, at which a node may fire.
+    #[arg(long, env = "NIGHTSHIFT_MIN_SCHEDULE_MINUTES", default_value_t = 5)]
+    pub min_schedule_minutes: u32,
+    /// The most nodes one import (or change) may hold.
+    #[arg(long, env = "NIGHTSHIFT_MAX_IMPORT_NODES", default_value_t = 10_000)]
+    pub max_import_nodes: usize,
+    /// The longest lifetime of an API token, in days (a token asked for without one gets it).
+    #[arg(long, env = "NIGHTSHIFT_MAX_TOKEN_DAYS", default_value_t = 90)]
+    pub max_token_days: u32,
+}
+
+impl ServeArgs {
+    pub fn limits(&self) -> crate::limits::Limits {
+        crate::limits::Limits {
+            max_job_instances: self.max_backfill_instances,
+            min_schedule_minutes: self.min_schedule_minutes,
+            max_import_nodes: self.max_import_nodes,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -136,6 +170,18 @@ fn default_site_root() -> &'static str {
 
 fn parse_role(value: &str) -> Result<app::people::Role, String> {
     value.parse().map_err(|e: app::error::AppError| e.message)
+}
+
+fn parse_variable(value: &str) -> Result<(String, String), String> {
+    let (name, value) =
+        value.split_once('=').ok_or_else(|| format!("'{value}' is not NAME=VALUE"))?;
+    let valid = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid || value.contains('\0') {
+        return Err(format!("'{name}' is not a variable name (letters, digits and '_')"));
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 fn parse_hhmm(value: &str) -> Result<NaiveTime, String> {

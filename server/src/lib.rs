@@ -8,6 +8,7 @@ pub mod demo;
 pub mod engine;
 pub mod explain;
 pub mod http;
+pub mod limits;
 pub mod logs;
 pub mod serve;
 pub mod service;

@@ -18,6 +18,18 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    // Logs, and by default the database, are the server's alone.
+    let common = match &cli.command {
+        Some(Command::Import(args)) => &args.common,
+        Some(Command::Snapshot(args)) => &args.common,
+        Some(Command::User(UserCommand::Add(args))) => &args.common,
+        Some(Command::User(UserCommand::List(args))) => &args.common,
+        Some(Command::Serve(args)) => &args.common,
+        None => &cli.serve.common,
+    };
+    server::engine::sandbox::private_dir(&common.data_dir).with_context(|| {
+        format!("cannot create the data directory {}", common.data_dir.display())
+    })?;
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => {
             let server = Server::start(&args, Arc::new(SystemClock)).await?;

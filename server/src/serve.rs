@@ -11,8 +11,10 @@ use tokio_util::task::TaskTracker;
 use crate::auth::{Auth, AuthConfig};
 use crate::config::ServeArgs;
 use crate::engine::clock::SharedClock;
+use crate::engine::sandbox::{CommandSetup, RunAs, private_dir};
 use crate::engine::snapshot::NightlySchedule;
 use crate::engine::{Engine, EngineConfig};
+use crate::http::guard::AllowedHosts;
 use crate::service::Core;
 use crate::store::{Store, StoreError};
 
@@ -21,6 +23,8 @@ use crate::store::{Store, StoreError};
 pub enum StartError {
     #[error("cannot create the data directory {path}: {source}")]
     DataDir { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Config(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the demo project could not be loaded: {0}")]
@@ -49,29 +53,36 @@ pub fn auth_config(args: &ServeArgs) -> AuthConfig {
     AuthConfig {
         session_idle: chrono::Duration::minutes(args.session_idle_mins.into()),
         secure_cookies: args.secure_cookies,
+        max_token_days: args.max_token_days,
         ..AuthConfig::default()
     }
 }
 
-pub fn engine_config(args: &ServeArgs) -> EngineConfig {
-    EngineConfig {
+pub fn engine_config(args: &ServeArgs) -> Result<EngineConfig, StartError> {
+    let run_as = match &args.run_as {
+        Some(name) => Some(RunAs::lookup(name).map_err(StartError::Config)?),
+        None => None,
+    };
+    Ok(EngineConfig {
         data_dir: args.common.data_dir.clone(),
         host: host_name(),
         tz: args.common.timezone,
         nightly: NightlySchedule { tz: args.common.timezone, at: args.snapshot_at },
         kill_grace: Duration::from_secs(args.kill_grace_secs),
-    }
+        commands: CommandSetup { run_as, variables: args.command_env.clone() },
+    })
 }
 
 impl Server {
     /// Opens the store, recovers, loads the demo if asked, starts the engine and listens.
     pub async fn start(args: &ServeArgs, clock: SharedClock) -> Result<Server, StartError> {
-        std::fs::create_dir_all(&args.common.data_dir).map_err(|source| StartError::DataDir {
+        private_dir(&args.common.data_dir).map_err(|source| StartError::DataDir {
             path: args.common.data_dir.display().to_string(),
             source,
         })?;
+        let config = engine_config(args)?;
         let store = Store::open(&args.common.store_options()).await?;
-        let engine = Engine::new(store, clock, engine_config(args));
+        let engine = Engine::new(store, clock, config);
         let cancel = CancellationToken::new();
         let tasks = engine.start(cancel.clone()).await?;
         let auth = Auth::new(engine.store().clone(), engine.clock().clone(), auth_config(args));
@@ -83,13 +94,23 @@ impl Server {
         let listener = TcpListener::bind(args.listen).await.map_err(listen)?;
         let addr = listener.local_addr().map_err(listen)?;
         let options = crate::web::leptos_options(&args.site_root, addr);
-        let core = Core { engine: engine.clone(), auth: auth.clone(), demo: args.demo };
+        let core = Core {
+            engine: engine.clone(),
+            auth: auth.clone(),
+            demo: args.demo,
+            limits: args.limits(),
+        };
         let app = axum::Router::new()
             .nest("/api/v1", crate::http::router(core.clone()))
             .merge(crate::web::router(core, options))
             .layer(axum::middleware::from_fn_with_state(
                 auth.clone(),
                 crate::http::auth::authenticate,
+            ))
+            .layer(axum::middleware::from_fn(crate::http::guard::secure_response))
+            .layer(axum::middleware::from_fn_with_state(
+                std::sync::Arc::new(AllowedHosts::new(addr, &args.allowed_hosts)),
+                crate::http::guard::check_request,
             ))
             .into_make_service_with_connect_info::<SocketAddr>();
         let shutdown = cancel.clone();

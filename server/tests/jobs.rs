@@ -59,7 +59,7 @@ async fn a_three_day_backfill_runs_dates_in_order_one_at_a_time() {
     h.define(CHAIN).await;
     let created = h
         .admin()
-        .backfill(backfill("bf_a", &["bf_b", "bf_c"], "2026-01-01", "2026-01-03"))
+        .backfill(Ok(backfill("bf_a", &["bf_b", "bf_c"], "2026-01-01", "2026-01-03")))
         .await
         .unwrap();
     assert_eq!(created.instances, 9, "3 nodes x 3 dates, the unchecked descendant left out");
@@ -102,7 +102,7 @@ async fn parallelism_three_overlaps_dates_and_descending_starts_with_the_latest(
     h.define(CHAIN).await;
     let mut request = backfill("bf_a", &[], "2026-01-01", "2026-01-03");
     request.parallelism = 3;
-    let job = h.admin().backfill(request).await.unwrap().job.unwrap();
+    let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
     let done = all_succeed(&h, job).await;
     let first_end = done.iter().filter_map(|i| i.ended_at).min().unwrap();
     let last_start = done.iter().filter_map(|i| i.started_at).max().unwrap();
@@ -110,7 +110,7 @@ async fn parallelism_three_overlaps_dates_and_descending_starts_with_the_latest(
 
     let mut request = backfill("bf_a", &[], "2026-02-01", "2026-02-03");
     request.order = DateOrder::Desc;
-    let job = h.admin().backfill(request).await.unwrap().job.unwrap();
+    let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
     let mut done = all_succeed(&h, job).await;
     done.sort_by_key(|i| i.started_at);
     let order: Vec<String> = done.iter().map(|i| i.bizdate.to_string()).collect();
@@ -136,7 +136,7 @@ async fn a_test_run_uses_the_chosen_bizdate_and_does_not_wait_for_upstream() {
     .await;
     let request =
         TestRequest { node: Some("t_node".into()), workflow: None, bizdate: "2026-01-05".into() };
-    let created = h.admin().start_test(request).await.unwrap();
+    let created = h.admin().start_test(Ok(request)).await.unwrap();
     assert_eq!(created.instances, 1);
     assert_eq!(
         created.url.as_deref(),
@@ -166,7 +166,7 @@ async fn cycle_instances_get_slots_before_backfill_instances() {
     // ...a backfill queues first, then the cycle instance of another day.
     let mut request = backfill("q_backfilled", &[], "2020-01-10", "2020-01-12");
     request.parallelism = 3;
-    let job = h.admin().backfill(request).await.unwrap().job.unwrap();
+    let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
     h.snapshot("2020-01-20").await;
     std::fs::write(&gate, "").unwrap();
     let backfilled = all_succeed(&h, job).await;
@@ -196,7 +196,7 @@ async fn backfills_keep_one_slot_free_for_cycle_work() {
     .await;
     let mut request = backfill("r_heavy", &[], "2020-03-01", "2020-03-03");
     request.parallelism = 3;
-    let job = h.admin().backfill(request).await.unwrap().job.unwrap();
+    let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
     eventually("one backfill instance runs", async || {
         let all = job_instances(&h, job).await;
         (all.iter().filter(|i| i.state == Running).count() == 1).then_some(())
@@ -224,7 +224,7 @@ async fn after_a_dispatch(h: &Harness) {
         workflow: None,
         bizdate: "2020-06-01".into(),
     };
-    let job = h.admin().start_test(request).await.unwrap().job.unwrap();
+    let job = h.admin().start_test(Ok(request)).await.unwrap().job.unwrap();
     eventually("the test run started", async || {
         job_instances(h, job).await.first().filter(|i| i.started_at.is_some()).map(|_| ())
     })
@@ -253,7 +253,8 @@ async fn in_a_busy_group_a_backfill_never_takes_the_last_free_slot() {
     for name in ["b_one", "b_two", "b_three"] {
         h.wait_for(name, "running", |i| i.state == Running).await;
     }
-    let job = h.admin().backfill(backfill("b_backfilled", &[], "2020-01-10", "2020-01-10")).await;
+    let job =
+        h.admin().backfill(Ok(backfill("b_backfilled", &[], "2020-01-10", "2020-01-10"))).await;
     let job = job.unwrap().job.unwrap();
     // A dispatch later, the backfill still waits: the fourth slot is production's.
     h.define(&node("z_elsewhere", "true", "resource_group = \"elsewhere\"")).await;
@@ -290,7 +291,7 @@ async fn in_an_idle_group_backfills_hold_at_most_their_share() {
     .await;
     let mut request = backfill("s_heavy", &[], "2020-03-01", "2020-03-04");
     request.parallelism = 4;
-    let job = h.admin().backfill(request).await.unwrap().job.unwrap();
+    let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
     let running =
         async || job_instances(&h, job).await.iter().filter(|i| i.state == Running).count();
     eventually("two backfill instances run", async || (running().await == 2).then_some(())).await;
@@ -346,24 +347,24 @@ async fn bad_backfills_are_refused_and_create_nothing_and_a_dry_run_previews() {
         ),
     ];
     for (request, code, message) in cases {
-        let refused = h.admin().backfill(request).await.unwrap_err();
+        let refused = h.admin().backfill(Ok(request)).await.unwrap_err();
         assert_eq!(refused.code, code, "{message}");
         assert!(refused.message.starts_with(message), "{}", refused.message);
     }
     let viewer = Actor { name: "vera".into(), role: Role::Viewer };
     let forbidden = h
         .service(viewer)
-        .backfill(backfill("bf_a", &[], "2026-01-01", "2026-01-02"))
+        .backfill(Ok(backfill("bf_a", &[], "2026-01-01", "2026-01-02")))
         .await
         .unwrap_err();
     assert_eq!(forbidden.code, ErrorCode::Forbidden);
 
     let preview = h
         .admin()
-        .backfill(BackfillRequest {
+        .backfill(Ok(BackfillRequest {
             dry_run: true,
             ..backfill("bf_a", &["bf_b"], "2026-01-01", "2026-01-04")
-        })
+        }))
         .await
         .unwrap();
     assert_eq!(preview.job, None);

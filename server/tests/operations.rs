@@ -34,7 +34,7 @@ async fn kill_of_a_running_command_returns_once_its_process_group_is_gone() {
             .await;
     assert!(process::group_alive(pid));
 
-    let report = h.admin().operate(running.id, Operation::Kill, Mode::Apply).await.unwrap();
+    let report = h.admin().operate(running.id, Operation::Kill, Ok(Mode::Apply)).await.unwrap();
     // The answer comes only after the whole group (both sleeps) has ended.
     assert!(!process::group_alive(pid), "no process of group {pid} is left");
     assert_eq!(report.changes[0].from, Running);
@@ -58,13 +58,13 @@ async fn a_killed_waiting_instance_never_runs() {
     h.snapshot("2026-03-10").await;
     let waiting = h.instance("k_later").await;
     assert_eq!(waiting.state, WaitingTime);
-    h.admin().operate(waiting.id, Operation::Kill, Mode::Apply).await.unwrap();
+    h.admin().operate(waiting.id, Operation::Kill, Ok(Mode::Apply)).await.unwrap();
     h.clock().advance(chrono::Duration::hours(2));
     h.engine.wake();
     let after = h.instance("k_later").await;
     assert_eq!((after.state, after.attempt), (Stopped, 0));
     // Killing it again is refused by the rule, with the reason.
-    let again = h.admin().operate(waiting.id, Operation::Kill, Mode::Apply).await.unwrap_err();
+    let again = h.admin().operate(waiting.id, Operation::Kill, Ok(Mode::Apply)).await.unwrap_err();
     assert_eq!(again.code, app::error::ErrorCode::Conflict);
     assert!(again.message.ends_with("this one is manually stopped"), "{}", again.message);
     h.stop().await;
@@ -87,12 +87,12 @@ async fn rerun_after_a_failure_lets_the_downstream_run() {
     assert_eq!(h.instance("rr_down").await.state, NotRun);
 
     std::fs::write(&fixed, "").unwrap(); // the fix
-    let preview = h.admin().operate(failed.id, Operation::Rerun, Mode::DryRun).await.unwrap();
+    let preview = h.admin().operate(failed.id, Operation::Rerun, Ok(Mode::DryRun)).await.unwrap();
     assert_eq!(preview.changes[0].to, WaitingResources);
     assert_eq!(preview.downstream.iter().map(|d| d.node.as_str()).collect::<Vec<_>>(), ["rr_down"]);
     assert_eq!(h.instance("rr_up").await.state, Failed, "a dry run changes nothing");
 
-    h.admin().operate(failed.id, Operation::Rerun, Mode::Apply).await.unwrap();
+    h.admin().operate(failed.id, Operation::Rerun, Ok(Mode::Apply)).await.unwrap();
     let up = h.wait_state("rr_up", Success).await;
     assert_eq!(up.attempt, 2);
     let down = h.wait_state("rr_down", Success).await;
@@ -113,7 +113,8 @@ async fn set_success_resumes_the_downstream() {
     .await;
     h.snapshot("2020-01-02").await;
     let failed = h.wait_state("ss_up", Failed).await;
-    let report = h.admin().operate(failed.id, Operation::SetSuccess, Mode::Apply).await.unwrap();
+    let report =
+        h.admin().operate(failed.id, Operation::SetSuccess, Ok(Mode::Apply)).await.unwrap();
     assert_eq!((report.changes[0].from, report.changes[0].to), (Failed, Success));
     let down = h.wait_state("ss_down", Success).await;
     assert_eq!(down.attempt, 1);
@@ -135,7 +136,7 @@ async fn pause_freezes_this_cycle_only_and_resume_releases_it() {
     .await;
     h.snapshot("2026-03-10").await;
     let up = h.instance("p_up").await;
-    let report = h.admin().operate(up.id, Operation::Pause, Mode::Apply).await.unwrap();
+    let report = h.admin().operate(up.id, Operation::Pause, Ok(Mode::Apply)).await.unwrap();
     assert!(report.changes[0].paused);
     h.clock().advance(chrono::Duration::hours(3));
     h.engine.wake();
@@ -151,7 +152,7 @@ async fn pause_freezes_this_cycle_only_and_resume_releases_it() {
         "a paused instance is not released"
     );
 
-    h.admin().operate(up.id, Operation::Resume, Mode::Apply).await.unwrap();
+    h.admin().operate(up.id, Operation::Resume, Ok(Mode::Apply)).await.unwrap();
     eventually("p_up ran after resume", async || {
         let i = h.instances_of("p_up").await.remove(0);
         (i.state == Success).then_some(())
@@ -189,7 +190,7 @@ async fn rerun_downstream_with_an_ineligible_selection_changes_nothing() {
     let before: Vec<_> =
         [h.instance("rd_a").await, h.instance("rd_b").await, h.instance("rd_c").await].into();
 
-    let refused = h.admin().rerun_downstream(a, checked(&[a, b, c], false)).await.unwrap_err();
+    let refused = h.admin().rerun_downstream(a, Ok(checked(&[a, b, c], false))).await.unwrap_err();
     assert_eq!(refused.code, app::error::ErrorCode::Conflict);
     assert_eq!(
         refused.message,
@@ -202,7 +203,7 @@ async fn rerun_downstream_with_an_ineligible_selection_changes_nothing() {
         h.store().list_audit(&AuditQuery { limit: Some(1), ..Default::default() }).await.unwrap();
     assert_eq!(audit.items[0].outcome, app::audit::AuditOutcome::Refused);
 
-    let outsider = h.admin().rerun_downstream(b, checked(&[a], false)).await.unwrap_err();
+    let outsider = h.admin().rerun_downstream(b, Ok(checked(&[a], false))).await.unwrap_err();
     assert_eq!(outsider.code, app::error::ErrorCode::BadRequest);
     h.stop().await;
 }
@@ -211,11 +212,11 @@ async fn rerun_downstream_with_an_ineligible_selection_changes_nothing() {
 async fn rerun_downstream_runs_the_checked_ones_in_dependency_order() {
     let h = Harness::start_manual("2026-03-10T02:00:00Z").await;
     let (a, b, _c) = chain(&h).await;
-    let preview = h.admin().rerun_downstream(a, checked(&[a, b], true)).await.unwrap();
+    let preview = h.admin().rerun_downstream(a, Ok(checked(&[a, b], true))).await.unwrap();
     let planned: Vec<_> = preview.changes.iter().map(|c| (c.id, c.from, c.to)).collect();
     assert_eq!(planned, vec![(a, Success, WaitingResources), (b, Success, NotRun)]);
 
-    h.admin().rerun_downstream(a, checked(&[a, b], false)).await.unwrap();
+    h.admin().rerun_downstream(a, Ok(checked(&[a, b], false))).await.unwrap();
     let b2 = h.wait_for("rd_b", "second run", |i| i.state == Success && i.attempt == 2).await;
     let a2 = h.instance("rd_a").await;
     assert_eq!(a2.attempt, 2);
@@ -249,7 +250,7 @@ async fn batch_repair_over_a_diamond_runs_the_shared_child_once() {
         filter: None,
         dry_run,
     };
-    let preview = h.admin().batch(BatchKind::Rerun, request(true)).await.unwrap();
+    let preview = h.admin().batch(BatchKind::Rerun, Ok(request(true))).await.unwrap();
     assert_eq!(preview.results[&left.to_string()], ItemResult::ok());
     assert_eq!(
         preview.results[&ok.to_string()],
@@ -265,7 +266,7 @@ async fn batch_repair_over_a_diamond_runs_the_shared_child_once() {
     );
     assert_eq!(h.instance("br_left").await.state, Failed, "a dry run changes nothing");
 
-    h.admin().batch(BatchKind::Rerun, request(false)).await.unwrap();
+    h.admin().batch(BatchKind::Rerun, Ok(request(false))).await.unwrap();
     let child = h.wait_state("br_child", Success).await;
     assert_eq!(child.attempt, 1, "the shared child ran once");
     let (l, r) = (h.instance("br_left").await, h.instance("br_right").await);
@@ -291,7 +292,10 @@ async fn batches_by_filter_and_batch_kill_for_administrators_only() {
         InstanceFilter { state: vec![Failed], node: Some("bf_".into()), ..Default::default() };
     let preview = h
         .admin()
-        .batch(BatchKind::Rerun, BatchRequest { ids: None, filter: Some(filter), dry_run: true })
+        .batch(
+            BatchKind::Rerun,
+            Ok(BatchRequest { ids: None, filter: Some(filter), dry_run: true }),
+        )
         .await
         .unwrap();
     assert_eq!(preview.results.len(), 2, "every failed instance matching the filter, no paging");
@@ -299,7 +303,7 @@ async fn batches_by_filter_and_batch_kill_for_administrators_only() {
     let developer = Actor { name: "alice".into(), role: Role::Developer };
     let all = h.instances_of("bf_c").await;
     let kill = BatchRequest { ids: Some(vec![all[0].id]), filter: None, dry_run: false };
-    let refused = h.service(developer).batch(BatchKind::Kill, kill).await.unwrap_err();
+    let refused = h.service(developer).batch(BatchKind::Kill, Ok(kill)).await.unwrap_err();
     assert_eq!(refused.code, app::error::ErrorCode::Forbidden);
     assert_eq!(refused.message, "batch kill is for project administrators only");
     let audit = h
@@ -341,7 +345,7 @@ async fn concurrent_kills_and_dispatch_end_consistent() {
     let kills = all.iter().map(|i| {
         let service = h.admin();
         let id = i.id;
-        tokio::spawn(async move { service.operate(id, Operation::Kill, Mode::Apply).await })
+        tokio::spawn(async move { service.operate(id, Operation::Kill, Ok(Mode::Apply)).await })
     });
     let outcomes = futures_join(kills).await;
     let settled = eventually("every instance settled", async || {

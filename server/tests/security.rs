@@ -74,8 +74,7 @@ async fn a_refused_request_costs_no_more_than_its_size() {
     let before = database_bytes(dir.path());
     for (who, api, status) in [("vera", &vera, 403), ("dave", &dave, 400)] {
         let started = Instant::now();
-        let answer =
-            api.post(&format!("/api/v1/instances/{root}/rerun-downstream"), &body).await;
+        let answer = api.post(&format!("/api/v1/instances/{root}/rerun-downstream"), &body).await;
         assert!(started.elapsed() < Duration::from_secs(1), "{who}: {:?}", started.elapsed());
         assert_eq!(answer.status, status, "{who}: {}", answer.body);
         let by_rpc = api
@@ -139,7 +138,10 @@ async fn serve(extra: &[&str]) -> Process {
         .arg(&data)
         .args(extra)
         .env("NIGHTSHIFT_LOG", "warn")
-        .env("NIGHTSHIFT_DATABASE_URL", format!("sqlite://{}", data.join("nightshift.db").display()))
+        .env(
+            "NIGHTSHIFT_DATABASE_URL",
+            format!("sqlite://{}", data.join("nightshift.db").display()),
+        )
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(Stdio::null());
     for (name, value) in SECRETS {
@@ -156,7 +158,9 @@ async fn run(api: &Api, name: &str, command: &str) -> (String, String) {
     let node = json!({ "name": name, "owner": "admin", "command": command }).to_string();
     let created = api.post("/api/v1/nodes", &node).await;
     assert_eq!(created.status, 201, "{}", created.body);
-    let test = api.post("/api/v1/tests", &json!({ "node": name, "bizdate": "2026-01-05" }).to_string()).await;
+    let test = api
+        .post("/api/v1/tests", &json!({ "node": name, "bizdate": "2026-01-05" }).to_string())
+        .await;
     assert_eq!(test.status, 201, "{}", test.body);
     let job = test.json()["job"].as_i64().unwrap();
     let instance = eventually(&format!("{name} ended"), async || {
@@ -179,10 +183,17 @@ async fn commands_see_a_clean_documented_environment() {
     for (name, value) in SECRETS {
         assert!(!log.contains(value), "{name}'s value leaked into the command: {log}");
     }
-    for name in ["NIGHTSHIFT_DATABASE_URL", "NIGHTSHIFT_LOG", "AWS_SECRET_ACCESS_KEY", "NIGHTSHIFT_PASSWORD"] {
+    for name in [
+        "NIGHTSHIFT_DATABASE_URL",
+        "NIGHTSHIFT_LOG",
+        "AWS_SECRET_ACCESS_KEY",
+        "NIGHTSHIFT_PASSWORD",
+    ] {
         assert!(!log.contains(&format!("{name}=")), "{name} leaked: {log}");
     }
-    for expected in ["PATH=", "HOME=", "LANG=", "TZ=UTC", "NIGHTSHIFT_BIZDATE=20260105", "TEAM=warehouse"] {
+    for expected in
+        ["PATH=", "HOME=", "LANG=", "TZ=UTC", "NIGHTSHIFT_BIZDATE=20260105", "TEAM=warehouse"]
+    {
         assert!(log.contains(expected), "{expected} is missing: {log}");
     }
     let _ = server.addr;
@@ -219,14 +230,24 @@ async fn a_command_run_as_another_user_cannot_reach_the_database() {
 async fn schedules_that_never_fire_and_insane_dates_are_refused_and_health_stays_quick() {
     let (server, _dir, admin) =
         live_server(Arc::new(SystemClock), &["--max-backfill-instances", "100000000"]).await;
-    let never = admin.post("/api/v1/nodes", r#"{"name": "n_never", "command": "true", "schedule": "0 0 31 2 *"}"#).await;
+    let never = admin
+        .post(
+            "/api/v1/nodes",
+            r#"{"name": "n_never", "command": "true", "schedule": "0 0 31 2 *"}"#,
+        )
+        .await;
     assert_eq!(never.status, 400, "{}", never.body);
     assert!(never.body.contains("never fires"), "{}", never.body);
     assert_eq!(admin.get("/api/v1/nodes/n_never").await.status, 404);
-    let ok = admin.post("/api/v1/nodes", r#"{"name": "n_leap", "command": "true", "schedule": "0 0 29 2 *"}"#).await;
+    let ok = admin
+        .post("/api/v1/nodes", r#"{"name": "n_leap", "command": "true", "schedule": "0 0 29 2 *"}"#)
+        .await;
     assert_eq!(ok.status, 201, "a leap day fires: {}", ok.body);
     let ancient = admin
-        .post("/api/v1/backfills", r#"{"node": "n_leap", "from": "0000-01-01", "to": "0000-12-31", "dry_run": true}"#)
+        .post(
+            "/api/v1/backfills",
+            r#"{"node": "n_leap", "from": "0000-01-01", "to": "0000-12-31", "dry_run": true}"#,
+        )
         .await;
     assert_eq!(ancient.status, 400, "{}", ancient.body);
 
@@ -266,23 +287,46 @@ async fn schedules_that_never_fire_and_insane_dates_are_refused_and_health_stays
 async fn quotas_bound_backfills_schedules_and_imports() {
     let (server, _dir, admin) = live_server(
         Arc::new(SystemClock),
-        &["--max-backfill-instances", "1000", "--min-schedule-minutes", "5", "--max-import-nodes", "3"],
+        &[
+            "--max-backfill-instances",
+            "1000",
+            "--min-schedule-minutes",
+            "5",
+            "--max-import-nodes",
+            "3",
+        ],
     )
     .await;
-    let minutely = admin.post("/api/v1/nodes", r#"{"name": "q_minutely", "command": "true", "schedule": "* * * * *"}"#).await;
+    let minutely = admin
+        .post(
+            "/api/v1/nodes",
+            r#"{"name": "q_minutely", "command": "true", "schedule": "* * * * *"}"#,
+        )
+        .await;
     assert_eq!(minutely.status, 400, "{}", minutely.body);
     assert!(minutely.body.contains("at most every 5 minutes"), "{}", minutely.body);
-    let hourly = admin.post("/api/v1/nodes", r#"{"name": "q_hourly", "command": "true", "schedule": "0 * * * *"}"#).await;
+    let hourly = admin
+        .post(
+            "/api/v1/nodes",
+            r#"{"name": "q_hourly", "command": "true", "schedule": "0 * * * *"}"#,
+        )
+        .await;
     assert_eq!(hourly.status, 201, "{}", hourly.body);
     // 24 a day: 41 days are 984 instances, 42 are 1,008.
     let preview = admin
-        .post("/api/v1/backfills", r#"{"node": "q_hourly", "from": "2025-01-01", "to": "2025-02-10", "dry_run": true}"#)
+        .post(
+            "/api/v1/backfills",
+            r#"{"node": "q_hourly", "from": "2025-01-01", "to": "2025-02-10", "dry_run": true}"#,
+        )
         .await;
     assert_eq!(preview.status, 200, "{}", preview.body);
     assert_eq!(preview.json()["instances"], 984);
     assert_eq!(preview.json()["first"].as_array().unwrap().len(), 50, "the first page of it");
     let over = admin
-        .post("/api/v1/backfills", r#"{"node": "q_hourly", "from": "2025-01-01", "to": "2025-02-11", "dry_run": true}"#)
+        .post(
+            "/api/v1/backfills",
+            r#"{"node": "q_hourly", "from": "2025-01-01", "to": "2025-02-11", "dry_run": true}"#,
+        )
         .await;
     assert_eq!(over.status, 400, "{}", over.body);
     assert!(over.body.contains("1000"), "{}", over.body);
@@ -309,7 +353,8 @@ async fn after_login_only_this_site_is_a_place_to_go_back_to() {
         ("%2Fcycle%3Fstate%3Dfailed", "/cycle?state=failed"),
     ] {
         let body = format!("username=admin&password={ADMIN_PASSWORD}&next={next}");
-        let answer = send(server.addr, "POST", "/login", Some(&body), std::slice::from_ref(&form)).await;
+        let answer =
+            send(server.addr, "POST", "/login", Some(&body), std::slice::from_ref(&form)).await;
         assert_eq!(answer.status, 303, "{next}");
         assert_eq!(answer.header("location"), Some(expected), "{next}");
     }
@@ -323,7 +368,8 @@ async fn pages_and_answers_carry_security_headers() {
     let session = Api::session(server.addr, "admin", ADMIN_PASSWORD).await;
     for (api, path) in [(&session, "/cycle"), (&session, "/login"), (&admin, "/api/v1/me")] {
         let answer = api.get(path).await;
-        let header = |name: &str| answer.header(name).unwrap_or_else(|| panic!("{path}: no {name}"));
+        let header =
+            |name: &str| answer.header(name).unwrap_or_else(|| panic!("{path}: no {name}"));
         let csp = header("content-security-policy");
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(csp.contains("default-src"), "{path}: {csp}");
@@ -347,24 +393,32 @@ async fn pages_and_answers_carry_security_headers() {
 /// back with a re-enabled account; tokens that never expire.
 #[tokio::test]
 async fn credentials_need_the_current_password_and_tokens_end_with_it() {
-    let (server, _dir, admin) = live_server(Arc::new(SystemClock), &["--max-token-days", "30"]).await;
+    let (server, _dir, admin) =
+        live_server(Arc::new(SystemClock), &["--max-token-days", "30"]).await;
     add_user(&server, "dave", "dave-password", Role::Developer).await;
     let dave = Api::session(server.addr, "dave", "dave-password").await;
     let token = Api::token(server.addr, "dave", "dave-password").await;
     let expires = token.get("/api/v1/tokens").await.json()["items"][0]["expires_at"].clone();
     assert!(expires.is_string(), "a token made without a lifetime gets the longest one: {expires}");
-    let too_long = dave.post("/api/v1/tokens", r#"{"name": "forever", "expires_in_days": 31}"#).await;
+    let too_long =
+        dave.post("/api/v1/tokens", r#"{"name": "forever", "expires_in_days": 31}"#).await;
     assert_eq!(too_long.status, 400, "{}", too_long.body);
 
     let bare = dave.put("/api/v1/users/dave", r#"{"password": "new-dave-password"}"#).await;
     assert_eq!(bare.status, 400, "{}", bare.body);
     let wrong = dave
-        .put("/api/v1/users/dave", r#"{"password": "new-dave-password", "current_password": "nope-nope"}"#)
+        .put(
+            "/api/v1/users/dave",
+            r#"{"password": "new-dave-password", "current_password": "nope-nope"}"#,
+        )
         .await;
     assert_eq!(wrong.status, 403, "{}", wrong.body);
     assert_eq!(token.get("/api/v1/me").await.status, 200);
     let changed = dave
-        .put("/api/v1/users/dave", r#"{"password": "new-dave-password", "current_password": "dave-password"}"#)
+        .put(
+            "/api/v1/users/dave",
+            r#"{"password": "new-dave-password", "current_password": "dave-password"}"#,
+        )
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(token.get("/api/v1/me").await.status, 401, "tokens end with the password");
@@ -374,7 +428,10 @@ async fn credentials_need_the_current_password_and_tokens_end_with_it() {
     assert_eq!(admin.put("/api/v1/users/dave", r#"{"disabled": false}"#).await.status, 200);
     assert_eq!(second.get("/api/v1/me").await.status, 401, "a disabled account's tokens stay dead");
     // An administrator sets a password without knowing the old one.
-    assert_eq!(admin.put("/api/v1/users/dave", r#"{"password": "reset-by-admin"}"#).await.status, 200);
+    assert_eq!(
+        admin.put("/api/v1/users/dave", r#"{"password": "reset-by-admin"}"#).await.status,
+        200
+    );
     server.stop().await;
 }
 
@@ -406,14 +463,21 @@ async fn requests_for_other_hosts_are_refused() {
 async fn names_follow_their_character_set_and_text_has_no_nul() {
     let (server, _dir, admin) = live_server(Arc::new(SystemClock), &[]).await;
     for name in [".", "..", "-a", ".hidden"] {
-        let answer = admin.post("/api/v1/nodes", &json!({ "name": name, "command": "true" }).to_string()).await;
+        let answer = admin
+            .post("/api/v1/nodes", &json!({ "name": name, "command": "true" }).to_string())
+            .await;
         assert_eq!(answer.status, 400, "{name}: {}", answer.body);
     }
-    let nul = admin.post("/api/v1/nodes", &json!({ "name": "n_nul", "command": "echo a\u{0}b" }).to_string()).await;
+    let nul = admin
+        .post("/api/v1/nodes", &json!({ "name": "n_nul", "command": "echo a\u{0}b" }).to_string())
+        .await;
     assert_eq!(nul.status, 400, "{}", nul.body);
     assert!(nul.body.contains("command"), "{}", nul.body);
     let multi = admin
-        .post("/api/v1/nodes", &json!({ "name": "n_lines", "command": "echo a\n\techo b" }).to_string())
+        .post(
+            "/api/v1/nodes",
+            &json!({ "name": "n_lines", "command": "echo a\n\techo b" }).to_string(),
+        )
         .await;
     assert_eq!(multi.status, 201, "lines and tabs are fine: {}", multi.body);
     for name in ["a\u{0}b", "evil\u{202e}gnp.exe", "bell\u{7}"] {
@@ -429,14 +493,38 @@ async fn guessing_from_one_address_does_not_lock_the_account_elsewhere() {
     let (server, _dir, _) = live_server(Arc::new(SystemClock), &[]).await;
     let login = |password: &str| json!({ "username": "admin", "password": password }).to_string();
     for _ in 0..8 {
-        let answer = send_from([127, 0, 0, 2], server.addr, "POST", "/api/v1/login", Some(&login("wrong-guess")), &[]).await;
+        let answer = send_from(
+            [127, 0, 0, 2],
+            server.addr,
+            "POST",
+            "/api/v1/login",
+            Some(&login("wrong-guess")),
+            &[],
+        )
+        .await;
         assert!(matches!(answer.status, 401 | 429), "{}", answer.body);
     }
-    let locked = send_from([127, 0, 0, 2], server.addr, "POST", "/api/v1/login", Some(&login(ADMIN_PASSWORD)), &[]).await;
+    let locked = send_from(
+        [127, 0, 0, 2],
+        server.addr,
+        "POST",
+        "/api/v1/login",
+        Some(&login(ADMIN_PASSWORD)),
+        &[],
+    )
+    .await;
     assert_eq!(locked.status, 429, "the guessing address is locked, right password or not");
     // The administrator, from her own address, waits a few seconds at most.
     let signed_in = eventually("the administrator signs in from elsewhere", async || {
-        let answer = send_from([127, 0, 0, 3], server.addr, "POST", "/api/v1/login", Some(&login(ADMIN_PASSWORD)), &[]).await;
+        let answer = send_from(
+            [127, 0, 0, 3],
+            server.addr,
+            "POST",
+            "/api/v1/login",
+            Some(&login(ADMIN_PASSWORD)),
+            &[],
+        )
+        .await;
         (answer.status == 200).then_some(())
     });
     tokio::time::timeout(Duration::from_secs(8), signed_in).await.expect("in seconds, not minutes");
@@ -451,7 +539,8 @@ async fn bodies_and_arguments_are_refused_alike_everywhere() {
     add_user(&server, "vera", "vera-password", Role::Viewer).await;
     let vera = Api::token(server.addr, "vera", "vera-password").await;
     let big = format!(r#"{{"name": "n_big", "command": "{}"}}"#, "x".repeat(3 << 20));
-    for path in ["/api/v1/nodes", "/api/v1/import", app::api::CreateNode::PATH, "/api/v1/backfills"] {
+    for path in ["/api/v1/nodes", "/api/v1/import", app::api::CreateNode::PATH, "/api/v1/backfills"]
+    {
         let answer = admin.post(path, &big).await;
         assert_eq!(answer.status, 413, "{path}: {}", &answer.body[..answer.body.len().min(200)]);
     }
@@ -467,7 +556,11 @@ async fn bodies_and_arguments_are_refused_alike_everywhere() {
         ("/api/v1/snapshots", "x"),
     ] {
         let answer = vera.post(path, body).await;
-        assert_eq!(answer.status, 403, "a viewer is refused before her body is read: {path}: {}", answer.body);
+        assert_eq!(
+            answer.status, 403,
+            "a viewer is refused before her body is read: {path}: {}",
+            answer.body
+        );
         let answer = admin.post(path, body).await;
         assert_eq!(answer.status, 400, "{path}: {}", answer.body);
     }

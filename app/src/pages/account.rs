@@ -46,6 +46,7 @@ fn role_words(role: crate::people::Role) -> &'static str {
 #[component]
 fn PasswordForm(name: String) -> impl IntoView {
     let ui = Ui::get();
+    let current = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -60,7 +61,11 @@ fn PasswordForm(name: String) -> impl IntoView {
         }
         let name = name.clone();
         spawn_local(async move {
-            let change = UserChange { password: Some(first), ..Default::default() };
+            let change = UserChange {
+                password: Some(first),
+                current_password: Some(current.get_untracked()),
+                ..Default::default()
+            };
             match change_user(name, change).await {
                 Ok(_) => {
                     ui.toast("Password changed: sign in again with it", false);
@@ -77,13 +82,15 @@ fn PasswordForm(name: String) -> impl IntoView {
             <h2>"Change your password"</h2>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="form-row">
+                <label for="current-password">"Current password"</label>
+                <input id="current-password" type="password" autocomplete="current-password" prop:value=move || current.get() on:input=move |ev| current.set(event_target_value(&ev))/>
                 <label for="new-password">"New password"</label>
                 <input id="new-password" type="password" autocomplete="new-password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
                 <label for="new-password-again">"The same again"</label>
                 <input id="new-password-again" type="password" autocomplete="new-password" prop:value=move || again.get() on:input=move |ev| again.set(event_target_value(&ev))/>
                 <button type="submit">"Change password"</button>
             </div>
-            <p class="muted hint">"At least 8 characters. Every session of yours ends; your API tokens keep working."</p>
+            <p class="muted hint">"At least 8 characters. Every session and API token of yours ends with the old password."</p>
         </form>
     }
 }

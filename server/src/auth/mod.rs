@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::engine::clock::SharedClock;
 use crate::store::{AuditEntry, Store, UserUpdate};
-use throttle::{ThrottlePolicy, account_key, address_key};
+use throttle::{Key, ThrottlePolicy};
 
 /// How sessions behave.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub struct AuthConfig {
     /// Cookies only over HTTPS (set when a TLS proxy is in front).
     pub secure_cookies: bool,
     pub throttle: ThrottlePolicy,
+    /// The longest lifetime of an API token, in days.
+    pub max_token_days: u32,
 }
 
 impl Default for AuthConfig {
@@ -37,6 +39,7 @@ impl Default for AuthConfig {
             session_max: Duration::days(7),
             secure_cookies: false,
             throttle: ThrottlePolicy::default(),
+            max_token_days: 90,
         }
     }
 }
@@ -158,11 +161,9 @@ impl Auth {
         address: Option<&str>,
     ) -> Result<NewSession, AppError> {
         let now = self.now();
-        let mut keys = vec![account_key(username)];
-        if let Some(address) = address {
-            keys.push(address_key(address));
-        }
-        if let Some(until) = self.store.login_locked_until(&keys, now).await? {
+        let keys = self.config.throttle.keys(username, address);
+        let names: Vec<String> = keys.iter().map(|k| k.key.clone()).collect();
+        if let Some(until) = self.store.login_locked_until(&names, now).await? {
             let seconds = (until - now).num_seconds().max(1);
             self.audit(
                 username_for_audit(&self.store, username).await.as_str(),
@@ -189,10 +190,8 @@ impl Auth {
         let user = match user {
             Some(user) if matches && !user.disabled => user,
             _ => {
-                let policy = self.config.throttle;
-                self.count_failure(&keys[0], policy.account_free, now).await?;
-                if let Some(key) = keys.get(1) {
-                    self.count_failure(key, policy.address_free, now).await?;
+                for key in &keys {
+                    self.count_failure(key, now).await?;
                 }
                 let who = if found.is_some() { username } else { "(unknown account)" };
                 self.audit(who, "login", false, None, Some("refused: wrong user name or password"))
@@ -200,7 +199,10 @@ impl Auth {
                 return Err(AppError::new(ErrorCode::Unauthorized, "wrong user name or password"));
             }
         };
-        self.store.clear_login_failures(&keys[0]).await?;
+        // The account's own failures are forgiven; the address's are not.
+        for key in keys.iter().filter(|k| !k.key.starts_with("addr:")) {
+            self.store.clear_login_failures(&key.key).await?;
+        }
         let cookie = secrets::random_hex();
         let csrf_token = secrets::random_hex();
         let expires_at = now + self.config.session_max;
@@ -269,16 +271,11 @@ impl Auth {
     }
 
     /// Counts a failed login against `key` and locks it as the throttle policy says.
-    async fn count_failure(
-        &self,
-        key: &str,
-        free: i64,
-        now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
-        let policy = self.config.throttle;
-        let failures = self.store.record_login_failure(key, now, policy.forget_after).await?;
-        if let Some(lock) = policy.lock_after(failures, free) {
-            self.store.lock_login(key, now + lock).await?;
+    async fn count_failure(&self, key: &Key, now: DateTime<Utc>) -> Result<(), AppError> {
+        let forget = self.config.throttle.forget_after;
+        let failures = self.store.record_login_failure(&key.key, now, forget).await?;
+        if let Some(lock) = key.lock.after(failures) {
+            self.store.lock_login(&key.key, now + lock).await?;
         }
         Ok(())
     }
@@ -320,7 +317,15 @@ impl Auth {
             }
             None => None,
         };
-        let update = UserUpdate { role: change.role, password_hash, disabled: change.disabled };
+        // A new password or a disabled account ends every session and token it had: the tokens
+        // do not come back when the account is enabled again.
+        let end_credentials = change.password.is_some() || change.disabled == Some(true);
+        let update = UserUpdate {
+            role: change.role,
+            password_hash,
+            disabled: change.disabled,
+            end_credentials,
+        };
         let user = self.store.update_user(name, &update, self.now()).await?;
         let mut what = Vec::new();
         if let Some(role) = change.role {
@@ -342,6 +347,17 @@ impl Auth {
         Ok(self.store.list_users(after, limit).await?)
     }
 
+    /// Whether `password` is the account's (false for an account that does not exist).
+    pub async fn password_matches(&self, name: &str, password: &str) -> Result<bool, AppError> {
+        let Some((_, hash)) = self.store.user_credentials(name).await? else {
+            return Ok(false);
+        };
+        let given = password.to_string();
+        Ok(tokio::task::spawn_blocking(move || secrets::verify_password(&given, &hash))
+            .await
+            .unwrap_or(false))
+    }
+
     /// The `--demo` accounts, with their documented passwords (created or reset).
     pub async fn ensure_demo_accounts(&self) -> Result<(), AppError> {
         for (name, password, role, _) in DEMO_ACCOUNTS {
@@ -355,6 +371,7 @@ impl Auth {
                         role: Some(role),
                         password_hash: Some(hash(password.to_string()).await?),
                         disabled: Some(false),
+                        end_credentials: true,
                     };
                     self.store.update_user(name, &update, self.now()).await?;
                 }
@@ -375,17 +392,18 @@ impl Auth {
         user_id: i64,
         new: &NewToken,
     ) -> Result<CreatedToken, AppError> {
+        app::text::check_label("name", &new.name, 100)?;
         let name = new.name.trim();
-        if name.is_empty() || name.len() > 100 {
-            return Err(AppError::bad_request("a token needs a name of 1 to 100 characters")
-                .on_field("name"));
-        }
-        if new.expires_in_days == Some(0) || new.expires_in_days.is_some_and(|d| d > 3650) {
-            return Err(AppError::bad_request("expires_in_days must be from 1 to 3650")
-                .on_field("expires_in_days"));
+        let max = self.config.max_token_days;
+        let days = new.expires_in_days.unwrap_or(max);
+        if days == 0 || days > max {
+            return Err(AppError::bad_request(format!(
+                "expires_in_days must be from 1 to {max} (--max-token-days)"
+            ))
+            .on_field("expires_in_days"));
         }
         let now = self.now();
-        let expires_at = new.expires_in_days.map(|days| now + Duration::days(days.into()));
+        let expires_at = Some(now + Duration::days(days.into()));
         let token = secrets::new_api_token();
         let stored = self
             .store

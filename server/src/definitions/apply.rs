@@ -16,6 +16,8 @@ use serde::Serialize;
 
 use super::file::DefinitionFile;
 use super::validate::{DefinitionError, check_graph};
+use crate::engine::schedule::Schedule;
+use crate::limits::Limits;
 use crate::store::{AuditEntry, Store};
 
 /// What an import or upsert changed.
@@ -39,8 +41,8 @@ pub enum ApplyMode {
 /// On whose behalf a change is made.
 #[derive(Debug, Clone, Copy)]
 pub enum By<'a> {
-    /// A person, held to their role.
-    Person(&'a Actor),
+    /// A person, held to their role and to the administrator's limits.
+    Person { actor: &'a Actor, limits: &'a Limits },
     /// The server's own command line or demo: whoever can run it owns the database anyway.
     System,
 }
@@ -48,7 +50,7 @@ pub enum By<'a> {
 impl By<'_> {
     fn name(&self) -> &str {
         match self {
-            By::Person(actor) => &actor.name,
+            By::Person { actor, .. } => &actor.name,
             By::System => "(system)",
         }
     }
@@ -56,16 +58,44 @@ impl By<'_> {
     /// The owner of a new node whose owner was left out.
     fn default_owner(&self) -> &str {
         match self {
-            By::Person(actor) => &actor.name,
+            By::Person { actor, .. } => &actor.name,
             By::System => DEFAULT_OWNER,
         }
     }
 
     fn may(&self, permission: Permission<'_>) -> Result<(), AppError> {
         match self {
-            By::Person(actor) => Ok(rules::authorize(actor, permission)?),
+            By::Person { actor, .. } => Ok(rules::authorize(actor, permission)?),
             By::System => Ok(()),
         }
+    }
+
+    /// The limits a person's change is held to: its size, and how often a node may fire.
+    fn within_limits(&self, file: &DefinitionFile) -> Result<(), AppError> {
+        let By::Person { limits, .. } = self else { return Ok(()) };
+        if file.nodes.len() > limits.max_import_nodes {
+            return Err(AppError::bad_request(format!(
+                "{} nodes in one change; at most {} are allowed (--max-import-nodes)",
+                file.nodes.len(),
+                limits.max_import_nodes
+            )));
+        }
+        let minimum = chrono::Duration::minutes(limits.min_schedule_minutes.into());
+        for spec in &file.nodes {
+            let Ok(schedule) = Schedule::parse(&spec.schedule) else { continue };
+            if schedule.shortest_gap().is_some_and(|gap| gap < minimum) {
+                return Err(DefinitionError::BadSchedule {
+                    node: spec.name.clone(),
+                    schedule: spec.schedule.clone(),
+                    reason: format!(
+                        "a node may fire at most every {} minutes (--min-schedule-minutes)",
+                        limits.min_schedule_minutes
+                    ),
+                }
+                .into());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -155,6 +185,7 @@ pub async fn apply(
     if !file.resource_groups.is_empty() {
         by.may(Permission::ManageProject)?;
     }
+    by.within_limits(&file)?;
     let mut tx = store.begin_definitions().await?;
     let mut report = UpsertReport::default();
     let mut changes: Vec<FieldChange> = Vec::new();

@@ -23,7 +23,7 @@ pub enum DefinitionError {
     Duplicate(String),
     #[error("node '{0}' has an empty command")]
     EmptyCommand(String),
-    #[error("node name '{0}' is not valid: use 1 to 128 letters, digits, '_', '-' or '.'")]
+    #[error("node name '{0}' is not valid: {rule}", rule = app::text::NAME_RULE)]
     BadName(String),
     #[error("node '{node}' uses unknown resource group '{group}'")]
     UnknownResourceGroup { node: String, group: String },
@@ -62,7 +62,7 @@ impl DefinitionError {
             DefinitionError::EmptyCommand(_) => Some("command"),
             DefinitionError::UnknownResourceGroup { .. } => Some("resource_group"),
             DefinitionError::BadField { message, .. } => {
-                ["workflow", "owner", "timeout_secs", "retries", "upstream"]
+                ["workflow", "owner", "command", "timeout_secs", "retries", "upstream"]
                     .into_iter()
                     .find(|f| message.starts_with(f.split('_').next().unwrap_or(f)))
             }
@@ -72,8 +72,7 @@ impl DefinitionError {
 }
 
 pub(super) fn valid_name(name: &str) -> bool {
-    (1..=128).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    app::text::is_name(name)
 }
 
 /// Checks one node on its own (everything but its place in the graph).
@@ -85,11 +84,19 @@ pub fn check_spec(spec: &NodeSpec) -> Result<()> {
     if spec.command.trim().is_empty() {
         return Err(DefinitionError::EmptyCommand(node()));
     }
-    Schedule::parse(&spec.schedule).map_err(|reason| DefinitionError::BadSchedule {
-        node: node(),
-        schedule: spec.schedule.clone(),
-        reason,
-    })?;
+    let bad_text = |field: &str, value: &str| {
+        app::text::check_free_text(field, value)
+            .map_err(|e| DefinitionError::BadField { node: node(), message: e.message })
+    };
+    bad_text("command", &spec.command)?;
+    bad_text("owner", &spec.owner)?;
+    Schedule::parse(&spec.schedule).and_then(|schedule| schedule.check_fires()).map_err(
+        |reason| DefinitionError::BadSchedule {
+            node: node(),
+            schedule: spec.schedule.clone(),
+            reason,
+        },
+    )?;
     if !valid_name(&spec.workflow) {
         return Err(DefinitionError::BadField {
             node: node(),

@@ -19,6 +19,7 @@ use super::process;
 use super::recorder::Recorder;
 use super::retry;
 use super::running::RunningGuard;
+use super::sandbox::CommandSetup;
 use crate::store::{Claim, FinishedAttempt, Outcome, StartedProcess};
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +32,8 @@ pub struct ExecutorConfig {
     pub tz: Tz,
     /// How long a command may take to stop after SIGTERM before it gets SIGKILL.
     pub kill_grace: Duration,
+    /// Its environment and the user it runs as.
+    pub setup: CommandSetup,
 }
 
 pub struct Executor {
@@ -116,6 +119,7 @@ impl Executor {
             Err(e) => return failed(None, format!("could not open the log: {e}")),
         };
         let mut child = tokio::process::Command::new("/bin/sh");
+        self.config.setup.apply(&mut child, self.config.tz);
         child
             .arg("-c")
             .arg(&command)

@@ -12,6 +12,7 @@ pub mod recorder;
 pub mod recovery;
 pub mod retry;
 pub mod running;
+pub mod sandbox;
 pub mod schedule;
 pub mod snapshot;
 mod stop;
@@ -40,6 +41,8 @@ pub struct EngineConfig {
     pub tz: Tz,
     pub nightly: NightlySchedule,
     pub kill_grace: Duration,
+    /// How commands are started: their environment and the user they run as.
+    pub commands: sandbox::CommandSetup,
 }
 
 /// Things the engine reports as they happen (tests and live views listen).
@@ -110,6 +113,7 @@ impl Engine {
                 host: config.host.clone(),
                 tz: config.tz,
                 kill_grace: config.kill_grace,
+                setup: config.commands.clone(),
             },
             wake.clone(),
             events.clone(),

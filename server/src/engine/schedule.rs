@@ -32,6 +32,25 @@ impl Schedule {
         Ok(Schedule { cron })
     }
 
+    /// Refuses a schedule that never fires (`0 0 31 2 *`): planning it would search thousands
+    /// of years for nothing. Every schedule that fires at all fires within 8 years (a leap day
+    /// within 4, a weekday of a month within 7).
+    pub fn check_fires(&self) -> Result<(), String> {
+        let start = Utc.with_ymd_and_hms(2001, 1, 1, 0, 0, 0).single().expect("a valid time");
+        match self.cron.find_next_occurrence(&start, true) {
+            Ok(at) if at < start + Duration::days(8 * 366) => Ok(()),
+            _ => Err("it never fires".to_string()),
+        }
+    }
+
+    /// The shortest time between two of its fire times (looking at the first hundred, which
+    /// hold every gap a cron expression has).
+    pub fn shortest_gap(&self) -> Option<Duration> {
+        let start = Utc.with_ymd_and_hms(2001, 1, 1, 0, 0, 0).single().expect("a valid time");
+        let fires: Vec<DateTime<Utc>> = self.cron.iter_from(start).take(100).collect();
+        fires.windows(2).map(|pair| pair[1] - pair[0]).min()
+    }
+
     /// Every fire time on `run_date` (local midnight to midnight in `tz`), in order, as UTC.
     pub fn fire_times_on(&self, run_date: NaiveDate, tz: Tz) -> Vec<DateTime<Utc>> {
         let start = local_midnight(run_date, tz);

@@ -1,9 +1,10 @@
 //! The REST error policy: every failure is `{"error": {"code", "message"}}` with the status its
 //! code names. Extractor rejections (bad JSON, bad query) become 400s in the same shape.
 
-use app::error::AppError;
+use app::error::{AppError, ErrorCode};
+use app::usecases::Input;
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -38,8 +39,40 @@ impl From<StoreError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
-        ApiError(AppError::bad_request(format!("invalid JSON body: {}", e.body_text())))
+        ApiError(body_refusal(e.status(), &e.body_text()))
     }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(e: BytesRejection) -> Self {
+        ApiError(body_refusal(e.status(), &e.body_text()))
+    }
+}
+
+/// A body that could not be read: too large (413), or not what the route takes (400).
+fn body_refusal(status: StatusCode, text: &str) -> AppError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        AppError::bad_request(format!("invalid JSON body: {text}"))
+    }
+}
+
+/// The refusal of a body larger than [`MAX_BODY`].
+pub fn too_large() -> AppError {
+    AppError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the request body is larger than {} MiB", MAX_BODY >> 20),
+    )
+}
+
+/// The largest request body the server reads, on every route.
+pub const MAX_BODY: usize = 2 << 20;
+
+/// A JSON body as a service takes it: the value, or why it could not be read. The service
+/// decides who is asking before it looks at it.
+pub fn input<T>(body: Result<Json<T>, JsonRejection>) -> Input<T> {
+    body.map(|Json(value)| value).map_err(|e| ApiError::from(e).0)
 }
 
 impl From<QueryRejection> for ApiError {

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::error::ApiResult;
+use super::error::{ApiResult, input};
 use crate::service::{Core, Service, parse_id};
 
 pub fn routes() -> Router<Core> {
@@ -25,14 +25,14 @@ async fn start_test(
     service: Service,
     body: Result<Json<TestRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<JobCreated>)> {
-    Ok((StatusCode::CREATED, Json(service.start_test(body?.0).await?)))
+    Ok((StatusCode::CREATED, Json(service.start_test(input(body)).await?)))
 }
 
 async fn backfill(
     service: Service,
     body: Result<Json<BackfillRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<JobCreated>)> {
-    let created = service.backfill(body?.0).await?;
+    let created = service.backfill(input(body)).await?;
     let status = if created.dry_run { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(created)))
 }

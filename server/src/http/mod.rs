@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod guard;
 pub mod instances;
 pub mod jobs;
 pub mod nodes;

@@ -4,18 +4,18 @@
 use app::error::AppError;
 use app::model::{MAX_PAGE_SIZE, parse_date};
 use app::nodes::{Node, NodePage, NodeQuery, NodeSpec, ResourceGroup};
-use app::usecases::Nodes;
+use app::usecases::{Input, Nodes};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult, input};
 use super::{Pairs, pairs};
 use crate::definitions::{DefinitionFile, UpsertReport};
 use crate::service::{Core, Service};
@@ -68,9 +68,11 @@ async fn list_nodes(service: Service, query: Pairs) -> ApiResult<Json<NodePage>>
     Ok(Json(service.list_nodes(node_query(query)?).await?))
 }
 
-fn node_spec(body: Result<Json<Value>, JsonRejection>) -> ApiResult<NodeSpec> {
-    Ok(serde_json::from_value(body?.0)
-        .map_err(|e| AppError::bad_request(format!("invalid node: {e}")))?)
+/// A node body: read as JSON first, so a malformed body and a wrong field are both 400s
+/// that say what is wrong.
+fn node_spec(body: Result<Json<Value>, JsonRejection>) -> Input<NodeSpec> {
+    serde_json::from_value(input(body)?)
+        .map_err(|e| AppError::bad_request(format!("invalid node: {e}")))
 }
 
 /// `POST /nodes`: a left-out owner is the person creating it.
@@ -78,7 +80,7 @@ async fn create_node(
     service: Service,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
-    Ok((StatusCode::CREATED, Json(service.create_node(node_spec(body)?).await?)))
+    Ok((StatusCode::CREATED, Json(service.create_node(node_spec(body)).await?)))
 }
 
 async fn get_node(service: Service, Path(name): Path<String>) -> ApiResult<Json<Node>> {
@@ -91,7 +93,7 @@ async fn put_node(
     Path(name): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
-    let saved = service.put_node(name, node_spec(body)?).await?;
+    let saved = service.put_node(name, node_spec(body)).await?;
     let status = if saved.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(saved.node)))
 }
@@ -101,10 +103,15 @@ async fn delete_node(service: Service, Path(name): Path<String>) -> ApiResult<St
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn import(service: Service, body: Bytes) -> ApiResult<Json<UpsertReport>> {
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| AppError::bad_request("the import body must be UTF-8 TOML text"))?;
-    let file = DefinitionFile::parse("request body", text).map_err(AppError::from)?;
+async fn import(
+    service: Service,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<UpsertReport>> {
+    let file = body.map_err(|e| ApiError::from(e).0).and_then(|body| {
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| AppError::bad_request("the import body must be UTF-8 TOML text"))?;
+        Ok(DefinitionFile::parse("request body", text)?)
+    });
     Ok(Json(service.import(file).await?))
 }
 
@@ -125,8 +132,12 @@ async fn put_group(
     Path(name): Path<String>,
     body: Result<Json<GroupBody>, JsonRejection>,
 ) -> ApiResult<Json<ResourceGroup>> {
-    let GroupBody { slots, backfill_slots } = body?.0;
-    Ok(Json(service.put_resource_group(ResourceGroup { name, slots, backfill_slots }).await?))
+    let group = input(body).map(|GroupBody { slots, backfill_slots }| ResourceGroup {
+        name,
+        slots,
+        backfill_slots,
+    });
+    Ok(Json(service.put_resource_group(group).await?))
 }
 
 #[derive(Deserialize)]
@@ -145,7 +156,8 @@ async fn snapshot(
     service: Service,
     body: Result<Json<SnapshotBody>, JsonRejection>,
 ) -> ApiResult<Json<SnapshotAnswer>> {
-    let run_date = parse_date("run_date", &body?.0.run_date)?;
+    let run_date = input(body).and_then(|body| parse_date("run_date", &body.run_date));
+    let asked = run_date.as_ref().map(|d| d.to_string()).unwrap_or_default();
     let created = service.snapshot(run_date).await?;
-    Ok(Json(SnapshotAnswer { run_date: run_date.to_string(), created }))
+    Ok(Json(SnapshotAnswer { run_date: asked, created }))
 }

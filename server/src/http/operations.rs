@@ -2,17 +2,17 @@
 
 use app::report::{BatchKind, BatchRequest, Mode, Report, RerunDownstreamRequest};
 use app::rules::Operation;
-use app::usecases::Operations;
+use app::usecases::{Input, Operations};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::routing::post;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult, input};
 use super::instances::instance_id;
 use crate::service::{Core, Service};
 
@@ -29,13 +29,16 @@ pub fn routes() -> Router<Core> {
 }
 
 /// A JSON body that may also be empty (then every field takes its default).
-fn optional_body<T: DeserializeOwned + Default>(body: &Bytes) -> ApiResult<T> {
+fn optional_body<T: DeserializeOwned + Default>(body: Body) -> Input<T> {
+    let body = body.map_err(|e| ApiError::from(e).0)?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| app::error::AppError::bad_request(format!("invalid JSON body: {e}")).into())
+    serde_json::from_slice(&body)
+        .map_err(|e| app::error::AppError::bad_request(format!("invalid JSON body: {e}")))
 }
+
+type Body = Result<Bytes, BytesRejection>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,31 +50,31 @@ struct DryRun {
 async fn single(
     service: Service,
     id: String,
-    body: Bytes,
+    body: Body,
     op: Operation,
 ) -> ApiResult<Json<Report>> {
     let id = instance_id(&id)?;
-    let DryRun { dry_run } = optional_body(&body)?;
-    Ok(Json(service.operate(id, op, Mode::from_dry_run(dry_run)).await?))
+    let mode = optional_body(body).map(|DryRun { dry_run }| Mode::from_dry_run(dry_run));
+    Ok(Json(service.operate(id, op, mode).await?))
 }
 
-async fn kill(s: Service, Path(id): Path<String>, body: Bytes) -> ApiResult<Json<Report>> {
+async fn kill(s: Service, Path(id): Path<String>, body: Body) -> ApiResult<Json<Report>> {
     single(s, id, body, Operation::Kill).await
 }
 
-async fn rerun(s: Service, Path(id): Path<String>, body: Bytes) -> ApiResult<Json<Report>> {
+async fn rerun(s: Service, Path(id): Path<String>, body: Body) -> ApiResult<Json<Report>> {
     single(s, id, body, Operation::Rerun).await
 }
 
-async fn set_success(s: Service, Path(id): Path<String>, body: Bytes) -> ApiResult<Json<Report>> {
+async fn set_success(s: Service, Path(id): Path<String>, body: Body) -> ApiResult<Json<Report>> {
     single(s, id, body, Operation::SetSuccess).await
 }
 
-async fn pause(s: Service, Path(id): Path<String>, body: Bytes) -> ApiResult<Json<Report>> {
+async fn pause(s: Service, Path(id): Path<String>, body: Body) -> ApiResult<Json<Report>> {
     single(s, id, body, Operation::Pause).await
 }
 
-async fn resume(s: Service, Path(id): Path<String>, body: Bytes) -> ApiResult<Json<Report>> {
+async fn resume(s: Service, Path(id): Path<String>, body: Body) -> ApiResult<Json<Report>> {
     single(s, id, body, Operation::Resume).await
 }
 
@@ -81,15 +84,15 @@ async fn rerun_downstream(
     body: Result<Json<RerunDownstreamRequest>, JsonRejection>,
 ) -> ApiResult<Json<Report>> {
     let root = instance_id(&id)?;
-    Ok(Json(service.rerun_downstream(root, body?.0).await?))
+    Ok(Json(service.rerun_downstream(root, input(body)).await?))
 }
 
 type BatchBody = Result<Json<BatchRequest>, JsonRejection>;
 
 async fn batch_kill(service: Service, body: BatchBody) -> ApiResult<Json<Report>> {
-    Ok(Json(service.batch(BatchKind::Kill, body?.0).await?))
+    Ok(Json(service.batch(BatchKind::Kill, input(body)).await?))
 }
 
 async fn batch_rerun(service: Service, body: BatchBody) -> ApiResult<Json<Report>> {
-    Ok(Json(service.batch(BatchKind::Rerun, body?.0).await?))
+    Ok(Json(service.batch(BatchKind::Rerun, input(body)).await?))
 }

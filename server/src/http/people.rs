@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{CurrentIdentity, PeerAddress, clear_session_cookie, session_cookie};
-use super::error::ApiResult;
+use super::error::{ApiResult, input};
 use crate::auth::{Auth, Identity, NewSession};
 use crate::service::{Core, Service, parse_id};
 
@@ -94,7 +94,7 @@ async fn add_user(
     service: Service,
     body: Result<Json<NewUser>, JsonRejection>,
 ) -> ApiResult<Response> {
-    let user = service.add_user(body?.0).await?;
+    let user = service.add_user(input(body)).await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
@@ -103,7 +103,7 @@ async fn change_user(
     Path(name): Path<String>,
     body: Result<Json<UserChange>, JsonRejection>,
 ) -> ApiResult<Json<app::people::User>> {
-    Ok(Json(service.change_user(name, body?.0).await?))
+    Ok(Json(service.change_user(name, input(body)).await?))
 }
 
 /// The login form's fields.
@@ -115,13 +115,14 @@ pub struct LoginForm {
     next: String,
 }
 
-/// Only paths of this site are places to go back to (no `//host` or `https://...`).
+/// Only paths of this site are places to go back to: a path that starts with one `/`, with no
+/// backslash and no control character anywhere (browsers drop tabs and line breaks from a URL,
+/// so `/\t/evil.example` would become `//evil.example`, another site).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/"
-    }
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.chars().any(|c| c == '\\' || c.is_control());
+    if local { next } else { "/" }
 }
 
 /// `POST /login` from the login page: a session cookie and back to where the person wanted to
@@ -188,7 +189,16 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_login() {
         assert_eq!(safe_next("/cycle?state=failed"), "/cycle?state=failed");
-        for bad in ["", "https://evil.example/", "//evil.example", "/\\evil.example", "cycle"] {
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "cycle",
+            "/\t/evil.example",
+            "/\r\n/evil.example",
+            "/cycle\u{0}",
+        ] {
             assert_eq!(safe_next(bad), "/", "{bad}");
         }
     }

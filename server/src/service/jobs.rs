@@ -7,18 +7,20 @@ use std::collections::HashSet;
 use app::audit::AuditOutcome;
 use app::error::AppError;
 use app::jobs::{
-    BackfillRequest, DateOrder, DatePlan, Job, JobCreated, JobPage, JobQuery, MAX_BACKFILL_DAYS,
-    MAX_PARALLELISM, TestRequest,
+    BackfillRequest, DateOrder, DatePlan, FIRST_PAGE, Job, JobCreated, JobPage, JobQuery,
+    MAX_BACKFILL_DAYS, MAX_PARALLELISM, PlannedInstance, TestRequest,
 };
 use app::model::{DEFAULT_PAGE_SIZE, RunType, parse_date};
 use app::people::Actor;
 use app::rules::{self, Permission};
-use app::usecases::Jobs;
+use app::usecases::{Input, Jobs};
 use chrono::{Duration, NaiveDate};
 
 use super::Service;
 use crate::engine::EngineEvent;
+use crate::engine::schedule::Schedule;
 use crate::engine::snapshot::plan_day;
+use crate::limits::Limits;
 use crate::store::{AuditEntry, DayBatch, Gate, NewInstance, NewJob, SnapshotNode};
 
 /// Checks that the actor may test or backfill every one of `nodes`.
@@ -99,8 +101,9 @@ impl Jobs for Service {
     /// A smoke test: the node (or every node of the workflow) for one business date, run now
     /// without waiting for upstream instances (within a workflow test, its nodes wait for each
     /// other). A node whose schedule does not fire that day still gets one instance.
-    async fn start_test(&self, request: TestRequest) -> Result<JobCreated, AppError> {
+    async fn start_test(&self, request: Input<TestRequest>) -> Result<JobCreated, AppError> {
         let actor = self.allowed(Permission::Operate)?;
+        let request = request?;
         let bizdate = parse_date("bizdate", &request.bizdate)?;
         let store = self.store();
         let tz = self.engine().config().tz;
@@ -150,7 +153,16 @@ impl Jobs for Service {
             order: DateOrder::Asc,
             parallelism: 1,
         };
+        if day.instances.len() as u64 > self.core.limits.max_job_instances {
+            return Err(AppError::bad_request(format!(
+                "the test would create {} instances; at most {} are allowed \
+                 (--max-backfill-instances)",
+                day.instances.len(),
+                self.core.limits.max_job_instances
+            )));
+        }
         let dates = vec![DatePlan { bizdate, instances: day.instances.len() as u64 }];
+        let first = first_page(std::slice::from_ref(&day));
         let (id, created) = self.create_job(actor, &job, vec![day], &[]).await?;
         Ok(JobCreated {
             job: Some(id),
@@ -158,15 +170,18 @@ impl Jobs for Service {
             nodes: job.nodes,
             dates,
             instances: created,
+            first,
             url: Some(format!("/test?state=any&job={id}")),
         })
     }
 
     /// A backfill of `node` (and the chosen descendants) over a range of business dates, in
     /// ascending or descending order, `parallelism` dates at a time. Instances yield to cycle
-    /// work (lower priority, and within each group's backfill share).
-    async fn backfill(&self, request: BackfillRequest) -> Result<JobCreated, AppError> {
+    /// work (lower priority, and within each group's backfill share). Planning runs off the
+    /// request's thread, within the administrator's limits of size and time.
+    async fn backfill(&self, request: Input<BackfillRequest>) -> Result<JobCreated, AppError> {
         let actor = self.allowed(Permission::Operate)?;
+        let request = request?;
         let tz = self.engine().config().tz;
         let from = parse_date("from", &request.from)?;
         let to = parse_date("to", &request.to)?;
@@ -210,34 +225,26 @@ impl Jobs for Service {
         if request.order == DateOrder::Desc {
             bizdates.reverse();
         }
-        let mut batches: Vec<DayBatch> = bizdates
-            .iter()
-            .map(|bizdate| {
-                let mut day = plan_day(&nodes, tz, *bizdate + Duration::days(1), RunType::Backfill);
-                for instance in &mut day.instances {
-                    instance.paused = false;
-                }
-                day.priority = RunType::Backfill.priority();
-                day.run_now = true;
-                day
-            })
-            .collect();
-        let dates: Vec<DatePlan> = batches
-            .iter()
-            .map(|b| DatePlan { bizdate: b.bizdate, instances: b.instances.len() as u64 })
-            .collect();
-        let total: u64 = dates.iter().map(|d| d.instances).sum();
         let node_names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+        let limits = self.core.limits.clone();
+        let scope = if request.dry_run { Scope::Preview } else { Scope::Everything };
+        let plan = tokio::task::spawn_blocking(move || {
+            plan_backfill(&nodes, tz, &bizdates, &limits, scope)
+        })
+        .await
+        .map_err(|_| AppError::internal("planning stopped"))??;
         if request.dry_run {
             return Ok(JobCreated {
                 job: None,
                 dry_run: true,
                 nodes: node_names,
-                dates,
-                instances: total,
+                instances: plan.dates.iter().map(|d| d.instances).sum(),
+                dates: plan.dates,
+                first: plan.first,
                 url: None,
             });
         }
+        let mut batches = plan.batches;
         // Date k starts when date k - parallelism is done: its roots wait for that date's sinks.
         let parallelism = request.parallelism as usize;
         let mut gates = Vec::new();
@@ -266,8 +273,9 @@ impl Jobs for Service {
             job: Some(id),
             dry_run: false,
             nodes: node_names,
-            dates,
+            dates: plan.dates,
             instances: created,
+            first: plan.first,
             url: Some(format!("/backfill?state=any&job={id}")),
         })
     }
@@ -281,4 +289,106 @@ impl Jobs for Service {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
         Ok(self.store().list_jobs(query.kind, limit, before).await?)
     }
+}
+
+/// How much of a backfill to plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Counts per date and the first page of instances (a dry run).
+    Preview,
+    /// Every instance of every date.
+    Everything,
+}
+
+struct BackfillPlan {
+    dates: Vec<DatePlan>,
+    first: Vec<PlannedInstance>,
+    /// Empty for a preview.
+    batches: Vec<DayBatch>,
+}
+
+/// Plans a backfill of `nodes` over `bizdates`. It first only counts (each node's fire times a
+/// date), refusing as soon as the count passes the limit, then plans what `scope` asks for.
+/// Either way it gives up when it takes longer than the planning budget. Blocking: call it off
+/// the async runtime.
+fn plan_backfill(
+    nodes: &[SnapshotNode],
+    tz: chrono_tz::Tz,
+    bizdates: &[NaiveDate],
+    limits: &Limits,
+    scope: Scope,
+) -> Result<BackfillPlan, AppError> {
+    let started = std::time::Instant::now();
+    let out_of_time = || {
+        AppError::bad_request(format!(
+            "planning this backfill took longer than {} s; choose fewer dates or nodes",
+            limits.planning_budget.as_secs()
+        ))
+    };
+    let schedules: Vec<Schedule> =
+        nodes.iter().filter_map(|n| Schedule::parse(&n.schedule).ok()).collect();
+    let mut dates = Vec::with_capacity(bizdates.len());
+    let mut total: u64 = 0;
+    for bizdate in bizdates {
+        let run_date = *bizdate + Duration::days(1);
+        let count: u64 = schedules.iter().map(|s| s.fire_times_on(run_date, tz).len() as u64).sum();
+        total += count;
+        if total > limits.max_job_instances {
+            return Err(AppError::bad_request(format!(
+                "the backfill would create more than {} instances; at most {} are allowed \
+                 (--max-backfill-instances): choose fewer dates or nodes",
+                limits.max_job_instances, limits.max_job_instances
+            )));
+        }
+        if started.elapsed() > limits.planning_budget {
+            return Err(out_of_time());
+        }
+        dates.push(DatePlan { bizdate: *bizdate, instances: count });
+    }
+    let plan_date = |bizdate: NaiveDate| {
+        let mut day = plan_day(nodes, tz, bizdate + Duration::days(1), RunType::Backfill);
+        for instance in &mut day.instances {
+            instance.paused = false;
+        }
+        day.priority = RunType::Backfill.priority();
+        day.run_now = true;
+        day
+    };
+    let mut batches = Vec::new();
+    let mut first = Vec::new();
+    for date in &dates {
+        let wanted = match scope {
+            Scope::Everything => true,
+            Scope::Preview => first.len() < FIRST_PAGE && date.instances > 0,
+        };
+        if !wanted {
+            continue;
+        }
+        let day = plan_date(date.bizdate);
+        if first.len() < FIRST_PAGE {
+            first.extend(first_page(std::slice::from_ref(&day)));
+            first.truncate(FIRST_PAGE);
+        }
+        if scope == Scope::Everything {
+            batches.push(day);
+        }
+        if started.elapsed() > limits.planning_budget {
+            return Err(out_of_time());
+        }
+    }
+    Ok(BackfillPlan { dates, first, batches })
+}
+
+/// The first [`FIRST_PAGE`] instances of these days.
+fn first_page(days: &[DayBatch]) -> Vec<PlannedInstance> {
+    days.iter()
+        .flat_map(|day| {
+            day.instances.iter().map(|i| PlannedInstance {
+                node: i.node_name.clone(),
+                bizdate: day.bizdate,
+                planned_at: i.planned_at,
+            })
+        })
+        .take(FIRST_PAGE)
+        .collect()
 }

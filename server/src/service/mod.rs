@@ -38,6 +38,7 @@ pub struct Core {
     pub auth: Auth,
     /// `--demo`: the demo accounts exist, and the login page says so.
     pub demo: bool,
+    pub limits: crate::limits::Limits,
 }
 
 /// The use cases, for one request.

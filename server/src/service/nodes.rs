@@ -9,7 +9,7 @@ use app::nodes::{
     Node, NodePage, NodeQuery, NodeSpec, NodeView, ResourceGroup, SavedNode, Scheduling,
 };
 use app::rules::Permission;
-use app::usecases::Nodes;
+use app::usecases::{Input, Nodes};
 
 use super::Service;
 use crate::definitions::apply::node_changes;
@@ -38,7 +38,8 @@ impl Service {
     /// Applies a change of definitions on behalf of the person asking.
     async fn apply(&self, file: DefinitionFile, mode: ApplyMode) -> Result<UpsertReport, AppError> {
         let actor = self.actor()?;
-        let report = apply(self.store(), file, mode, By::Person(actor), self.now()).await?;
+        let by = By::Person { actor, limits: &self.core.limits };
+        let report = apply(self.store(), file, mode, by, self.now()).await?;
         self.engine().wake();
         Ok(report)
     }
@@ -51,17 +52,18 @@ impl Service {
 
     /// `POST /import`: a workflow-as-code file. Every node must be the person's to change (as
     /// it is now and as the file makes it); resource groups need an administrator.
-    pub async fn import(&self, file: DefinitionFile) -> Result<UpsertReport, AppError> {
+    pub async fn import(&self, file: Input<DefinitionFile>) -> Result<UpsertReport, AppError> {
         self.allowed(Permission::Operate)?;
-        self.apply(file, ApplyMode::Upsert).await
+        self.apply(file?, ApplyMode::Upsert).await
     }
 
     /// `PUT /resource-groups/{name}`.
     pub async fn put_resource_group(
         &self,
-        group: ResourceGroup,
+        group: Input<ResourceGroup>,
     ) -> Result<ResourceGroup, AppError> {
         self.allowed(Permission::ManageProject)?;
+        let group = group?;
         let file = DefinitionFile { resource_groups: vec![group.clone()], nodes: Vec::new() };
         self.apply(file, ApplyMode::Upsert).await?;
         Ok(group)
@@ -141,16 +143,18 @@ impl Nodes for Service {
         Ok(self.store().resource_groups().await?)
     }
 
-    async fn create_node(&self, spec: NodeSpec) -> Result<Node, AppError> {
+    async fn create_node(&self, spec: Input<NodeSpec>) -> Result<Node, AppError> {
         self.allowed(Permission::Operate)?;
+        let spec = spec?;
         let name = spec.name.clone();
         let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![spec] };
         self.apply(file, ApplyMode::CreateOnly).await?;
         self.saved(&name).await
     }
 
-    async fn put_node(&self, name: String, mut spec: NodeSpec) -> Result<SavedNode, AppError> {
+    async fn put_node(&self, name: String, spec: Input<NodeSpec>) -> Result<SavedNode, AppError> {
         self.allowed(Permission::Operate)?;
+        let mut spec = spec?;
         // The name comes from the path; a body may repeat it but not contradict it.
         if spec.name.is_empty() {
             spec.name = name.clone();

@@ -14,7 +14,7 @@ use app::report::{
     BatchKind, BatchRequest, Change, ItemResult, Mode, Report, RerunDownstreamRequest, Scheduled,
 };
 use app::rules::{self, Facts, Operation, Permission};
-use app::usecases::Operations;
+use app::usecases::{Input, Operations};
 
 use super::Service;
 use crate::engine::EngineEvent;
@@ -250,8 +250,14 @@ impl Service {
 impl Operations for Service {
     /// One operation on one instance. A refusal is an error (404, 403 or 409) and changes
     /// nothing; it is audited like everything else.
-    async fn operate(&self, id: InstanceId, op: Operation, mode: Mode) -> Result<Report, AppError> {
+    async fn operate(
+        &self,
+        id: InstanceId,
+        op: Operation,
+        mode: Input<Mode>,
+    ) -> Result<Report, AppError> {
         let actor = self.gate(op.as_str(), Permission::Operate).await?;
+        let mode = mode?;
         let plan = plan_of(op)?;
         let engine = self.engine();
         let claims = match plan.transition {
@@ -292,16 +298,23 @@ impl Operations for Service {
     async fn rerun_downstream(
         &self,
         root: InstanceId,
-        request: RerunDownstreamRequest,
+        request: Input<RerunDownstreamRequest>,
     ) -> Result<Report, AppError> {
         let action = Operation::RerunDownstream.as_str();
         let actor = self.gate(action, Permission::Operate).await?;
+        let request = request?;
         let mode = Mode::from_dry_run(request.dry_run);
         let checked: Vec<InstanceId> = {
             let mut seen = HashSet::new();
             request.instance_ids.iter().copied().filter(|id| seen.insert(*id)).collect()
         };
         let max = MAX_DESCENDANTS as usize;
+        // More than the dialog can list is refused before anything is read.
+        if checked.len() > max {
+            let refusal = rules::SelectionRefusal::TooMany { max };
+            let tx = self.store().begin_operation().await?;
+            return self.refuse(tx, actor, action, mode, checked.len(), refusal.into()).await;
+        }
         let mut tx = self.store().begin_operation().await?;
         let Some(root_target) = tx.targets(&[root]).await?.pop() else {
             return Err(AppError::not_found(format!("no instance {root}")));
@@ -338,12 +351,17 @@ impl Operations for Service {
     /// Batch kill (administrators only) or batch repair rerun (failed instances), of listed
     /// instances or of everything matching a filter. Each instance gets its own result; the
     /// eligible ones proceed.
-    async fn batch(&self, kind: BatchKind, request: BatchRequest) -> Result<Report, AppError> {
+    async fn batch(
+        &self,
+        kind: BatchKind,
+        request: Input<BatchRequest>,
+    ) -> Result<Report, AppError> {
         // A role that may never do this batch is refused as a whole (403) before anything else.
         let actor = match kind {
             BatchKind::Kill => self.gate("batch_kill", Permission::BatchKill).await?,
             BatchKind::Rerun => self.gate("batch_rerun", Permission::Operate).await?,
         };
+        let request = request?;
         let mode = Mode::from_dry_run(request.dry_run);
         let (action, plan) = match kind {
             BatchKind::Kill => ("batch_kill", plan_of(Operation::Kill)?),

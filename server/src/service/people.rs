@@ -8,7 +8,7 @@ use app::people::{
     UserQuery,
 };
 use app::rules::{self, Permission};
-use app::usecases::People;
+use app::usecases::{Input, People};
 
 use super::Service;
 use crate::auth::{Identity, not_signed_in};
@@ -42,15 +42,16 @@ impl People for Service {
         self.auth().users(after, query.limit.unwrap_or(DEFAULT_PAGE_SIZE)).await
     }
 
-    async fn add_user(&self, user: NewUser) -> Result<User, AppError> {
+    async fn add_user(&self, user: Input<NewUser>) -> Result<User, AppError> {
         let actor = self.allowed(Permission::ManageUsers)?;
-        self.auth().add_user(actor, &user).await
+        self.auth().add_user(actor, &user?).await
     }
 
     /// An administrator changes anyone; anyone changes their own password. Nobody disables or
     /// demotes themself (a project never loses its last administrator that way).
-    async fn change_user(&self, name: String, change: UserChange) -> Result<User, AppError> {
+    async fn change_user(&self, name: String, change: Input<UserChange>) -> Result<User, AppError> {
         let actor = self.actor()?;
+        let change = change?;
         let own_password_only =
             name == actor.name && change.role.is_none() && change.disabled.is_none();
         if !own_password_only {
@@ -62,6 +63,17 @@ impl People for Service {
             return Err(AppError::conflict(
                 "you cannot disable yourself or change your own role; ask another administrator",
             ));
+        }
+        // One's own password takes the current one: a session left open is not enough.
+        if name == actor.name && change.password.is_some() {
+            let current = change.current_password.as_deref().ok_or_else(|| {
+                AppError::bad_request("give your current password to change it")
+                    .on_field("current_password")
+            })?;
+            if !self.auth().password_matches(&name, current).await? {
+                return Err(AppError::forbidden("the current password is not right")
+                    .on_field("current_password"));
+            }
         }
         self.auth().change_user(actor, &name, &change).await
     }

@@ -3,6 +3,7 @@
 use app::audit::AuditOutcome;
 use app::error::AppError;
 use app::rules::Permission;
+use app::usecases::Input;
 use chrono::NaiveDate;
 
 use super::Service;
@@ -10,8 +11,9 @@ use crate::store::AuditEntry;
 
 impl Service {
     /// `POST /snapshots`: the cycle instances of `run_date`, now (idempotent); how many are new.
-    pub async fn snapshot(&self, run_date: NaiveDate) -> Result<u64, AppError> {
+    pub async fn snapshot(&self, run_date: Input<NaiveDate>) -> Result<u64, AppError> {
         let actor = self.allowed(Permission::ManageProject)?;
+        let run_date = run_date?;
         let created = self.engine().snapshot(run_date).await?;
         let message = format!("run date {run_date}: {created} instances created");
         self.store()

@@ -13,6 +13,8 @@ pub struct UserUpdate {
     pub role: Option<Role>,
     pub password_hash: Option<String>,
     pub disabled: Option<bool>,
+    /// End the account's sessions and revoke its API tokens, in the same transaction.
+    pub end_credentials: bool,
 }
 
 /// A live session, as the request that carries its cookie needs it.
@@ -54,7 +56,7 @@ pub trait PeopleStore: Send + Sync {
 
     async fn has_users(&self) -> Result<bool>;
 
-    /// Changes an account. A new password or a disabled account ends its sessions.
+    /// Changes an account (and ends its credentials if the update says so).
     async fn update_user(
         &self,
         name: &str,

@@ -53,6 +53,7 @@ pub fn engine_config(dir: &TempDir) -> EngineConfig {
             at: chrono::NaiveTime::from_hms_opt(22, 30, 0).unwrap(),
         },
         kill_grace: Duration::from_millis(500),
+        commands: Default::default(),
     }
 }
 
@@ -85,7 +86,8 @@ impl Harness {
     pub fn service(&self, actor: app::people::Actor) -> Service {
         let auth =
             Auth::new(self.store().clone(), self.engine.clock().clone(), AuthConfig::default());
-        let core = Core { engine: self.engine.clone(), auth, demo: false };
+        let core =
+            Core { engine: self.engine.clone(), auth, demo: false, limits: Default::default() };
         Service::new(core, Identity::Token { actor, user_id: 0, token_id: 0 })
     }
 

@@ -58,12 +58,32 @@ impl SqliteStore {
         let write =
             SqlitePoolOptions::new().max_connections(1).connect_with(connect.clone()).await?;
         sqlx::migrate!("../migrations/sqlite").run(&write).await?;
+        private_files(connect.get_filename()).map_err(|e| {
+            StoreError::Db(sqlx::Error::Configuration(
+                format!("cannot make the database private: {e}").into(),
+            ))
+        })?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(connect.read_only(true))
             .await?;
         Ok(SqliteStore { read, write })
     }
+}
+
+/// The database and its journal files are the server's alone (0600): a command run as another
+/// user cannot open them.
+fn private_files(database: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = database.as_os_str().to_owned();
+        path.push(suffix);
+        let path = Path::new(&path);
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]

@@ -182,11 +182,18 @@ impl PeopleStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        if update.password_hash.is_some() || update.disabled == Some(true) {
+        if update.end_credentials {
             sqlx::query("DELETE FROM sessions WHERE user_id = ?1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         self.get_user(name)
