@@ -247,7 +247,11 @@ async fn people_change_their_password_and_administrators_disable_accounts() {
             .await;
     assert_eq!(login.status, 401);
     admin.put("/api/v1/users/dave", r#"{"disabled": false}"#).await;
-    assert_eq!(dave_token.get("/api/v1/me").await.status, 401, "enabled again, its tokens stay dead");
+    assert_eq!(
+        dave_token.get("/api/v1/me").await.status,
+        401,
+        "enabled again, its tokens stay dead"
+    );
 
     // Bad input is refused clearly and makes nobody.
     for (body, message) in [

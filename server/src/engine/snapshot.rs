@@ -19,7 +19,10 @@ pub async fn generate(
     now: DateTime<Utc>,
 ) -> Result<u64> {
     let nodes = store.snapshot_nodes().await?;
-    let batch = plan_day(&nodes, tz, run_date, RunType::Cycle);
+    // Planning a large project takes a while: off the async runtime, so requests keep flowing.
+    let batch = tokio::task::spawn_blocking(move || plan_day(&nodes, tz, run_date, RunType::Cycle))
+        .await
+        .map_err(|e| crate::store::StoreError::Corrupt(format!("planning stopped: {e}")))?;
     let created = store.insert_day(&batch, now).await?;
     tracing::info!(%run_date, created, planned = batch.instances.len(), "snapshot made");
     Ok(created)
