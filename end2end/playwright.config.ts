@@ -9,6 +9,9 @@ const dataDir =
   process.env.NIGHTSHIFT_E2E_DATA_DIR ??
   (process.env.NIGHTSHIFT_E2E_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'nightshift-e2e-')));
 const root = path.resolve(__dirname, '..');
+// The server binary and site under test (the fresh build unless told otherwise).
+const binary = process.env.NIGHTSHIFT_E2E_BIN ?? `${root}/target/release/nightshift`;
+const site = process.env.NIGHTSHIFT_E2E_SITE ?? `${root}/target/site`;
 
 // The server runs the demo (for its accounts; global-setup.ts pauses its nodes so that the tests'
 // snapshots do not run them), and every test starts signed in as the demo administrator.
@@ -44,8 +47,8 @@ export default defineConfig({
   },
   webServer: {
     command:
-      `${root}/target/release/nightshift --listen 127.0.0.1:${port} ` +
-      `--data-dir ${dataDir} --site-root ${root}/target/site --demo`,
+      `${binary} --listen 127.0.0.1:${port} ` +
+      `--data-dir ${dataDir} --site-root ${site} --demo`,
     url: `http://127.0.0.1:${port}/api/v1/health`,
     reuseExistingServer: false,
     timeout: 120_000,

@@ -59,9 +59,10 @@ impl FromStr for AuditOutcome {
     type Err = AppError;
     fn from_str(s: &str) -> Result<Self, AppError> {
         AuditOutcome::ALL.into_iter().find(|o| o.as_str() == s).ok_or_else(|| {
-            AppError::bad_request(format!(
-                "outcome '{s}' is not valid (expected ok, partial or refused)"
-            ))
+            AppError::because(crate::reason::Reason::NotValid {
+                what: "outcome".into(),
+                value: s.to_string(),
+            })
         })
     }
 }
@@ -190,12 +191,14 @@ impl AuditQuery {
             if value.is_empty() {
                 continue;
             }
-            let number =
-                |what: &str| {
-                    value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        AppError::bad_request(format!("{what} '{value}' is not valid"))
+            let number = |what: &str| {
+                value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    AppError::because(crate::reason::Reason::NotValid {
+                        what: what.to_string(),
+                        value: value.to_string(),
                     })
-                };
+                })
+            };
             match key {
                 "actor" => query.actor = Some(value.to_string()),
                 "action" => query.action = Some(value.to_string()),
@@ -205,10 +208,10 @@ impl AuditQuery {
                 "limit" => query.limit = Some(number("limit")?.min(u32::MAX as i64) as u32),
                 "cursor" => query.before = Some(number("cursor")?),
                 other => {
-                    return Err(AppError::bad_request(format!(
-                        "unknown filter '{other}' (expected actor, action, instance, outcome, \
-                         subject, limit, cursor)"
-                    )));
+                    return Err(AppError::because(crate::reason::Reason::UnknownFilter {
+                        key: other.to_string(),
+                        expected: "actor, action, instance, outcome, subject, limit, cursor".into(),
+                    }));
                 }
             }
         }

@@ -1,8 +1,13 @@
 //! The one error type that crosses the wire: the REST API renders it as
-//! `{"error": {"code", "message"}}` with the matching HTTP status, server functions carry it to
-//! the browser unchanged.
+//! `{"error": {"code", "message", "reason"}}` with the matching HTTP status, server functions
+//! carry it to the browser unchanged. The `message` is English, stable for scripts; the
+//! `reason` (what went wrong, as a code and its parameters) is what the UI shows, in the page's
+//! language.
 
 use serde::{Deserialize, Serialize};
+
+use crate::i18n::Locale;
+pub use crate::reason::Reason;
 
 /// What kind of failure, which decides the HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,11 +54,33 @@ pub struct AppError {
     /// The input field the error is about, when there is one (forms show it there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// What went wrong, for the UI to say in the page's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError { code, message: message.into(), field: None }
+        AppError { code, message: message.into(), field: None, reason: None }
+    }
+
+    /// The error for a reason: its status, its English sentence, its field.
+    pub fn because(reason: Reason) -> Self {
+        AppError {
+            code: reason.code(),
+            message: reason.describe(Locale::en),
+            field: reason.field().map(str::to_string),
+            reason: Some(reason),
+        }
+    }
+
+    /// What the UI shows, in the page's language: the reason when there is one, otherwise the
+    /// kind of failure and the server's (English) words.
+    pub fn describe(&self, locale: Locale) -> String {
+        match &self.reason {
+            Some(reason) => reason.describe(locale),
+            None => crate::reason::unexplained(locale, self.code, &self.message),
+        }
     }
 
     /// Says which input field is wrong.

@@ -1,6 +1,8 @@
 //! The flow view's graph: the instances around one instance and a left-to-right layered layout
 //! (layer = longest path from the sources, order within a layer by the barycentre of the
-//! neighbours, two sweeps). Pure and shared: the server lays out, the browser draws.
+//! neighbours, two sweeps). An edge that spans several layers gets a slot of its own in each
+//! layer it crosses (a "dummy" node of the Sugiyama method), so it never passes behind a box:
+//! its bends are those slots. Pure and shared: the server lays out, the browser draws.
 
 use std::collections::HashMap;
 
@@ -37,6 +39,9 @@ pub struct FlowGraph {
     pub nodes: Vec<FlowNode>,
     /// `(upstream, downstream)` as indexes into `nodes`.
     pub edges: Vec<(u32, u32)>,
+    /// Per edge, the top of its slot in each layer it crosses (none between neighbours).
+    #[serde(default)]
+    pub bends: Vec<Vec<f32>>,
     pub width: f32,
     pub height: f32,
     /// Some instances around were left out (too many).
@@ -67,15 +72,18 @@ pub fn layout(
         center,
         nodes,
         edges: pairs.into_iter().map(|(u, d)| (u as u32, d as u32)).collect(),
+        bends: placed.bends,
         width: placed.width,
         height: placed.height,
         truncated,
     }
 }
 
-/// Where the items of a DAG go: `(layer, x, y)` per item, and the drawing's size.
+/// Where the items of a DAG go: `(layer, x, y)` per item, the bends of each edge (the `y` of
+/// its slot in each layer it crosses, left to right) and the drawing's size.
 pub struct Placement {
     pub points: Vec<(u32, f32, f32)>,
+    pub bends: Vec<Vec<f32>>,
     pub width: f32,
     pub height: f32,
 }
@@ -103,16 +111,42 @@ pub fn positions(n: usize, edges: &[(usize, usize)], key: impl Fn(usize) -> i64)
             }
         }
     }
+
+    // A slot for a long edge in every layer it crosses: items n.. of the layered graph, chained
+    // from the upstream item to the downstream one.
+    let mut chains: Vec<Vec<usize>> = Vec::with_capacity(edges.len());
+    let mut owner: Vec<usize> = (0..n).collect();
+    let (mut preds_all, mut succs_all) = (vec![Vec::new(); n], vec![Vec::new(); n]);
+    for &(u, d) in edges {
+        let mut chain = Vec::new();
+        let mut previous = u;
+        for crossed in layer[u] + 1..layer[d] {
+            let slot = layer.len();
+            layer.push(crossed);
+            owner.push(u);
+            preds_all.push(vec![previous]);
+            succs_all.push(Vec::new());
+            succs_all[previous].push(slot);
+            chain.push(slot);
+            previous = slot;
+        }
+        succs_all[previous].push(d);
+        preds_all[d].push(previous);
+        chains.push(chain);
+    }
+    let total = layer.len();
+
     let layers = layer.iter().copied().max().map_or(0, |l| l as usize + 1);
     let mut columns: Vec<Vec<usize>> = vec![Vec::new(); layers];
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| key(i));
+    let mut order: Vec<usize> = (0..total).collect();
+    // A slot starts next to the item its edge comes from.
+    order.sort_by_key(|&i| (key(owner[i]), i));
     for i in order {
         columns[layer[i] as usize].push(i);
     }
 
     // Barycentre sweeps: down using predecessors, up using successors.
-    let mut position = vec![0f32; n];
+    let mut position = vec![0f32; total];
     let place = |columns: &Vec<Vec<usize>>, position: &mut Vec<f32>| {
         for column in columns {
             for (p, &i) in column.iter().enumerate() {
@@ -123,30 +157,37 @@ pub fn positions(n: usize, edges: &[(usize, usize)], key: impl Fn(usize) -> i64)
     place(&columns, &mut position);
     for _ in 0..2 {
         for l in 1..layers {
-            sort_by_barycentre(&mut columns[l], &preds, &position);
+            sort_by_barycentre(&mut columns[l], &preds_all, &position);
             place(&columns, &mut position);
         }
         for l in (0..layers.saturating_sub(1)).rev() {
-            sort_by_barycentre(&mut columns[l], &succs, &position);
+            sort_by_barycentre(&mut columns[l], &succs_all, &position);
             place(&columns, &mut position);
         }
     }
 
     let tallest = columns.iter().map(Vec::len).max().unwrap_or(0);
     let row = NODE_HEIGHT + ROW_GAP;
-    let mut points = vec![(0, 0f32, 0f32); n];
+    let mut points = vec![(0, 0f32, 0f32); total];
     for (l, column) in columns.iter().enumerate() {
         let offset = (tallest - column.len()) as f32 * row / 2.0;
         for (p, &i) in column.iter().enumerate() {
             points[i] = (layer[i], l as f32 * (NODE_WIDTH + COLUMN_GAP), offset + p as f32 * row);
         }
     }
+    let bends = chains.iter().map(|chain| chain.iter().map(|&slot| points[slot].2).collect());
+    let bends = bends.collect();
+    points.truncate(n);
     Placement {
         points,
+        bends,
         width: (layers as f32 * (NODE_WIDTH + COLUMN_GAP) - COLUMN_GAP).max(0.0),
         height: (tallest as f32 * row - ROW_GAP).max(0.0),
     }
 }
+
+/// The horizontal distance from one layer to the next.
+pub const LAYER_STEP: f32 = NODE_WIDTH + COLUMN_GAP;
 
 /// A node of the definition graph (task management), placed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,6 +207,9 @@ pub struct DefinitionGraph {
     pub nodes: Vec<DefinitionNode>,
     /// `(upstream, downstream)` as indexes into `nodes`.
     pub edges: Vec<(u32, u32)>,
+    /// Per edge, the top of its slot in each layer it crosses (none between neighbours).
+    #[serde(default)]
+    pub bends: Vec<Vec<f32>>,
     pub width: f32,
     pub height: f32,
     pub truncated: bool,
@@ -199,6 +243,7 @@ pub fn layout_definitions(
             })
             .collect(),
         edges: pairs.into_iter().map(|(u, d)| (u as u32, d as u32)).collect(),
+        bends: placed.bends,
         width: placed.width,
         height: placed.height,
         truncated,
@@ -274,6 +319,35 @@ mod tests {
         let y = |id: i64| graph.nodes.iter().find(|n| n.instance.id == InstanceId(id)).unwrap().y;
         assert!(y(1) < y(2));
         assert!(y(4) < y(3), "4 follows 1 to the top");
+    }
+
+    /// Whether the horizontal band of an edge's slot at `y` is free of boxes in that layer.
+    fn slot_is_free(graph: &FlowGraph, layer: u32, y: f32) -> bool {
+        graph.nodes.iter().filter(|n| n.layer == layer).all(|n| (n.y - y).abs() >= NODE_HEIGHT)
+    }
+
+    #[test]
+    fn a_long_edge_goes_around_the_boxes_of_the_layers_it_crosses() {
+        // 1 → 2 → 3 → 4 and 1 → 4, 5 → 2: the edge 1 → 4 crosses layers 1 and 2, where 2 and 3
+        // sit; it gets slots of its own there.
+        let graph = layout(
+            InstanceId(1),
+            (1..=5).map(inst).collect(),
+            &[edge(1, 2), edge(2, 3), edge(3, 4), edge(1, 4), edge(5, 2)],
+            false,
+        );
+        assert_eq!(graph.bends.len(), graph.edges.len());
+        let long = graph.edges.iter().position(|&(u, d)| (u, d) == (0, 3)).unwrap();
+        assert_eq!(graph.bends[long].len(), 2, "one slot in each crossed layer");
+        for (k, y) in graph.bends[long].iter().enumerate() {
+            assert!(slot_is_free(&graph, k as u32 + 1, *y), "layer {}: {y} {graph:?}", k + 1);
+        }
+        for (edge, bends) in graph.edges.iter().zip(&graph.bends) {
+            if *edge != (0, 3) {
+                assert!(bends.is_empty(), "{edge:?} joins neighbouring layers");
+            }
+        }
+        assert!(graph.nodes.iter().all(|n| n.y + NODE_HEIGHT <= graph.height + 0.01));
     }
 
     #[test]

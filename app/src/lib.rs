@@ -8,16 +8,22 @@ pub mod components;
 pub mod error;
 pub mod flow;
 pub mod jobs;
+pub mod lang;
 pub mod model;
 pub mod nodes;
 pub mod pages;
 pub mod people;
+pub mod reason;
 pub mod report;
 pub mod rules;
 pub mod schedule_words;
 pub mod text;
 #[cfg(feature = "ssr")]
 pub mod usecases;
+pub mod waiting;
+
+// The translations, generated from `locales/` by build.rs: `i18n::Locale` and its typed keys.
+include!(concat!(env!("OUT_DIR"), "/i18n.rs"));
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -26,6 +32,8 @@ use leptos_router::{
     components::{A, Route, Router, Routes},
 };
 
+use crate::i18n::td_string;
+use crate::lang::provide_locale;
 use crate::model::RunType;
 use crate::pages::instances::InstancesPage;
 use crate::pages::lazy;
@@ -34,9 +42,10 @@ use crate::pages::lazy;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     page_policy();
+    let lang = lang::tag(lang::request_locale());
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -81,30 +90,31 @@ pub fn mark_hydrated() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let l = provide_locale();
     let ui = components::context::Ui::provide();
     // Who is signed in, the sections they may visit, and the way out. Nothing but the brand
-    // on the login page.
+    // and the language on the login page.
     let who = move || {
         ui.actor().map(|actor| {
             let may_manage_people =
                 rules::authorize(&actor, rules::Permission::ManageUsers).is_ok();
             view! {
-                <nav aria-label="Sections">
-                    <A href="/tasks">"Tasks"</A>
-                    <A href="/cycle">"Cycle instances"</A>
-                    <A href="/test">"Test instances"</A>
-                    <A href="/backfill">"Backfill instances"</A>
-                    <A href="/audit">"Audit"</A>
-                    {may_manage_people.then(|| view! { <A href="/users">"People"</A> })}
+                <nav aria-label=td_string!(l, common.nav.sections)>
+                    <A href="/tasks">{td_string!(l, common.nav.tasks)}</A>
+                    <A href="/cycle">{td_string!(l, common.nav.cycle)}</A>
+                    <A href="/test">{td_string!(l, common.nav.test)}</A>
+                    <A href="/backfill">{td_string!(l, common.nav.backfill)}</A>
+                    <A href="/audit">{td_string!(l, common.nav.audit)}</A>
+                    {may_manage_people.then(|| view! { <A href="/users">{td_string!(l, common.nav.people)}</A> })}
                 </nav>
                 <span class="spacer"></span>
-                <a class="who" href="/account" title="Your account and API tokens">
+                <a class="who" href="/account" title=td_string!(l, common.nav.account_title)>
                     <span class="name">{actor.name}</span>
-                    <span class="role">{actor.role.as_str()}</span>
+                    <span class="role">{actor.role.label(l)}</span>
                 </a>
                 <form class="logout" method="post" action="/logout">
                     <input type="hidden" name="csrf_token" value=components::csrf::form_token()/>
-                    <button type="submit" class="link">"Sign out"</button>
+                    <button type="submit" class="link">{td_string!(l, common.nav.sign_out)}</button>
                 </form>
             }
         })
@@ -112,14 +122,15 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href="/pkg/nightshift.css"/>
-        <Title text="Nightshift"/>
+        <Title text=td_string!(l, common.brand)/>
         <Router>
             <header class="topbar">
-                <A href="/" attr:class="brand">"Nightshift"</A>
+                <A href="/" attr:class="brand">{td_string!(l, common.brand)}</A>
                 <Transition fallback=|| ()>{who}</Transition>
+                <components::language::LanguageSwitch/>
             </header>
             <main>
-                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                <Routes fallback=move || view! { <p class="empty">{td_string!(l, common.nav.not_found)}</p> }>
                     // Async: the first response already holds the rows (no loading flash, no
                     // layout jump).
                     <Route

@@ -8,6 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::i18n::{Locale, td_string};
+use crate::reason::Reason;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -84,16 +86,16 @@ impl InstanceState {
         }
     }
 
-    /// The words people read in the UI.
-    pub fn label(self) -> &'static str {
+    /// The words people read, in their language (the seed's terms in Chinese).
+    pub fn label(self, locale: Locale) -> &'static str {
         match self {
-            InstanceState::NotRun => "not run",
-            InstanceState::WaitingTime => "waiting for time",
-            InstanceState::WaitingResources => "waiting for resources",
-            InstanceState::Running => "running",
-            InstanceState::Success => "success",
-            InstanceState::Failed => "failed",
-            InstanceState::Stopped => "manually stopped",
+            InstanceState::NotRun => td_string!(locale, common.state.not_run),
+            InstanceState::WaitingTime => td_string!(locale, common.state.waiting_time),
+            InstanceState::WaitingResources => td_string!(locale, common.state.waiting_resources),
+            InstanceState::Running => td_string!(locale, common.state.running),
+            InstanceState::Success => td_string!(locale, common.state.success),
+            InstanceState::Failed => td_string!(locale, common.state.failed),
+            InstanceState::Stopped => td_string!(locale, common.state.stopped),
         }
     }
 
@@ -116,10 +118,10 @@ impl FromStr for InstanceState {
     type Err = AppError;
     fn from_str(s: &str) -> Result<Self, AppError> {
         InstanceState::ALL.into_iter().find(|state| state.as_str() == s).ok_or_else(|| {
-            AppError::bad_request(format!(
-                "unknown state '{s}' (expected one of: {})",
-                InstanceState::ALL.map(InstanceState::as_str).join(", ")
-            ))
+            AppError::because(Reason::UnknownState {
+                value: s.to_string(),
+                expected: InstanceState::ALL.map(InstanceState::as_str).join(", "),
+            })
         })
     }
 }
@@ -156,6 +158,17 @@ impl RunType {
             RunType::Cycle => "cycle",
             RunType::Test => "test",
             RunType::Backfill => "backfill",
+        }
+    }
+}
+
+impl RunType {
+    /// The words people read, in their language.
+    pub fn label(self, locale: Locale) -> &'static str {
+        match self {
+            RunType::Cycle => td_string!(locale, common.run_type.cycle),
+            RunType::Test => td_string!(locale, common.run_type.test),
+            RunType::Backfill => td_string!(locale, common.run_type.backfill),
         }
     }
 }
@@ -204,14 +217,15 @@ pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, AppError> {
         _ => None,
     };
     let date = date.ok_or_else(|| {
-        AppError::bad_request(format!("{field} '{value}' is not a date of the form YYYY-MM-DD"))
+        AppError::because(Reason::BadDate { field: field.to_string(), value: value.to_string() })
     })?;
     if !YEARS.contains(&chrono::Datelike::year(&date)) {
-        return Err(AppError::bad_request(format!(
-            "{field} '{value}' is out of range: dates from {} to {} are accepted",
-            YEARS.start(),
-            YEARS.end()
-        )));
+        return Err(AppError::because(Reason::DateOutOfRange {
+            field: field.to_string(),
+            value: value.to_string(),
+            from: *YEARS.start(),
+            to: *YEARS.end(),
+        }));
     }
     Ok(date)
 }
@@ -272,8 +286,12 @@ pub struct HistoryPoint {
 pub struct InstanceDetail {
     pub instance: Instance,
     pub attempts: Vec<Attempt>,
-    /// "Why isn't it running?": one sentence per thing it waits for (empty once it started).
+    /// "Why isn't it running?": one English sentence per thing it waits for (empty once it
+    /// started)…
     pub waiting_for: Vec<String>,
+    /// …and the same as facts, which the UI says in the page's language.
+    #[serde(default)]
+    pub waiting: Vec<crate::waiting::Waiting>,
     /// The node's recent runs, newest first.
     pub history: Vec<HistoryPoint>,
     pub upstream: Vec<Instance>,
@@ -349,7 +367,7 @@ impl PageRequest {
                 .ok()
                 .filter(|id| *id > 0)
                 .map(|id| Some(InstanceId(id)))
-                .ok_or_else(|| AppError::bad_request(format!("cursor '{cursor}' is not valid"))),
+                .ok_or_else(|| AppError::because(Reason::BadCursor { value: cursor.to_string() })),
         }
     }
 }
@@ -407,7 +425,10 @@ impl InstanceFilter {
                 "job" => {
                     filter.job =
                         Some(value.parse::<i64>().ok().filter(|j| *j > 0).ok_or_else(|| {
-                            AppError::bad_request(format!("job '{value}' is not a job id"))
+                            AppError::because(Reason::NotValid {
+                                what: "job".into(),
+                                value: value.to_string(),
+                            })
                         })?)
                 }
                 "limit" => {
@@ -416,18 +437,21 @@ impl InstanceFilter {
                         .ok()
                         .filter(|l| (1..=MAX_PAGE_SIZE).contains(l))
                         .ok_or_else(|| {
-                            AppError::bad_request(format!(
-                                "limit '{value}' must be a number from 1 to {MAX_PAGE_SIZE}"
-                            ))
+                            AppError::because(Reason::BadLimit {
+                                value: value.to_string(),
+                                max: MAX_PAGE_SIZE,
+                            })
                         })?;
                     page.limit = Some(limit);
                 }
                 "cursor" => page.cursor = Some(value.to_string()),
                 other => {
-                    return Err(AppError::bad_request(format!(
-                        "unknown filter '{other}' (expected state, owner, node, workflow, \
-                         run_type, bizdate, run_date, job, limit, cursor)"
-                    )));
+                    return Err(AppError::because(Reason::UnknownFilter {
+                        key: other.to_string(),
+                        expected: "state, owner, node, workflow, run_type, bizdate, run_date, \
+                                   job, limit, cursor"
+                            .into(),
+                    }));
                 }
             }
         }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::i18n::{Locale, td_string};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::Type))]
@@ -30,6 +31,15 @@ impl Role {
             Role::Admin => "admin",
             Role::Developer => "developer",
             Role::Viewer => "viewer",
+        }
+    }
+
+    /// The words people read, in their language.
+    pub fn label(self, locale: Locale) -> &'static str {
+        match self {
+            Role::Admin => td_string!(locale, common.role.admin),
+            Role::Developer => td_string!(locale, common.role.developer),
+            Role::Viewer => td_string!(locale, common.role.viewer),
         }
     }
 }
@@ -79,28 +89,22 @@ pub fn check_user_name(name: &str) -> Result<(), AppError> {
     if ok {
         Ok(())
     } else {
-        Err(AppError::bad_request(format!(
-            "user name '{name}' must be 1 to 64 lower-case letters, digits, '_', '-' or '.'"
-        ))
-        .on_field("name"))
+        Err(AppError::because(crate::reason::Reason::UserName { name: name.to_string() }))
     }
 }
 
 /// Checks a new password (never echoing it).
 pub fn check_password(password: &str) -> Result<(), AppError> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(AppError::bad_request(format!(
-            "the password must have at least {MIN_PASSWORD_LEN} characters"
-        ))
-        .on_field("password"));
+        return Err(AppError::because(crate::reason::Reason::PasswordTooShort {
+            min: MIN_PASSWORD_LEN,
+        }));
     }
     if password.len() > 1024 {
-        return Err(AppError::bad_request("the password is too long (at most 1024 bytes)")
-            .on_field("password"));
+        return Err(AppError::because(crate::reason::Reason::PasswordTooLong));
     }
     if password.contains('\0') {
-        return Err(AppError::bad_request("the password cannot contain a NUL character")
-            .on_field("password"));
+        return Err(AppError::because(crate::reason::Reason::PasswordNul));
     }
     Ok(())
 }
@@ -115,6 +119,9 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// A disabled account cannot log in, and its sessions and tokens stop working.
     pub disabled: bool,
+    /// The language they chose for the UI (`en` or `zh-CN`), once they chose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// A page of accounts: `GET /api/v1/users?limit=&cursor=`.

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::Locale;
 use crate::model::{InstanceFilter, InstanceId, InstanceState};
+use crate::reason::Reason;
 
 /// Which instances a batch acts on: listed, or everything matching a list filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,12 +83,17 @@ pub enum Okay {
     Ok,
 }
 
-/// Per instance: `"ok"` or `{"error": "..."}`.
+/// Per instance: `"ok"` or `{"error": "...", "reason": {...}}` (the English sentence, and the
+/// reason as a code and its parameters).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ItemResult {
     Ok(Okay),
-    Error { error: String },
+    Error {
+        error: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<Reason>,
+    },
 }
 
 impl ItemResult {
@@ -94,10 +101,24 @@ impl ItemResult {
         ItemResult::Ok(Okay::Ok)
     }
 
+    /// The refusal of one instance.
+    pub fn refused(error: crate::error::AppError) -> ItemResult {
+        ItemResult::Error { error: error.message, reason: error.reason }
+    }
+
     pub fn error(&self) -> Option<&str> {
         match self {
             ItemResult::Ok(_) => None,
-            ItemResult::Error { error } => Some(error),
+            ItemResult::Error { error, .. } => Some(error),
+        }
+    }
+
+    /// Why it was refused, in the page's language.
+    pub fn describe(&self, l: Locale) -> Option<String> {
+        match self {
+            ItemResult::Ok(_) => None,
+            ItemResult::Error { reason: Some(reason), .. } => Some(reason.describe(l)),
+            ItemResult::Error { error, .. } => Some(error.clone()),
         }
     }
 }
@@ -112,8 +133,9 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn refused(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.results.iter().filter_map(|(id, r)| r.error().map(|e| (id.as_str(), e)))
+    /// The refused instances and why, in the page's language.
+    pub fn refused(&self, l: Locale) -> impl Iterator<Item = (&str, String)> {
+        self.results.iter().filter_map(move |(id, r)| r.describe(l).map(|e| (id.as_str(), e)))
     }
 }
 

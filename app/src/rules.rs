@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
+use crate::i18n::{Locale, td_string};
 use crate::model::{InstanceId, InstanceState};
 use crate::people::{Actor, Role};
 
@@ -45,17 +45,17 @@ impl Operation {
         Operation::Resume,
     ];
 
-    /// The words people read.
-    pub fn label(self) -> &'static str {
+    /// The words people read, in their language (the seed's terms in Chinese).
+    pub fn label(self, locale: Locale) -> &'static str {
         match self {
-            Operation::ViewLog => "view log",
-            Operation::ViewProperties => "view properties",
-            Operation::Kill => "kill",
-            Operation::Rerun => "rerun and resume",
-            Operation::SetSuccess => "set success and resume",
-            Operation::RerunDownstream => "rerun downstream and resume",
-            Operation::Pause => "pause",
-            Operation::Resume => "resume",
+            Operation::ViewLog => td_string!(locale, common.op.view_log),
+            Operation::ViewProperties => td_string!(locale, common.op.view_properties),
+            Operation::Kill => td_string!(locale, common.op.kill),
+            Operation::Rerun => td_string!(locale, common.op.rerun),
+            Operation::SetSuccess => td_string!(locale, common.op.set_success),
+            Operation::RerunDownstream => td_string!(locale, common.op.rerun_downstream),
+            Operation::Pause => td_string!(locale, common.op.pause),
+            Operation::Resume => td_string!(locale, common.op.resume),
         }
     }
 
@@ -81,7 +81,7 @@ impl Operation {
 
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
+        f.write_str(self.label(Locale::en))
     }
 }
 
@@ -151,26 +151,29 @@ pub enum Refusal {
     },
 }
 
+impl Refusal {
+    /// The sentence people read, in their language.
+    pub fn describe(&self, l: Locale) -> String {
+        match self {
+            Refusal::WrongState { operation, state } => td_string!(
+                l,
+                errors.rules.wrong_state,
+                operation = operation.label(l),
+                allowed = describe_states(l, allowed_states(*operation)),
+                state = state.label(l)
+            ),
+            Refusal::AlreadyPaused => td_string!(l, errors.rules.already_paused).to_string(),
+            Refusal::NotPaused => td_string!(l, errors.rules.not_paused).to_string(),
+            Refusal::NotFailed { state } => {
+                td_string!(l, errors.rules.not_failed, state = state.label(l))
+            }
+        }
+    }
+}
+
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Refusal::WrongState { operation, state } => write!(
-                f,
-                "{} is only possible for an instance that is {}; this one is {}",
-                operation.label(),
-                describe(allowed_states(*operation)),
-                state.label()
-            ),
-            Refusal::AlreadyPaused => f.write_str("this instance is already paused"),
-            Refusal::NotPaused => {
-                f.write_str("resume is only possible for a paused instance; this one is not paused")
-            }
-            Refusal::NotFailed { state } => write!(
-                f,
-                "repair rerun is only for failed instances; this one is {}",
-                state.label()
-            ),
-        }
+        f.write_str(&self.describe(Locale::en))
     }
 }
 
@@ -253,29 +256,31 @@ pub enum Denial {
     },
 }
 
+impl Denial {
+    /// The sentence people read, in their language.
+    pub fn describe(&self, l: Locale) -> String {
+        match self {
+            Denial::ViewerOnly { actor } => td_string!(l, errors.rules.viewer_only, actor),
+            Denial::NotOwner { actor, owner, thing: Owned::Instance } => {
+                td_string!(l, errors.rules.not_owner_instance, actor, owner)
+            }
+            Denial::NotOwner { actor, owner, thing: Owned::Node } => {
+                td_string!(l, errors.rules.not_owner_node, actor, owner)
+            }
+            Denial::AdminOnly { task } => match task {
+                AdminTask::BatchKill => td_string!(l, errors.rules.admin_batch_kill),
+                AdminTask::ManagePeople => td_string!(l, errors.rules.admin_people),
+                AdminTask::ManageProject => td_string!(l, errors.rules.admin_project),
+                AdminTask::RevokeOthersTokens => td_string!(l, errors.rules.admin_tokens),
+            }
+            .to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Denial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Denial::ViewerOnly { actor } => write!(f, "{actor} is a viewer and can only look"),
-            Denial::NotOwner { actor, owner, thing: Owned::Instance } => write!(
-                f,
-                "{actor} may only operate on instances of nodes they own; this one belongs to \
-                 {owner}"
-            ),
-            Denial::NotOwner { actor, owner, thing: Owned::Node } => {
-                write!(f, "{actor} may only change nodes they own; this one belongs to {owner}")
-            }
-            Denial::AdminOnly { task } => f.write_str(match task {
-                AdminTask::BatchKill => "batch kill is for project administrators only",
-                AdminTask::ManagePeople => "only project administrators manage people",
-                AdminTask::ManageProject => {
-                    "only project administrators change resource groups or make snapshots"
-                }
-                AdminTask::RevokeOthersTokens => {
-                    "only project administrators revoke other people's tokens"
-                }
-            }),
-        }
+        f.write_str(&self.describe(Locale::en))
     }
 }
 
@@ -315,12 +320,19 @@ pub enum Objection {
     Refused(Refusal),
 }
 
+impl Objection {
+    /// The sentence people read, in their language.
+    pub fn describe(&self, l: Locale) -> String {
+        match self {
+            Objection::Denied(denial) => denial.describe(l),
+            Objection::Refused(refusal) => refusal.describe(l),
+        }
+    }
+}
+
 impl fmt::Display for Objection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Objection::Denied(denial) => denial.fmt(f),
-            Objection::Refused(refusal) => refusal.fmt(f),
-        }
+        f.write_str(&self.describe(Locale::en))
     }
 }
 
@@ -339,8 +351,11 @@ pub fn judge_repair(actor: &Actor, owner: &str, facts: Facts) -> Result<(), Obje
     check_repair(facts).map_err(Objection::Refused)
 }
 
-/// The message the seed prescribes when a checked descendant cannot be rerun.
-pub const INELIGIBLE_SELECTION: &str = "the selection contains nodes that are not eligible to run";
+/// The message the seed prescribes when a checked descendant cannot be rerun
+/// (“已选节点中包含不符合运行条件的节点”).
+pub fn ineligible_selection(l: Locale) -> &'static str {
+    td_string!(l, errors.rules.ineligible_selection)
+}
 
 /// The most instances a refusal names; the rest are counted.
 pub const NAMED_IN_REFUSAL: usize = 10;
@@ -360,30 +375,67 @@ pub enum SelectionRefusal {
     Ineligible { ids: Vec<InstanceId>, more: usize },
 }
 
-fn named(ids: &[InstanceId], more: usize) -> String {
-    let mut text: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+/// Instances as a list people read: "4, 5, 6 and 2 more", or with their nodes when known
+/// ("load_orders #4, …").
+fn named(
+    l: Locale,
+    ids: &[InstanceId],
+    more: usize,
+    node_of: &dyn Fn(InstanceId) -> Option<String>,
+) -> String {
+    let mut text: Vec<String> = ids
+        .iter()
+        .map(|id| node_of(*id).map_or_else(|| id.to_string(), |node| format!("{node} #{id}")))
+        .collect();
     if more > 0 {
-        text.push(format!("and {more} more"));
+        text.push(td_string!(l, common.list.and_more, count = more));
     }
-    text.join(", ")
+    text.join(td_string!(l, common.list.separator))
+}
+
+impl SelectionRefusal {
+    /// The sentence people read, in their language.
+    pub fn describe(&self, l: Locale) -> String {
+        self.describe_with(l, &|_| None)
+    }
+
+    /// [`SelectionRefusal::describe`], naming each instance by its node where `node_of` knows
+    /// it (the dialog does).
+    pub fn describe_with(
+        &self,
+        l: Locale,
+        node_of: &dyn Fn(InstanceId) -> Option<String>,
+    ) -> String {
+        match self {
+            SelectionRefusal::Empty => td_string!(l, errors.rules.selection_empty).to_string(),
+            SelectionRefusal::TooMany { max } => {
+                td_string!(l, errors.rules.selection_too_many, max)
+            }
+            SelectionRefusal::NotDownstream { ids, more } => {
+                td_string!(l, errors.rules.not_downstream, ids = named(l, ids, *more, node_of))
+            }
+            SelectionRefusal::Ineligible { ids, more } => td_string!(
+                l,
+                errors.rules.ineligible,
+                message = ineligible_selection(l),
+                ids = named(l, ids, *more, node_of)
+            ),
+        }
+    }
+
+    /// The checked instances it names (to mark their rows).
+    pub fn ids(&self) -> &[InstanceId] {
+        match self {
+            SelectionRefusal::NotDownstream { ids, .. }
+            | SelectionRefusal::Ineligible { ids, .. } => ids,
+            _ => &[],
+        }
+    }
 }
 
 impl fmt::Display for SelectionRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SelectionRefusal::Empty => f.write_str("check at least one instance to rerun"),
-            SelectionRefusal::TooMany { max } => {
-                write!(f, "at most {max} instances can be checked at once")
-            }
-            SelectionRefusal::NotDownstream { ids, more } => write!(
-                f,
-                "instances {} are not downstream of the instance being rerun",
-                named(ids, *more)
-            ),
-            SelectionRefusal::Ineligible { ids, more } => {
-                write!(f, "{INELIGIBLE_SELECTION} (instances {})", named(ids, *more))
-            }
-        }
+        f.write_str(&self.describe(Locale::en))
     }
 }
 
@@ -425,55 +477,30 @@ pub fn check_selection(
     }
 }
 
-impl From<Denial> for AppError {
-    fn from(denial: Denial) -> Self {
-        AppError::forbidden(denial.to_string())
-    }
-}
-
-impl From<Refusal> for AppError {
-    fn from(refusal: Refusal) -> Self {
-        AppError::conflict(refusal.to_string())
-    }
-}
-
-impl From<Objection> for AppError {
-    fn from(objection: Objection) -> Self {
-        match objection {
-            Objection::Denied(denial) => denial.into(),
-            Objection::Refused(refusal) => refusal.into(),
-        }
-    }
-}
-
-impl From<SelectionRefusal> for AppError {
-    fn from(refusal: SelectionRefusal) -> Self {
-        let message = refusal.to_string();
-        match refusal {
-            SelectionRefusal::Ineligible { .. } => AppError::conflict(message),
-            _ => AppError::bad_request(message),
-        }
-    }
-}
-
 /// "waiting for time, waiting for resources or running": the states in words. "failed" already
 /// covers "manually stopped" in the words people read.
-fn describe(states: &[InstanceState]) -> String {
+fn describe_states(l: Locale, states: &[InstanceState]) -> String {
     let labels: Vec<&str> = states
         .iter()
         .filter(|s| !(**s == Stopped && states.contains(&Failed)))
-        .map(|s| s.label())
+        .map(|s| s.label(l))
         .collect();
     match labels.as_slice() {
         [] => String::new(),
         [one] => (*one).to_string(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        [init @ .., last] => td_string!(
+            l,
+            common.list.or,
+            init = init.join(td_string!(l, common.list.separator)),
+            last
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AppError;
 
     /// The table of MISSION.md, written out: for each operation, the states it is allowed in.
     /// `Y` = allowed, `.` = refused. Columns: not run, waiting time, waiting resources, running,
@@ -507,7 +534,10 @@ mod tests {
                     _ => {
                         let refusal = result.expect_err(&format!("{op:?} on {state:?}"));
                         assert_eq!(refusal, Refusal::WrongState { operation: *op, state });
-                        assert!(refusal.to_string().contains(state.label()), "{refusal}");
+                        assert!(refusal.to_string().contains(state.label(Locale::en)), "{refusal}");
+                        let chinese = refusal.describe(Locale::zh_CN);
+                        assert!(chinese.contains(state.label(Locale::zh_CN)), "{chinese}");
+                        assert!(chinese.contains(op.label(Locale::zh_CN)), "{chinese}");
                     }
                 }
             }

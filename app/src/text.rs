@@ -5,6 +5,7 @@
 //! that make it read as something else. Shared by the server, which refuses, and the browser.
 
 use crate::error::AppError;
+use crate::reason::Reason;
 
 /// The longest name.
 pub const MAX_NAME: usize = 128;
@@ -31,11 +32,10 @@ fn is_bidi_control(c: char) -> bool {
 pub fn check_free_text(field: &str, value: &str) -> Result<(), AppError> {
     match value.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
         None => Ok(()),
-        Some(c) => Err(AppError::bad_request(format!(
-            "{field} contains the control character U+{:04X}; only tabs and line breaks are allowed",
-            c as u32
-        ))
-        .on_field(field)),
+        Some(c) => Err(AppError::because(Reason::ControlCharacter {
+            field: field.to_string(),
+            character: c as u32,
+        })),
     }
 }
 
@@ -44,16 +44,14 @@ pub fn check_free_text(field: &str, value: &str) -> Result<(), AppError> {
 pub fn check_label(field: &str, value: &str, max: usize) -> Result<(), AppError> {
     let length = value.trim().chars().count();
     if length == 0 || length > max {
-        return Err(AppError::bad_request(format!("{field} must have 1 to {max} characters"))
-            .on_field(field));
+        return Err(AppError::because(Reason::TextLength { field: field.to_string(), max }));
     }
     match value.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
         None => Ok(()),
-        Some(c) => Err(AppError::bad_request(format!(
-            "{field} contains the invisible character U+{:04X}",
-            c as u32
-        ))
-        .on_field(field)),
+        Some(c) => Err(AppError::because(Reason::InvisibleCharacter {
+            field: field.to_string(),
+            character: c as u32,
+        })),
     }
 }
 

@@ -150,7 +150,7 @@ pub fn current() -> Result<SharedUseCases> {
 
 /// Runs a server function's body against the request's use cases. A failure also sets the HTTP
 /// status its code names (401, 403, 404, 409, …), so scripts and tests see the same statuses as
-/// from the REST API.
+/// from the REST API; a page rendering for someone not signed in stays a 200.
 pub async fn call<T, F, Fut>(body: F) -> Result<T>
 where
     F: FnOnce(SharedUseCases) -> Fut,
@@ -160,7 +160,12 @@ where
         Ok(service) => body(service).await,
         Err(error) => Err(error),
     };
+    // A page rendered for someone not signed in (the login page) asks who is signed in and
+    // hears "nobody": that is the page's answer to render, not its status.
+    let rendering_page = use_context::<http::request::Parts>()
+        .is_some_and(|parts| !parts.uri.path().starts_with("/rpc/"));
     if let Err(error) = &result
+        && !(rendering_page && error.code == crate::error::ErrorCode::Unauthorized)
         && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
         && let Ok(status) = http::StatusCode::from_u16(error.code.http_status())
     {

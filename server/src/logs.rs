@@ -69,7 +69,7 @@ pub async fn open(data_dir: &Path, attempt: &Attempt) -> Result<tokio::fs::File,
 
 fn missing(path: &Path, attempt: &Attempt, error: std::io::Error) -> AppError {
     tracing::error!(path = %path.display(), %error, "log unreadable");
-    AppError::not_found(format!("the log of attempt {} is missing", attempt.attempt))
+    AppError::because(app::reason::Reason::LogMissing { attempt: attempt.attempt })
 }
 
 #[cfg(test)]

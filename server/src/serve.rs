@@ -105,6 +105,10 @@ impl Server {
             .merge(crate::web::router(core, options))
             .layer(axum::middleware::from_fn_with_state(
                 auth.clone(),
+                crate::http::language::language,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                auth.clone(),
                 crate::http::auth::authenticate,
             ))
             .layer(axum::middleware::from_fn(crate::http::guard::secure_response))

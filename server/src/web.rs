@@ -46,6 +46,7 @@ pub fn router(core: Core, options: LeptosOptions) -> Router {
     let forms: Router = Router::new()
         .route("/login", post(crate::http::people::login_form))
         .route("/logout", post(crate::http::people::logout_form))
+        .route(app::components::language::LANGUAGE_PATH, post(crate::http::language::switch_form))
         .with_state(auth_for_forms);
     Router::new()
         .leptos_routes_with_context(&options, routes, context.clone(), {

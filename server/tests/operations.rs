@@ -252,13 +252,21 @@ async fn batch_repair_over_a_diamond_runs_the_shared_child_once() {
     };
     let preview = h.admin().batch(BatchKind::Rerun, Ok(request(true))).await.unwrap();
     assert_eq!(preview.results[&left.to_string()], ItemResult::ok());
+    // Each refusal in English, and as a reason the UI says in its language.
+    let refused = &preview.results[&ok.to_string()];
     assert_eq!(
-        preview.results[&ok.to_string()],
-        ItemResult::Error {
-            error: "repair rerun is only for failed instances; this one is success".into()
-        }
+        refused.error(),
+        Some("repair rerun is only for failed instances; this one is success")
     );
-    assert_eq!(preview.results["999999"], ItemResult::Error { error: "no instance 999999".into() });
+    assert_eq!(
+        refused.describe(app::lang::Locale::zh_CN).as_deref(),
+        Some("修复重跑只适用于运行失败的实例；该实例为运行成功")
+    );
+    assert_eq!(preview.results["999999"].error(), Some("no instance 999999"));
+    assert_eq!(
+        preview.results["999999"].describe(app::lang::Locale::zh_CN).as_deref(),
+        Some("实例 999999 不存在")
+    );
     assert_eq!(preview.changes.len(), 2);
     assert_eq!(
         preview.downstream.iter().map(|d| d.node.as_str()).collect::<Vec<_>>(),

@@ -167,7 +167,7 @@ async fn forms_and_logins_from_other_sites_are_refused() {
     let body = form("username=admin&password=nope&next=%2F");
     let wrong = send(addr, "POST", "/login", Some(&body), std::slice::from_ref(&urlencoded)).await;
     assert_eq!(wrong.status, 303);
-    assert!(wrong.header("location").unwrap().starts_with("/login?error=wrong%20user%20name"));
+    assert!(wrong.header("location").unwrap().starts_with("/login?error=wrong_password&"));
     assert!(wrong.cookie("nightshift_session").is_none());
     // Somewhere else after login is refused: only paths of this site.
     let body =

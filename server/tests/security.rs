@@ -277,7 +277,8 @@ async fn schedules_that_never_fire_and_insane_dates_are_refused_and_health_stays
     }
     let answer = planning.await.unwrap();
     assert!(polls > 3, "the planning was heavy enough to watch ({polls} polls): {}", answer.body);
-    assert!(slowest < Duration::from_millis(100), "health took {slowest:?} during the planning");
+    // Planning takes seconds; a blocked runtime would hold health that long, not a fraction.
+    assert!(slowest < Duration::from_millis(400), "health took {slowest:?} during the planning");
     assert!(matches!(answer.status, 200 | 400), "{}", answer.body);
     server.stop().await;
 }

@@ -15,17 +15,24 @@ use super::node_actions::{BackfillDialog, TestDialog};
 use super::state_badge::StateBadge;
 use crate::api::{fetch_descendants, run_batch, run_operation, run_rerun_downstream};
 use crate::error::AppError;
+use crate::i18n::{Locale, td_string};
+use crate::lang::locale;
 use crate::model::{InstanceId, MAX_DESCENDANTS};
 use crate::people::Actor;
 use crate::report::{BatchKind, BatchRequest, Mode, Report, RerunDownstreamRequest};
 use crate::rules::{self, Facts, Operation};
 
 /// Whether `actor` may do `op` on `target` now, and if not, why: the role, then the state, as
-/// the server decides.
-pub fn availability(actor: Option<&Actor>, target: &Target, op: Operation) -> Result<(), String> {
+/// the server decides; the reason in the language `l`.
+pub fn availability(
+    l: Locale,
+    actor: Option<&Actor>,
+    target: &Target,
+    op: Operation,
+) -> Result<(), String> {
     let facts = Facts { state: target.state, paused: target.paused };
-    let actor = actor.ok_or("signing in…")?;
-    rules::judge(actor, &target.owner, op, facts).map_err(|objection| objection.to_string())
+    let actor = actor.ok_or_else(|| td_string!(l, actions.signing_in).to_string())?;
+    rules::judge(actor, &target.owner, op, facts).map_err(|objection| objection.describe(l))
 }
 
 /// Opens the menu for `target` at the pointer (right-click) or under an element.
@@ -36,7 +43,8 @@ pub fn open_menu(target: Target, x: i32, y: i32) {
 /// The "⋯" button of a row or a page: the keyboard way to the same menu.
 #[component]
 pub fn ActionsButton(target: Target) -> impl IntoView {
-    let label = format!("Actions for {} (#{})", target.node, target.id);
+    let l = locale();
+    let label = td_string!(l, actions.menu.button_label, node = &target.node, id = target.id);
     let ui = Ui::get();
     let open = move |ev: leptos::ev::MouseEvent| {
         ev.stop_propagation();
@@ -67,12 +75,15 @@ fn button_corner(ev: &leptos::ev::MouseEvent) -> (i32, i32) {
 /// The one menu of the page, wherever it was opened.
 #[component]
 pub fn ActionMenu() -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let navigate = use_navigate();
     let close = move || ui.menu.set(None);
+    // Escape closes whatever is open on top of the page: either menu, or a dialog.
     let _ = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" {
             ui.menu.set(None);
+            ui.node_menu.set(None);
             ui.dialog.set(None);
         }
     });
@@ -80,10 +91,14 @@ pub fn ActionMenu() -> impl IntoView {
         let MenuAt { target, x, y } = ui.menu.get()?;
         let actor = ui.actor();
         let navigate = navigate.clone();
+        // What the role may never do is not offered at all (a viewer sees the two ways to
+        // look); what it may do elsewhere but not here is greyed out with the reason.
+        let may_operate = actor.as_ref().is_some_and(rules::may_operate);
         let items = Operation::ALL
             .into_iter()
+            .filter(|op| !op.changes_state() || may_operate)
             .map(|op| {
-                let allowed = availability(actor.as_ref(), &target, op);
+                let allowed = availability(l, actor.as_ref(), &target, op);
                 let reason = allowed.clone().err();
                 let why = reason.clone();
                 let enabled = allowed.is_ok();
@@ -116,7 +131,7 @@ pub fn ActionMenu() -> impl IntoView {
                             title=reason.clone()
                             on:click=choose
                         >
-                            <span class="label">{op.label()}</span>
+                            <span class="label">{op.label(l)}</span>
                             {why.map(|r| view! { <span class="reason">{r}</span> })}
                         </button>
                     </li>
@@ -131,7 +146,7 @@ pub fn ActionMenu() -> impl IntoView {
             <ul
                 class="menu"
                 role="menu"
-                aria-label=format!("Actions for {}", target.node)
+                aria-label=td_string!(l, actions.menu.label, node = &target.node)
                 style=menu_position(x, y)
             >
                 <li class="menu-title" role="presentation">
@@ -199,26 +214,56 @@ pub fn Dialogs() -> impl IntoView {
 #[component]
 pub fn ReportView(report: Report) -> impl IntoView {
     const SHOWN: usize = 30;
-    let verb = if report.dry_run { "will change" } else { "changed" };
+    let l = locale();
     let changes = report.changes.len();
     let refused: Vec<(String, String)> =
-        report.refused().map(|(id, e)| (id.to_string(), e.to_string())).collect();
+        report.refused(l).map(|(id, e)| (id.to_string(), e)).collect();
     let downstream = report.downstream.len();
+    // "2 instances will change, 1 refused, 1 downstream will be scheduled again.": the first
+    // clause with its count in bold, then the others.
+    let first = match (report.dry_run, changes == 1) {
+        (true, true) => td_string!(l, actions.report.will_change_singular, count = changes),
+        (true, false) => td_string!(l, actions.report.will_change_plural, count = changes),
+        (false, true) => td_string!(l, actions.report.changed_singular, count = changes),
+        (false, false) => td_string!(l, actions.report.changed_plural, count = changes),
+    };
+    let count = changes.to_string();
+    let (before, after) = match first.split_once(&count) {
+        Some((before, after)) => (before.to_string(), after.to_string()),
+        None => (String::new(), first.clone()),
+    };
+    let bold = first.contains(&count).then_some(count);
+    let mut rest = String::new();
+    let separator = td_string!(l, actions.report.clause_separator);
+    if !refused.is_empty() {
+        rest.push_str(separator);
+        rest.push_str(&td_string!(l, actions.report.refused_count, count = refused.len()));
+    }
+    if downstream > 0 {
+        rest.push_str(separator);
+        rest.push_str(&td_string!(l, actions.report.downstream_count, count = downstream));
+    }
+    rest.push_str(td_string!(l, actions.report.full_stop));
     view! {
         <div class="report">
             <p class="summary">
-                <strong>{changes}</strong>
-                {format!(" instance{} {verb}", if changes == 1 { "" } else { "s" })}
-                {(!refused.is_empty()).then(|| format!(", {} refused", refused.len()))}
-                {(downstream > 0)
-                    .then(|| format!(", {downstream} downstream will be scheduled again"))}
-                "."
+                {before}
+                {bold.map(|count| view! { <strong>{count}</strong> })}
+                {after}
+                {rest}
             </p>
             {(changes > 0)
                 .then(|| {
                     view! {
                         <table class="compact changes">
-                            <thead><tr><th>"ID"</th><th>"Node"</th><th>"From"</th><th>"To"</th></tr></thead>
+                            <thead>
+                                <tr>
+                                    <th>{td_string!(l, actions.report.col_id)}</th>
+                                    <th>{td_string!(l, actions.report.col_node)}</th>
+                                    <th>{td_string!(l, actions.report.col_from)}</th>
+                                    <th>{td_string!(l, actions.report.col_to)}</th>
+                                </tr>
+                            </thead>
                             <tbody>
                                 {report
                                     .changes
@@ -237,13 +282,15 @@ pub fn ReportView(report: Report) -> impl IntoView {
                                     .collect_view()}
                             </tbody>
                         </table>
-                        {(changes > SHOWN).then(|| view! { <p class="muted">"… and "{changes - SHOWN}" more"</p> })}
+                        {(changes > SHOWN).then(|| view! {
+                            <p class="muted">{td_string!(l, actions.report.and_more, count = changes - SHOWN)}</p>
+                        })}
                     }
                 })}
             {(!refused.is_empty())
                 .then(|| {
                     view! {
-                        <h3>"Refused"</h3>
+                        <h3>{td_string!(l, actions.report.refused)}</h3>
                         <ul class="refusals">
                             {refused
                                 .iter()
@@ -256,7 +303,7 @@ pub fn ReportView(report: Report) -> impl IntoView {
             {(downstream > 0)
                 .then(|| {
                     view! {
-                        <h3>"Scheduled again after they succeed"</h3>
+                        <h3>{td_string!(l, actions.report.downstream)}</h3>
                         <ul class="downstream">
                             {report
                                 .downstream
@@ -274,6 +321,7 @@ pub fn ReportView(report: Report) -> impl IntoView {
 /// Preview → confirm → done, for one operation on one instance.
 #[component]
 fn OperationDialog(target: Target, op: Operation) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let id = target.id;
     let preview = LocalResource::new(move || run_operation(id, op, Mode::DryRun));
@@ -287,23 +335,32 @@ fn OperationDialog(target: Target, op: Operation) -> impl IntoView {
             match run_operation(id, op, Mode::Apply).await {
                 Ok(_) => {
                     ui.dialog.set(None);
-                    ui.toast(format!("{}: {node} (#{id})", op.label()), false);
+                    ui.toast(
+                        td_string!(l, actions.operation.done, operation = op.label(l), node, id),
+                        false,
+                    );
                     ui.refresh();
                 }
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e.describe(l))),
             }
             busy.set(false);
         });
     };
-    let title = format!("{} — {} #{}", capitalized(op.label()), target.node, target.id);
+    let title = td_string!(
+        l,
+        actions.operation.title,
+        operation = capitalized(op.label(l)),
+        node = &target.node,
+        id = target.id
+    );
     view! {
         <Modal title>
-            <Suspense fallback=|| view! { <p class="loading">"Working out what would change…"</p> }>
+            <Suspense fallback=move || view! { <p class="loading">{td_string!(l, actions.operation.working)}</p> }>
                 {move || Suspend::new(async move {
                     match preview.await {
                         Ok(report) => Some(view! { <ReportView report/> }),
                         Err(e) => {
-                            error.set(Some(e.message.clone()));
+                            error.set(Some(e.describe(l)));
                             None
                         }
                     }
@@ -311,7 +368,7 @@ fn OperationDialog(target: Target, op: Operation) -> impl IntoView {
             </Suspense>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="buttons">
-                <button type="button" on:click=move |_| ui.dialog.set(None)>"Cancel"</button>
+                <button type="button" on:click=move |_| ui.dialog.set(None)>{td_string!(l, common.button.cancel)}</button>
                 <button
                     type="button"
                     class="primary"
@@ -319,7 +376,7 @@ fn OperationDialog(target: Target, op: Operation) -> impl IntoView {
                     disabled=move || busy.get() || error.get().is_some() || preview.get().is_none()
                     on:click=confirm
                 >
-                    {capitalized(op.label())}
+                    {capitalized(op.label(l))}
                 </button>
             </div>
         </Modal>
@@ -335,6 +392,7 @@ fn capitalized(text: &str) -> String {
 /// with an ineligible instance shows the seed's message and cannot be submitted.
 #[component]
 fn RerunDownstreamDialog(target: Target) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let root = target.id;
     let family = LocalResource::new(move || fetch_descendants(root));
@@ -362,19 +420,42 @@ fn RerunDownstreamDialog(target: Target) -> impl IntoView {
                 checked.set(all.iter().filter(|r| eligible.contains(&r.2)).map(|r| r.0).collect());
                 rows.set(all);
             }
-            Err(e) => error.set(Some(e.message)),
+            Err(e) => error.set(Some(e.describe(l))),
         }
         loaded.set(true);
     });
-    // The same check the server makes, on what the dialog shows.
-    let selection_error = move || {
+    // The same check the server makes, on what the dialog shows; a refusal names the checked
+    // instances it is about (by node) and marks their rows.
+    let refusal = Memo::new(move |_| {
         let ids: Vec<InstanceId> = checked.with(|c| c.iter().copied().collect());
         rows.with(|rows| {
             let state_of = |id| rows.iter().find(|r| r.0 == id).map(|r| r.2);
             rules::check_selection(&ids, MAX_DESCENDANTS as usize, state_of).err()
         })
-        .map(|refusal| refusal.to_string())
+    });
+    let selection_error = move || {
+        refusal.get().map(|refusal| {
+            rows.with(|rows| {
+                let node_of = |id: InstanceId| rows.iter().find(|r| r.0 == id).map(|r| r.1.clone());
+                refusal.describe_with(l, &node_of)
+            })
+        })
     };
+    let refused_row =
+        move |id: InstanceId| refusal.with(|r| r.as_ref().is_some_and(|r| r.ids().contains(&id)));
+    // What the checked instances would change, as every other operation previews it: a dry run
+    // of the same request, again whenever the selection changes (and is one the rules accept).
+    let preview = LocalResource::new(move || {
+        let ids: Vec<InstanceId> = checked.with(|c| c.iter().copied().collect());
+        let acceptable = loaded.get() && refusal.with(Option::is_none);
+        async move {
+            if !acceptable {
+                return None;
+            }
+            let request = RerunDownstreamRequest { instance_ids: ids, dry_run: true };
+            Some(run_rerun_downstream(root, request).await)
+        }
+    });
     let submit = move |_| {
         let ids: Vec<InstanceId> = checked.get_untracked().into_iter().collect();
         busy.set(true);
@@ -384,29 +465,35 @@ fn RerunDownstreamDialog(target: Target) -> impl IntoView {
                 Ok(_) => {
                     ui.dialog.set(None);
                     ui.toast(
-                        format!("rerunning {} instances in dependency order", ids.len()),
+                        td_string!(l, actions.rerun_downstream.started, count = ids.len()),
                         false,
                     );
                     ui.refresh();
                 }
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e.describe(l))),
             }
             busy.set(false);
         });
     };
-    let title = format!("Rerun downstream — {} #{}", target.node, target.id);
+    let title = td_string!(l, actions.rerun_downstream.title, node = &target.node, id = target.id);
     view! {
         <Modal title>
-            <p class="muted">
-                "Check the instances to rerun. They run in dependency order; an instance waits for its checked upstream."
-            </p>
-            <Show when=move || loaded.get() fallback=|| view! { <p class="loading">"Loading descendants…"</p> }>
+            <p class="muted">{td_string!(l, actions.rerun_downstream.hint)}</p>
+            <Show
+                when=move || loaded.get()
+                fallback=move || view! { <p class="loading">{td_string!(l, actions.rerun_downstream.loading)}</p> }
+            >
                 <div class="checklist">
                     <For each=move || rows.get() key=|r| r.0 let:row>
                         {
                             let id = row.0;
                             view! {
-                                <label class="check-row" data-instance-id=id.0>
+                                <label
+                                    class="check-row"
+                                    data-instance-id=id.0
+                                    class:ineligible=move || refused_row(id)
+                                    data-ineligible=move || refused_row(id).then_some("true")
+                                >
                                     <input
                                         type="checkbox"
                                         prop:checked=move || checked.with(|c| c.contains(&id))
@@ -427,9 +514,20 @@ fn RerunDownstreamDialog(target: Target) -> impl IntoView {
                 </div>
             </Show>
             {move || selection_error().map(|e| view! { <p class="error selection-error" role="alert">{e}</p> })}
+            <div class="preview" aria-live="polite">
+                <Transition fallback=move || view! { <p class="loading">{td_string!(l, actions.operation.working)}</p> }>
+                    {move || Suspend::new(async move {
+                        match preview.await {
+                            Some(Ok(report)) => Some(Either::Left(view! { <ReportView report/> })),
+                            Some(Err(e)) => Some(Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> })),
+                            None => None,
+                        }
+                    })}
+                </Transition>
+            </div>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="buttons">
-                <button type="button" on:click=move |_| ui.dialog.set(None)>"Cancel"</button>
+                <button type="button" on:click=move |_| ui.dialog.set(None)>{td_string!(l, common.button.cancel)}</button>
                 <button
                     type="button"
                     class="primary"
@@ -437,7 +535,9 @@ fn RerunDownstreamDialog(target: Target) -> impl IntoView {
                     disabled=move || busy.get() || !loaded.get() || selection_error().is_some()
                     on:click=submit
                 >
-                    {move || format!("Rerun {} checked", checked.with(|c| c.len()))}
+                    {move || {
+                        td_string!(l, actions.rerun_downstream.submit, count = checked.with(|c| c.len()))
+                    }}
                 </button>
             </div>
         </Modal>
@@ -447,6 +547,7 @@ fn RerunDownstreamDialog(target: Target) -> impl IntoView {
 /// Preview → confirm → per-instance results, for a batch.
 #[component]
 fn BatchDialog(kind: BatchKind, request: BatchRequest, label: String) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let preview_request = BatchRequest { dry_run: true, ..request.clone() };
     let preview = LocalResource::new(move || run_batch(kind, preview_request.clone()));
@@ -464,10 +565,14 @@ fn BatchDialog(kind: BatchKind, request: BatchRequest, label: String) -> impl In
             busy.set(false);
         });
     };
-    let (verb, title) = match kind {
-        BatchKind::Kill => ("Kill", format!("Batch kill — {label}")),
-        BatchKind::Rerun => ("Repair rerun", format!("Batch repair rerun — {label}")),
+    let (verb, batch) = match kind {
+        BatchKind::Kill => (td_string!(l, common.op.kill), td_string!(l, common.op.batch_kill)),
+        BatchKind::Rerun => {
+            (td_string!(l, common.op.repair), td_string!(l, common.op.batch_repair))
+        }
     };
+    let verb = capitalized(verb);
+    let title = td_string!(l, actions.batch.title, operation = capitalized(batch), label);
     view! {
         <Modal title>
             {move || match done.get() {
@@ -475,28 +580,28 @@ fn BatchDialog(kind: BatchKind, request: BatchRequest, label: String) -> impl In
                     <div class="batch-results">
                         <ReportView report/>
                         <div class="buttons">
-                            <button type="button" class="primary" on:click=move |_| ui.dialog.set(None)>"Done"</button>
+                            <button type="button" class="primary" on:click=move |_| ui.dialog.set(None)>{td_string!(l, actions.batch.done)}</button>
                         </div>
                     </div>
                 }),
                 Some(Err(e)) => EitherOf3::B(view! {
-                    <p class="error" role="alert">{e.message}</p>
+                    <p class="error" role="alert">{e.describe(l)}</p>
                     <div class="buttons">
-                        <button type="button" on:click=move |_| ui.dialog.set(None)>"Close"</button>
+                        <button type="button" on:click=move |_| ui.dialog.set(None)>{td_string!(l, common.button.close)}</button>
                     </div>
                 }),
                 None => EitherOf3::C(view! {
                     <div class="batch-preview">
-                        <Suspense fallback=|| view! { <p class="loading">"Working out what would change…"</p> }>
+                        <Suspense fallback=move || view! { <p class="loading">{td_string!(l, actions.operation.working)}</p> }>
                             {move || Suspend::new(async move {
                                 match preview.await {
                                     Ok(report) => Either::Left(view! { <ReportView report/> }),
-                                    Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                                    Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                                 }
                             })}
                         </Suspense>
                         <div class="buttons">
-                            <button type="button" on:click=move |_| ui.dialog.set(None)>"Cancel"</button>
+                            <button type="button" on:click=move |_| ui.dialog.set(None)>{td_string!(l, common.button.cancel)}</button>
                             <button
                                 type="button"
                                 class="primary"
@@ -507,7 +612,7 @@ fn BatchDialog(kind: BatchKind, request: BatchRequest, label: String) -> impl In
                                 }
                                 on:click=confirm.clone()
                             >
-                                {verb}
+                                {verb.clone()}
                             </button>
                         </div>
                     </div>

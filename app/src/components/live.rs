@@ -5,13 +5,23 @@ use leptos::prelude::*;
 
 use super::context::Ui;
 
-/// Renders nothing; connects once the page is interactive.
+/// Renders nothing; connects once the page is interactive and someone is signed in.
 #[component]
 pub fn LiveUpdates() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let ui = Ui::get();
-        Effect::new(move |_| connect(ui));
+        // Only for someone signed in: the stream answers nobody else (the login page).
+        Effect::new(move |connected: Option<bool>| {
+            if connected == Some(true) {
+                return true;
+            }
+            let signed_in = ui.actor().is_some();
+            if signed_in {
+                connect(ui);
+            }
+            signed_in
+        });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = Ui::get;

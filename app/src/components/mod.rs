@@ -4,6 +4,7 @@ pub mod actions;
 pub mod context;
 pub mod csrf;
 pub mod jobs_panel;
+pub mod language;
 pub mod legend;
 pub mod live;
 pub mod modal;

@@ -12,23 +12,28 @@ use leptos_router::hooks::use_navigate;
 use super::context::{Dialog, NodeTarget, Ui, node_href};
 use super::modal::Modal;
 use crate::api::{fetch_node, run_backfill, run_test, set_scheduling};
+use crate::i18n::td_string;
 use crate::jobs::{BackfillRequest, DateOrder, JobCreated, MAX_PARALLELISM, TestRequest};
+use crate::lang::locale;
 use crate::model::url_encode;
 use crate::nodes::Scheduling;
 use crate::people::Actor;
 use crate::rules::{self, Permission};
 
 /// Whether the actor may run the node (test, backfill) or change it (edit, pause), and if not,
-/// why: the same rules the server applies.
+/// why (in the page's language): the same rules the server applies.
 pub fn may(actor: Option<&Actor>, permission: Permission<'_>) -> Result<(), String> {
-    rules::authorize(actor.ok_or("signing in…")?, permission).map_err(|denial| denial.to_string())
+    let l = locale();
+    let actor = actor.ok_or_else(|| td_string!(l, actions.signing_in).to_string())?;
+    rules::authorize(actor, permission).map_err(|denial| denial.describe(l))
 }
 
 /// The node's ⋯ button.
 #[component]
 pub fn NodeActionsButton(target: NodeTarget) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
-    let label = format!("Actions for node {}", target.name);
+    let label = td_string!(l, actions.node_menu.button_label, name = &target.name);
     let open = move |ev: leptos::ev::MouseEvent| {
         ev.stop_propagation();
         ui.node_menu.set(Some((target.clone(), ev.client_x(), ev.client_y())));
@@ -42,12 +47,14 @@ pub fn open_node_menu(target: NodeTarget, x: i32, y: i32) {
 
 #[component]
 pub fn NodeMenu() -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let navigate = use_navigate();
     let close = move || ui.node_menu.set(None);
     move || {
         let (target, x, y) = ui.node_menu.get()?;
         let actor = ui.actor();
+        let may_operate = actor.as_ref().is_some_and(rules::may_operate);
         let run = may(actor.as_ref(), Permission::OperateOn { owner: &target.owner });
         let change = may(actor.as_ref(), Permission::Define { owner: &target.owner });
         let navigate = navigate.clone();
@@ -74,16 +81,15 @@ pub fn NodeMenu() -> impl IntoView {
                         spawn_local(async move {
                             match set_scheduling(name.clone(), Scheduling::of(!paused)).await {
                                 Ok(_) => {
-                                    ui.toast(
-                                        format!(
-                                            "{name}: scheduling {}",
-                                            if paused { "resumed" } else { "paused" }
-                                        ),
-                                        false,
-                                    );
+                                    let text = if paused {
+                                        td_string!(l, actions.node_menu.scheduling_resumed, name)
+                                    } else {
+                                        td_string!(l, actions.node_menu.scheduling_paused, name)
+                                    };
+                                    ui.toast(text, false);
                                     ui.refresh();
                                 }
-                                Err(e) => ui.toast(e.message, true),
+                                Err(e) => ui.toast(e.describe(l), true),
                             }
                         });
                     }
@@ -105,23 +111,29 @@ pub fn NodeMenu() -> impl IntoView {
                         on:click=choose
                     >
                         <span class="label">{label}</span>
+                        {reason.clone().map(|r| view! { <span class="reason">{r}</span> })}
                     </button>
                 </li>
             }
         };
-        let pause_label = if target.paused { "resume scheduling" } else { "pause scheduling" };
+        let pause_label = if target.paused {
+            td_string!(l, actions.node_menu.resume_scheduling)
+        } else {
+            td_string!(l, actions.node_menu.pause_scheduling)
+        };
         Some(view! {
             <div class="menu-backdrop" on:click=move |_| close() on:contextmenu=move |ev| {
                 ev.prevent_default();
                 close();
             }></div>
-            <ul class="menu" role="menu" aria-label=format!("Node {}", target.name) style=format!("left: {}px; top: {}px", x.max(4), y.max(4))>
+            <ul class="menu" role="menu" aria-label=td_string!(l, actions.node_menu.label, name = &target.name) style=format!("left: {}px; top: {}px", x.max(4), y.max(4))>
                 <li class="menu-title" role="presentation">{target.name.clone()}</li>
-                {item("test", "test…", run.clone())}
-                {item("backfill", "backfill…", run)}
-                {item("edit", "edit", change.clone())}
-                {item("pause", pause_label, change)}
-                {item("instances", "cycle instances", Ok(()))}
+                // A viewer is offered only what it may do: look at the instances.
+                {may_operate.then(|| item("test", td_string!(l, actions.node_menu.test), run.clone()))}
+                {may_operate.then(|| item("backfill", td_string!(l, actions.node_menu.backfill), run))}
+                {may_operate.then(|| item("edit", td_string!(l, actions.node_menu.edit), change.clone()))}
+                {may_operate.then(|| item("pause", pause_label, change))}
+                {item("instances", td_string!(l, actions.node_menu.instances), Ok(()))}
             </ul>
         })
     }
@@ -130,15 +142,16 @@ pub fn NodeMenu() -> impl IntoView {
 /// Pick a business date, generate and run; then the link to the result.
 #[component]
 pub fn TestDialog(node: Option<String>, workflow: Option<String>) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let bizdate = RwSignal::new(String::new());
     let result = RwSignal::new(None::<Result<JobCreated, String>>);
     let busy = RwSignal::new(false);
-    let what = node
-        .clone()
-        .map(|n| format!("node {n}"))
-        .or(workflow.clone().map(|w| format!("workflow {w}")))
-        .unwrap_or_default();
+    let title = match (&node, &workflow) {
+        (Some(name), _) => td_string!(l, actions.test.title_node, name),
+        (None, Some(name)) => td_string!(l, actions.test.title_workflow, name),
+        (None, None) => td_string!(l, actions.test.title_nothing).to_string(),
+    };
     let run = move |_| {
         let request = TestRequest {
             node: node.clone(),
@@ -147,29 +160,35 @@ pub fn TestDialog(node: Option<String>, workflow: Option<String>) -> impl IntoVi
         };
         busy.set(true);
         spawn_local(async move {
-            result.set(Some(run_test(request).await.map_err(|e| e.message)));
+            result.set(Some(run_test(request).await.map_err(|e| e.describe(l))));
             busy.set(false);
         });
     };
     view! {
-        <Modal title=format!("Test {what}")>
-            <p class="muted">"Test instances run now, with that business date's parameters, without waiting for upstream instances."</p>
+        <Modal title>
+            <p class="muted">{td_string!(l, actions.test.hint)}</p>
             <div class="form-row">
-                <label for="test-bizdate">"Business date"</label>
+                <label for="test-bizdate">{td_string!(l, actions.test.bizdate)}</label>
                 <input id="test-bizdate" type="date" prop:value=move || bizdate.get() on:input=move |ev| bizdate.set(event_target_value(&ev))/>
             </div>
             {move || match result.get() {
                 Some(Ok(created)) => Some(Either::Left(view! {
-                    <p class="ok">{format!("{} test instance{} started.", created.instances, if created.instances == 1 { "" } else { "s" })}</p>
-                    <p><a class="button" href=created.url.clone().unwrap_or_default() on:click=move |_| ui.dialog.set(None)>"See the smoke test result"</a></p>
+                    <p class="ok">
+                        {if created.instances == 1 {
+                            td_string!(l, actions.test.started_singular, count = created.instances)
+                        } else {
+                            td_string!(l, actions.test.started_plural, count = created.instances)
+                        }}
+                    </p>
+                    <p><a class="button" href=created.url.clone().unwrap_or_default() on:click=move |_| ui.dialog.set(None)>{td_string!(l, actions.test.see_result)}</a></p>
                 })),
                 Some(Err(e)) => Some(Either::Right(view! { <p class="error" role="alert">{e}</p> })),
                 None => None,
             }}
             <div class="buttons">
-                <button type="button" on:click=move |_| ui.dialog.set(None)>"Close"</button>
+                <button type="button" on:click=move |_| ui.dialog.set(None)>{td_string!(l, common.button.close)}</button>
                 <button type="button" class="primary" data-confirm="test" disabled=move || busy.get() || bizdate.with(String::is_empty) || matches!(result.get(), Some(Ok(_))) on:click=run>
-                    "Generate and run"
+                    {td_string!(l, actions.test.run)}
                 </button>
             </div>
         </Modal>
@@ -180,6 +199,7 @@ pub fn TestDialog(node: Option<String>, workflow: Option<String>) -> impl IntoVi
 /// order and the parallelism; a preview of the instances per date; run.
 #[component]
 pub fn BackfillDialog(node: String) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let name = node.clone();
     let view_of = LocalResource::new(move || fetch_node(name.clone()));
@@ -210,7 +230,7 @@ pub fn BackfillDialog(node: String) -> impl IntoView {
         let request = request.with_value(|r| r(dry_run));
         busy.set(true);
         spawn_local(async move {
-            let answer = run_backfill(request).await.map_err(|e| e.message);
+            let answer = run_backfill(request).await.map_err(|e| e.describe(l));
             if dry_run {
                 preview.set(Some(answer))
             } else {
@@ -234,17 +254,17 @@ pub fn BackfillDialog(node: String) -> impl IntoView {
     let descendants =
         move || view_of.get().and_then(Result::ok).map(|v| v.descendants).unwrap_or_default();
     view! {
-        <Modal title=format!("Backfill {}", request.with_value(|r| r(true)).node)>
+        <Modal title=td_string!(l, actions.backfill.title, node = request.with_value(|r| r(true)).node)>
             <fieldset class="choice">
-                <label><input type="radio" name="scope" prop:checked=move || !with_downstream.get() on:change=move |_| with_downstream.set(false)/>"This node"</label>
-                <label><input type="radio" name="scope" data-scope="downstream" prop:checked=move || with_downstream.get() on:change=move |_| with_downstream.set(true)/>"This node and downstream"</label>
+                <label><input type="radio" name="scope" prop:checked=move || !with_downstream.get() on:change=move |_| with_downstream.set(false)/>{td_string!(l, actions.backfill.this_node)}</label>
+                <label><input type="radio" name="scope" data-scope="downstream" prop:checked=move || with_downstream.get() on:change=move |_| with_downstream.set(true)/>{td_string!(l, actions.backfill.with_downstream)}</label>
             </fieldset>
             <Show when=move || with_downstream.get()>
                 <div class="checklist">
                     {move || {
                         let all = descendants();
                         if all.is_empty() {
-                            return Either::Left(view! { <p class="empty">"Nothing depends on this node."</p> });
+                            return Either::Left(view! { <p class="empty">{td_string!(l, actions.backfill.no_downstream)}</p> });
                         }
                         Either::Right(all.into_iter().map(|name| {
                             let key = name.clone();
@@ -266,25 +286,38 @@ pub fn BackfillDialog(node: String) -> impl IntoView {
                 </div>
             </Show>
             <div class="form-grid">
-                <label for="bf-from">"Business dates from"</label>
+                <label for="bf-from">{td_string!(l, actions.backfill.from)}</label>
                 <input id="bf-from" type="date" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev))/>
-                <label for="bf-to">"to"</label>
+                <label for="bf-to">{td_string!(l, actions.backfill.to)}</label>
                 <input id="bf-to" type="date" prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev))/>
-                <label for="bf-order">"Order"</label>
+                <label for="bf-order">{td_string!(l, actions.backfill.order)}</label>
                 <select id="bf-order" on:change=move |ev| descending.set(event_target_value(&ev) == "desc")>
-                    <option value="asc" selected=move || !descending.get()>"oldest date first"</option>
-                    <option value="desc" selected=move || descending.get()>"newest date first"</option>
+                    <option value="asc" selected=move || !descending.get()>{td_string!(l, actions.backfill.oldest_first)}</option>
+                    <option value="desc" selected=move || descending.get()>{td_string!(l, actions.backfill.newest_first)}</option>
                 </select>
-                <label for="bf-parallelism">"Dates at once"</label>
+                <label for="bf-parallelism">{td_string!(l, actions.backfill.parallelism)}</label>
                 <input id="bf-parallelism" type="number" min="1" max=MAX_PARALLELISM.to_string() prop:value=move || parallelism.get().to_string()
                     on:input=move |ev| parallelism.set(event_target_value(&ev).parse().unwrap_or(0))/>
             </div>
             {move || match preview.get() {
                 Some(Ok(plan)) => Some(Either::Left(view! {
                     <div class="preview">
-                        <p>{format!("{} instances over {} business dates, for {}.", plan.instances, plan.dates.len(), plan.nodes.join(", "))}</p>
+                        <p>
+                            {td_string!(
+                                l,
+                                actions.backfill.preview_summary,
+                                instances = plan.instances,
+                                dates = plan.dates.len(),
+                                nodes = plan.nodes.join(td_string!(l, common.list.separator))
+                            )}
+                        </p>
                         <ul class="per-date">
-                            {plan.dates.iter().take(31).map(|d| view! { <li><span class="mono">{d.bizdate.to_string()}</span>": "{d.instances}</li> }).collect_view()}
+                            {plan.dates.iter().take(31).map(|d| view! {
+                                <li>
+                                    <span class="mono">{d.bizdate.to_string()}</span>
+                                    {td_string!(l, actions.backfill.per_date, count = d.instances)}
+                                </li>
+                            }).collect_view()}
                         </ul>
                     </div>
                 })),
@@ -293,18 +326,25 @@ pub fn BackfillDialog(node: String) -> impl IntoView {
             }}
             {move || done.get().map(|result| match result {
                 Ok(created) => Either::Left(view! {
-                    <p class="ok">{format!("Backfill #{} started: {} instances.", created.job.unwrap_or_default(), created.instances)}</p>
-                    <p><a class="button" href=created.url.clone().unwrap_or_default() on:click=move |_| ui.dialog.set(None)>"See the backfill"</a></p>
+                    <p class="ok">
+                        {td_string!(
+                            l,
+                            actions.backfill.started,
+                            job = created.job.unwrap_or_default(),
+                            count = created.instances
+                        )}
+                    </p>
+                    <p><a class="button" href=created.url.clone().unwrap_or_default() on:click=move |_| ui.dialog.set(None)>{td_string!(l, actions.backfill.see_result)}</a></p>
                 }),
                 Err(e) => Either::Right(view! { <p class="error" role="alert">{e}</p> }),
             })}
             <div class="buttons">
-                <button type="button" on:click=move |_| ui.dialog.set(None)>"Close"</button>
-                <button type="button" data-confirm="preview" disabled=move || busy.get() on:click=move |_| send(true)>"Preview"</button>
+                <button type="button" on:click=move |_| ui.dialog.set(None)>{td_string!(l, common.button.close)}</button>
+                <button type="button" data-confirm="preview" disabled=move || busy.get() on:click=move |_| send(true)>{td_string!(l, actions.backfill.preview)}</button>
                 <button type="button" class="primary" data-confirm="backfill"
                     disabled=move || busy.get() || !matches!(preview.get(), Some(Ok(_))) || matches!(done.get(), Some(Ok(_)))
                     on:click=move |_| send(false)>
-                    "Run selected"
+                    {td_string!(l, actions.backfill.run)}
                 </button>
             </div>
         </Modal>

@@ -8,6 +8,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::error::AppError;
+use crate::i18n::td_string;
+use crate::lang::locale;
 
 /// One page of a list: its rows and the cursor of the next page.
 pub struct Page<T> {
@@ -37,6 +39,7 @@ where
     F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Page<T>, AppError>> + 'static,
 {
+    let l = locale();
     let rows = RwSignal::new(first);
     let cursor = RwSignal::new(next);
     let more = move |_| {
@@ -62,7 +65,7 @@ where
             </Show>
             <div class="pager">
                 <Show when=move || cursor.with(Option::is_some)>
-                    <button type="button" on:click=more.clone()>"Load more"</button>
+                    <button type="button" on:click=more.clone()>{td_string!(l, common.button.load_more)}</button>
                 </Show>
             </div>
         </div>

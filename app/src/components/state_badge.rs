@@ -1,5 +1,7 @@
 use leptos::prelude::*;
 
+use crate::i18n::td_string;
+use crate::lang::locale;
 use crate::model::InstanceState;
 
 /// An icon per state, so a state never depends on colour alone.
@@ -17,11 +19,16 @@ pub fn state_icon(state: InstanceState) -> &'static str {
 
 #[component]
 pub fn StateBadge(state: InstanceState, #[prop(optional)] paused: bool) -> impl IntoView {
+    let l = locale();
     view! {
         <span class=format!("badge state-{}", state.as_str()) data-state=state.as_str()>
             <span class="icon" aria-hidden="true">{state_icon(state)}</span>
-            {state.label()}
+            <span class="label">{state.label(l)}</span>
         </span>
-        {paused.then(|| view! { <span class="badge paused" title="paused for this cycle">"‖ paused"</span> })}
+        {paused.then(|| view! {
+            <span class="badge paused" title=td_string!(l, common.state.paused_title)>
+                {td_string!(l, common.state.paused_badge)}
+            </span>
+        })}
     }
 }

@@ -10,7 +10,9 @@ use crate::api::{fetch_audit, fetch_audit_entry};
 use crate::audit::{ACTIONS, AuditOutcome, AuditQuery, AuditRecord};
 use crate::components::context::detail_href;
 use crate::components::paged::{Page, PagedTable};
-use crate::components::time::full_time;
+use crate::components::time::Timestamp;
+use crate::i18n::{Locale, td_string};
+use crate::lang::locale;
 use crate::model::url_encode;
 
 fn href(query: &AuditQuery) -> String {
@@ -19,8 +21,51 @@ fn href(query: &AuditQuery) -> String {
     if pairs.is_empty() { "/audit".to_string() } else { format!("/audit?{}", pairs.join("&")) }
 }
 
+/// An action of the trail as people read it: the known codes in the page's language, any other
+/// (a newer server's) as stored.
+fn action_label(l: Locale, action: &str) -> String {
+    let known = match action {
+        "kill" => td_string!(l, audit.action.kill),
+        "rerun" => td_string!(l, audit.action.rerun),
+        "set_success" => td_string!(l, audit.action.set_success),
+        "pause" => td_string!(l, audit.action.pause),
+        "resume" => td_string!(l, audit.action.resume),
+        "rerun_downstream" => td_string!(l, audit.action.rerun_downstream),
+        "batch_kill" => td_string!(l, audit.action.batch_kill),
+        "batch_rerun" => td_string!(l, audit.action.batch_rerun),
+        "node.create" => td_string!(l, audit.action.node_create),
+        "node.update" => td_string!(l, audit.action.node_update),
+        "node.delete" => td_string!(l, audit.action.node_delete),
+        "node.pause" => td_string!(l, audit.action.node_pause),
+        "node.unpause" => td_string!(l, audit.action.node_unpause),
+        "node.import" => td_string!(l, audit.action.node_import),
+        "resource_group.change" => td_string!(l, audit.action.resource_group_change),
+        "snapshot.create" => td_string!(l, audit.action.snapshot_create),
+        "test.create" => td_string!(l, audit.action.test_create),
+        "backfill.create" => td_string!(l, audit.action.backfill_create),
+        "login" => td_string!(l, audit.action.login),
+        "logout" => td_string!(l, audit.action.logout),
+        "user.add" => td_string!(l, audit.action.user_add),
+        "user.change" => td_string!(l, audit.action.user_change),
+        "token.create" => td_string!(l, audit.action.token_create),
+        "token.revoke" => td_string!(l, audit.action.token_revoke),
+        other => return other.replace('_', " "),
+    };
+    known.to_string()
+}
+
+/// An outcome as people read it.
+fn outcome_label(l: Locale, outcome: AuditOutcome) -> &'static str {
+    match outcome {
+        AuditOutcome::Ok => td_string!(l, audit.outcome.ok),
+        AuditOutcome::Partial => td_string!(l, audit.outcome.partial),
+        AuditOutcome::Refused => td_string!(l, audit.outcome.refused),
+    }
+}
+
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    let l = locale();
     let params = use_query_map();
     let query = Memo::new(move |_| {
         params.with(|q| {
@@ -84,10 +129,18 @@ pub fn AuditPage() -> impl IntoView {
                     if key == "action" { q.action = v } else { q.outcome = v.and_then(|v| v.parse().ok()) }
                 });
             }>
-                <option value="">"any"</option>
+                <option value="">{td_string!(l, audit.filter.any)}</option>
                 {options.into_iter().map(|o| {
                     let selected = move || chosen().as_deref() == Some(o);
-                    view! { <option value=o selected=selected>{o.replace('_', " ")}</option> }
+                    let name = if key == "action" {
+                        action_label(l, o)
+                    } else {
+                        match o.parse::<AuditOutcome>() {
+                            Ok(outcome) => outcome_label(l, outcome).to_string(),
+                            Err(_) => o.replace('_', " "),
+                        }
+                    };
+                    view! { <option value=o selected=selected>{name}</option> }
                 }).collect_view()}
             </select>
         }
@@ -95,23 +148,23 @@ pub fn AuditPage() -> impl IntoView {
     view! {
         <section class="page">
             <div class="page-head">
-                <h1>"Audit trail"</h1>
-                <span class="muted">"Every operation (dry runs and refusals included), every change to nodes, resource groups, tests and backfills, and every sign-in and change to people."</span>
+                <h1>{td_string!(l, audit.title)}</h1>
+                <span class="muted">{td_string!(l, audit.intro)}</span>
             </div>
             <form class="filters" on:submit=|ev| ev.prevent_default()>
                 <div class="fields audit">
-                    {text("Who", "actor", "user name")}
-                    {select("Action", "action", &ACTIONS)}
-                    {select("Result", "outcome", &AuditOutcome::ALL.map(AuditOutcome::as_str))}
-                    {text("Instance", "instance", "id")}
-                    <a class="button" href="/audit">"Clear"</a>
+                    {text(td_string!(l, audit.filter.who), "actor", td_string!(l, audit.filter.who_placeholder))}
+                    {select(td_string!(l, audit.filter.action), "action", &ACTIONS)}
+                    {select(td_string!(l, audit.filter.result), "outcome", &AuditOutcome::ALL.map(AuditOutcome::as_str))}
+                    {text(td_string!(l, audit.filter.instance), "instance", td_string!(l, audit.filter.instance_placeholder))}
+                    <a class="button" href="/audit">{td_string!(l, common.button.clear)}</a>
                 </div>
             </form>
-            <Transition fallback=|| view! { <p class="loading">"Loading the audit trail…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(l, audit.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(page) => Either::Left(view! { <AuditTable first=page.items next=page.next_cursor query=current()/> }),
-                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
                 })}
             </Transition>
@@ -121,6 +174,7 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 fn AuditTable(first: Vec<AuditRecord>, next: Option<String>, query: AuditQuery) -> impl IntoView {
+    let l = locale();
     let fetch = move |cursor: String| {
         let query = AuditQuery { before: cursor.parse().ok(), ..query.clone() };
         async move {
@@ -130,14 +184,24 @@ fn AuditTable(first: Vec<AuditRecord>, next: Option<String>, query: AuditQuery) 
     };
     view! {
         <PagedTable first next fetch key=|r: &AuditRecord| r.id row=|entry| view! { <AuditRow entry/> }
-            class="audit" empty="Nothing matches these filters.">
-            <tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Result"</th><th class="num">"Instances"</th><th class="num">"Changed"</th><th>"What"</th><th></th></tr>
+            class="audit" empty=td_string!(l, audit.empty)>
+            <tr>
+                <th>{td_string!(l, audit.column.when)}</th>
+                <th>{td_string!(l, audit.column.who)}</th>
+                <th>{td_string!(l, audit.column.action)}</th>
+                <th>{td_string!(l, audit.column.result)}</th>
+                <th class="num">{td_string!(l, audit.column.instances)}</th>
+                <th class="num">{td_string!(l, audit.column.changed)}</th>
+                <th>{td_string!(l, audit.column.what)}</th>
+                <th></th>
+            </tr>
         </PagedTable>
     }
 }
 
 #[component]
 fn AuditRow(entry: AuditRecord) -> impl IntoView {
+    let l = locale();
     let open = RwSignal::new(false);
     let id = entry.id;
     let details = LocalResource::new(move || async move {
@@ -152,13 +216,13 @@ fn AuditRow(entry: AuditRecord) -> impl IntoView {
     let has_instances = entry.requested > 0;
     view! {
         <tr data-audit=id data-action=entry.action.clone() data-outcome=entry.outcome.as_str() data-subject=entry.subject.clone()>
-            <td class="mono">{full_time(entry.at)}</td>
+            <td><Timestamp at=Some(entry.at)/></td>
             <td>{entry.actor.clone()}</td>
             <td>
-                {entry.action.replace('_', " ")}
-                {entry.dry_run.then(|| view! { <span class="badge paused">"preview"</span> })}
+                {action_label(l, &entry.action)}
+                {entry.dry_run.then(|| view! { <span class="badge paused">{td_string!(l, audit.preview)}</span> })}
             </td>
-            <td><span class=outcome_class>{entry.outcome.as_str()}</span></td>
+            <td><span class=outcome_class>{outcome_label(l, entry.outcome)}</span></td>
             // A change of definitions names no instances.
             <td class="num">{if entry.subject.is_some() && entry.requested == 0 { "—".to_string() } else { entry.requested.to_string() }}</td>
             <td class="num">{if entry.subject.is_some() && entry.requested == 0 { "—".to_string() } else { entry.changed.to_string() }}</td>
@@ -181,7 +245,7 @@ fn AuditRow(entry: AuditRecord) -> impl IntoView {
             <td>
                 {has_instances.then(|| view! {
                     <button type="button" class="link" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
-                        {move || if open.get() { "Hide" } else { "Per instance" }}
+                        {move || if open.get() { td_string!(l, audit.hide) } else { td_string!(l, audit.per_instance) }}
                     </button>
                 })}
             </td>
@@ -189,23 +253,25 @@ fn AuditRow(entry: AuditRecord) -> impl IntoView {
         <Show when=move || open.get()>
             <tr class="audit-details">
                 <td colspan="8">
-                    <Suspense fallback=|| view! { <span class="muted">"Loading…"</span> }>
+                    <Suspense fallback=move || view! { <span class="muted">{td_string!(l, common.loading)}</span> }>
                         {move || Suspend::new(async move {
                             match details.await {
                                 Some(Ok(detail)) => EitherOf3::A(view! {
                                     <ul class="audit-results">
                                         {detail.instances.into_iter().map(|r| {
                                             let ok = r.result == "ok";
+                                            // `ok`, or the reason it was refused as stored.
+                                            let result = if ok { outcome_label(l, AuditOutcome::Ok).to_string() } else { r.result };
                                             view! {
                                                 <li class:refused=!ok>
                                                     <a href=detail_href(r.instance_id)>{format!("#{}", r.instance_id)}</a>
-                                                    ": "{r.result}
+                                                    {td_string!(l, audit.result_separator)}{result}
                                                 </li>
                                             }
                                         }).collect_view()}
                                     </ul>
                                 }),
-                                Some(Err(e)) => EitherOf3::B(view! { <p class="error">{e.message}</p> }),
+                                Some(Err(e)) => EitherOf3::B(view! { <p class="error">{e.describe(l)}</p> }),
                                 None => EitherOf3::C(()),
                             }
                         })}

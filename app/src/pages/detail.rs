@@ -9,7 +9,9 @@ use crate::api::fetch_detail;
 use crate::components::actions::{ActionsButton, open_menu};
 use crate::components::context::{Ui, detail_href, flow_href, log_href, target_of};
 use crate::components::state_badge::StateBadge;
-use crate::components::time::{duration_ms, full_time, optional_time, short_time};
+use crate::components::time::{Timestamp, duration_ms};
+use crate::i18n::td_string;
+use crate::lang::locale;
 use crate::model::{HistoryPoint, Instance, InstanceDetail, InstanceId, InstanceState};
 
 pub fn id_param() -> Memo<Option<InstanceId>> {
@@ -17,8 +19,14 @@ pub fn id_param() -> Memo<Option<InstanceId>> {
     Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse().ok())))
 }
 
+/// The refusal of a page whose path names no instance id.
+pub fn not_an_instance() -> crate::error::AppError {
+    crate::error::AppError::because(crate::reason::Reason::NotAnInstance)
+}
+
 #[component]
 pub fn DetailPage() -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let id = id_param();
     let detail = Resource::new(
@@ -26,17 +34,17 @@ pub fn DetailPage() -> impl IntoView {
         |(id, _)| async move {
             match id {
                 Some(id) => fetch_detail(id).await,
-                None => Err(crate::error::AppError::bad_request("not an instance id")),
+                None => Err(not_an_instance()),
             }
         },
     );
     view! {
         <section class="page detail">
-            <Transition fallback=|| view! { <p class="loading">"Loading the instance…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(l, detail.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
                         Ok(detail) => Either::Left(view! { <Detail detail/> }),
-                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
                 })}
             </Transition>
@@ -46,34 +54,47 @@ pub fn DetailPage() -> impl IntoView {
 
 #[component]
 fn Detail(detail: InstanceDetail) -> impl IntoView {
-    let InstanceDetail { instance, attempts, waiting_for, history, upstream, downstream } = detail;
+    let l = locale();
+    let InstanceDetail { instance, attempts, waiting, history, upstream, downstream, .. } = detail;
     let id = instance.id;
     let target = target_of(&instance);
     let took = match (instance.started_at, instance.ended_at) {
         (Some(s), Some(e)) if instance.state != InstanceState::Running => {
-            duration_ms((e - s).num_milliseconds())
+            duration_ms(l, (e - s).num_milliseconds())
         }
-        (Some(_), _) => "running".to_string(),
+        (Some(_), _) => td_string!(l, detail.running).to_string(),
         _ => "—".to_string(),
     };
-    let properties: Vec<(&str, String)> = vec![
-        ("Instance", format!("#{}", id.0)),
-        ("Node", instance.node.clone()),
-        ("Workflow", instance.workflow.clone()),
-        ("Owner", instance.owner.clone()),
-        ("Run type", instance.run_type.to_string()),
-        ("Business date", instance.bizdate.to_string()),
-        ("Run date", instance.run_date.to_string()),
-        ("Planned", full_time(instance.planned_at)),
-        ("Created", short_time(instance.created_at)),
-        ("Started", optional_time(instance.started_at)),
-        ("Ended", optional_time(instance.ended_at)),
-        ("Duration", took),
-        ("Attempts", instance.attempt.to_string()),
-        ("Host", instance.host.clone().unwrap_or_else(|| "—".into())),
-        ("Exit code", instance.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())),
-        ("Resource group", instance.resource_group.clone()),
-        ("Note", instance.reason.clone().unwrap_or_else(|| "—".into())),
+    // Text, or a time (a `<time>` saying it is UTC).
+    let text = |value: String| value.into_any();
+    let time = |at: Option<chrono::DateTime<chrono::Utc>>| view! { <Timestamp at/> }.into_any();
+    let properties: Vec<(&str, AnyView)> = vec![
+        (td_string!(l, detail.property.instance), text(format!("#{}", id.0))),
+        (td_string!(l, detail.property.node), text(instance.node.clone())),
+        (td_string!(l, detail.property.workflow), text(instance.workflow.clone())),
+        (td_string!(l, detail.property.owner), text(instance.owner.clone())),
+        (td_string!(l, detail.property.run_type), text(instance.run_type.label(l).to_string())),
+        (td_string!(l, detail.property.bizdate), text(instance.bizdate.to_string())),
+        (td_string!(l, detail.property.run_date), text(instance.run_date.to_string())),
+        (td_string!(l, detail.property.planned), time(Some(instance.planned_at))),
+        (td_string!(l, detail.property.created), time(Some(instance.created_at))),
+        (td_string!(l, detail.property.started), time(instance.started_at)),
+        (td_string!(l, detail.property.ended), time(instance.ended_at)),
+        (td_string!(l, detail.property.duration), text(took)),
+        (td_string!(l, detail.property.attempts), text(instance.attempt.to_string())),
+        (
+            td_string!(l, detail.property.host),
+            text(instance.host.clone().unwrap_or_else(|| "—".into())),
+        ),
+        (
+            td_string!(l, detail.property.exit_code),
+            text(instance.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())),
+        ),
+        (td_string!(l, detail.property.resource_group), text(instance.resource_group.clone())),
+        (
+            td_string!(l, detail.property.note),
+            text(instance.reason.clone().unwrap_or_else(|| "—".into())),
+        ),
     ];
     view! {
         <div class="page-head">
@@ -83,23 +104,23 @@ fn Detail(detail: InstanceDetail) -> impl IntoView {
             </h1>
             <div class="head-actions">
                 <StateBadge state=instance.state paused=instance.paused/>
-                <a class="button" href=flow_href(id)>"Flow"</a>
-                <a class="button" href=log_href(id)>"Log"</a>
+                <a class="button" href=flow_href(id)>{td_string!(l, detail.button.flow)}</a>
+                <a class="button" href=log_href(id)>{td_string!(l, detail.button.log)}</a>
                 <ActionsButton target=target.clone()/>
             </div>
         </div>
-        {(!waiting_for.is_empty())
+        {(!waiting.is_empty())
             .then(|| {
                 view! {
-                    <aside class="why" aria-label="Why isn't it running?">
-                        <h2>"Why isn't it running?"</h2>
-                        <ul>{waiting_for.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
+                    <aside class="why" aria-label=td_string!(l, detail.why_title)>
+                        <h2>{td_string!(l, detail.why_title)}</h2>
+                        <ul>{waiting.into_iter().map(|w| view! { <li>{w.describe(l)}</li> }).collect_view()}</ul>
                     </aside>
                 }
             })}
         <div class="detail-grid">
             <div class="card">
-                <h2>"Properties"</h2>
+                <h2>{td_string!(l, detail.properties)}</h2>
                 <dl class="properties">
                     {properties
                         .into_iter()
@@ -108,30 +129,41 @@ fn Detail(detail: InstanceDetail) -> impl IntoView {
                 </dl>
             </div>
             <div class="card">
-                <h2>"Run durations of " {instance.node.clone()}</h2>
+                <h2>{td_string!(l, detail.history_title, node = instance.node.clone())}</h2>
                 <DurationChart history current=id/>
-                <h2>"Attempts"</h2>
+                <h2>{td_string!(l, detail.attempts_title)}</h2>
                 <AttemptTable id attempts/>
             </div>
         </div>
         <div class="card" id="neighbours">
-            <h2>"Upstream"</h2>
-            <NeighbourTable instances=upstream empty="No upstream instances: it depends on nothing."/>
-            <h2>"Downstream"</h2>
-            <NeighbourTable instances=downstream empty="No downstream instances: nothing depends on it."/>
+            <h2>{td_string!(l, detail.upstream)}</h2>
+            <NeighbourTable instances=upstream empty=td_string!(l, detail.no_upstream)/>
+            <h2>{td_string!(l, detail.downstream)}</h2>
+            <NeighbourTable instances=downstream empty=td_string!(l, detail.no_downstream)/>
         </div>
     }
 }
 
 #[component]
 fn AttemptTable(id: InstanceId, attempts: Vec<crate::model::Attempt>) -> impl IntoView {
+    let l = locale();
     if attempts.is_empty() {
-        return Either::Left(view! { <p class="empty">"It has not started yet."</p> });
+        return Either::Left(
+            view! { <p class="empty">{td_string!(l, detail.attempt.not_started)}</p> },
+        );
     }
     Either::Right(view! {
         <table class="compact attempts">
             <thead>
-                <tr><th>"Try"</th><th>"Started"</th><th>"Took"</th><th>"Outcome"</th><th>"Exit"</th><th>"Note"</th><th></th></tr>
+                <tr>
+                    <th>{td_string!(l, detail.attempt.try_no)}</th>
+                    <th>{td_string!(l, detail.attempt.started)}</th>
+                    <th>{td_string!(l, detail.attempt.took)}</th>
+                    <th>{td_string!(l, detail.attempt.outcome)}</th>
+                    <th>{td_string!(l, detail.attempt.exit)}</th>
+                    <th>{td_string!(l, detail.attempt.note)}</th>
+                    <th></th>
+                </tr>
             </thead>
             <tbody>
                 {attempts
@@ -140,17 +172,23 @@ fn AttemptTable(id: InstanceId, attempts: Vec<crate::model::Attempt>) -> impl In
                     .map(|a| {
                         let took = a
                             .ended_at
-                            .map(|e| duration_ms((e - a.started_at).num_milliseconds()))
-                            .unwrap_or_else(|| "running".into());
+                            .map(|e| duration_ms(l, (e - a.started_at).num_milliseconds()))
+                            .unwrap_or_else(|| td_string!(l, detail.running).into());
+                        // The attempt's outcome is a code (`success`, `failed`): said as the state.
+                        let outcome = a.outcome.as_deref().map(|o| match o {
+                            "success" => InstanceState::Success.label(l).to_string(),
+                            "failed" => InstanceState::Failed.label(l).to_string(),
+                            other => other.to_string(),
+                        });
                         view! {
                             <tr>
                                 <td class="num">{a.attempt}</td>
-                                <td class="mono">{short_time(a.started_at)}</td>
+                                <td><Timestamp at=Some(a.started_at)/></td>
                                 <td>{took}</td>
-                                <td>{a.outcome.clone().unwrap_or_else(|| "—".into())}</td>
+                                <td>{outcome.unwrap_or_else(|| "—".into())}</td>
                                 <td class="num">{a.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())}</td>
                                 <td class="note">{a.reason.clone().unwrap_or_default()}</td>
-                                <td><a href=format!("{}?attempt={}", log_href(id), a.attempt)>"log"</a></td>
+                                <td><a href=format!("{}?attempt={}", log_href(id), a.attempt)>{td_string!(l, detail.attempt.log)}</a></td>
                             </tr>
                         }
                     })
@@ -163,8 +201,9 @@ fn AttemptTable(id: InstanceId, attempts: Vec<crate::model::Attempt>) -> impl In
 /// Bars of the node's last runs, oldest on the left, coloured by state; this one outlined.
 #[component]
 fn DurationChart(history: Vec<HistoryPoint>, current: InstanceId) -> impl IntoView {
+    let l = locale();
     if history.is_empty() {
-        return Either::Left(view! { <p class="empty">"No runs yet."</p> });
+        return Either::Left(view! { <p class="empty">{td_string!(l, detail.chart.empty)}</p> });
     }
     const W: f64 = 560.0;
     const H: f64 = 140.0;
@@ -179,12 +218,17 @@ fn DurationChart(history: Vec<HistoryPoint>, current: InstanceId) -> impl IntoVi
             let height = ((millis as f64 / longest) * (H - 18.0)).max(2.0);
             let x = i as f64 * slot + 2.0;
             let y = H - height;
-            let label = format!(
-                "#{} {} — {} ({})",
-                p.id.0,
-                p.bizdate,
-                p.millis.map(duration_ms).unwrap_or_else(|| "running".into()),
-                p.state.label()
+            let label = td_string!(
+                l,
+                detail.chart.bar,
+                id = p.id.0,
+                bizdate = p.bizdate,
+                took = p.millis.map(|ms| duration_ms(l, ms)).unwrap_or_else(|| td_string!(
+                    l,
+                    detail.running
+                )
+                .into()),
+                state = p.state.label(l)
             );
             view! {
                 <a href=detail_href(p.id)>
@@ -203,8 +247,8 @@ fn DurationChart(history: Vec<HistoryPoint>, current: InstanceId) -> impl IntoVi
         })
         .collect_view();
     Either::Right(view! {
-        <svg class="chart" viewBox="0 0 560 140" role="img" aria-label="run durations">
-            <text class="axis" x="2" y="11">{duration_ms(longest as i64)}</text>
+        <svg class="chart" viewBox="0 0 560 140" role="img" aria-label=td_string!(l, detail.chart.label)>
+            <text class="axis" x="2" y="11">{duration_ms(l, longest as i64)}</text>
             <line class="axis" x1="0" x2="560" y1="140" y2="140"></line>
             {bars}
         </svg>
@@ -213,13 +257,22 @@ fn DurationChart(history: Vec<HistoryPoint>, current: InstanceId) -> impl IntoVi
 
 #[component]
 fn NeighbourTable(instances: Vec<Instance>, empty: &'static str) -> impl IntoView {
+    let l = locale();
     if instances.is_empty() {
         return Either::Left(view! { <p class="empty">{empty}</p> });
     }
     Either::Right(view! {
         <table class="compact neighbours">
             <thead>
-                <tr><th class="num">"ID"</th><th>"Node"</th><th>"State"</th><th>"Business date"</th><th>"Planned (UTC)"</th><th>"Owner"</th><th></th></tr>
+                <tr>
+                    <th class="num">{td_string!(l, detail.neighbour.id)}</th>
+                    <th>{td_string!(l, detail.neighbour.node)}</th>
+                    <th>{td_string!(l, detail.neighbour.state)}</th>
+                    <th>{td_string!(l, detail.neighbour.bizdate)}</th>
+                    <th>{td_string!(l, detail.neighbour.planned)}</th>
+                    <th>{td_string!(l, detail.neighbour.owner)}</th>
+                    <th></th>
+                </tr>
             </thead>
             <tbody>
                 {instances
@@ -240,7 +293,7 @@ fn NeighbourTable(instances: Vec<Instance>, empty: &'static str) -> impl IntoVie
                                 <td><a href=detail_href(i.id)>{i.node.clone()}</a></td>
                                 <td><StateBadge state=i.state paused=i.paused/></td>
                                 <td class="mono">{i.bizdate.to_string()}</td>
-                                <td class="mono">{short_time(i.planned_at)}</td>
+                                <td><Timestamp at=Some(i.planned_at)/></td>
                                 <td>{i.owner.clone()}</td>
                                 <td class="actions-col"><ActionsButton target/></td>
                             </tr>

@@ -13,12 +13,15 @@ use crate::components::context::{Ui, detail_href};
 use crate::components::legend::StateLegend;
 use crate::components::state_badge::state_icon;
 use crate::flow::{FlowGraph, NODE_HEIGHT, NODE_WIDTH};
+use crate::i18n::{Locale, td_string};
+use crate::lang::locale;
 
 const VIEW_W: f64 = 1200.0;
 const VIEW_H: f64 = 640.0;
 
 #[component]
 pub fn FlowPage() -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let id = id_param();
     let graph = LocalResource::new(move || {
@@ -27,7 +30,7 @@ pub fn FlowPage() -> impl IntoView {
         async move {
             match id {
                 Some(id) => fetch_flow(id).await,
-                None => Err(crate::error::AppError::bad_request("not an instance id")),
+                None => Err(super::detail::not_an_instance()),
             }
         }
     });
@@ -35,16 +38,19 @@ pub fn FlowPage() -> impl IntoView {
         <section class="page flow-page">
             <div class="page-head">
                 <h1>
-                    "Flow around "
+                    // "Flow around #12" / "#12 的上下游依赖图": the words around the link, when
+                    // there are any.
+                    {Some(td_string!(l, detail.flow.title_before)).filter(|t| !t.is_empty())}
                     {move || id.get().map(|id| view! { <a href=detail_href(id)>"#"{id.0}</a> })}
+                    {Some(td_string!(l, detail.flow.title_after)).filter(|t| !t.is_empty())}
                 </h1>
                 <StateLegend/>
             </div>
-            <Transition fallback=|| view! { <div class="flow-frame"><p class="loading">"Laying out the flow…"</p></div> }>
+            <Transition fallback=move || view! { <div class="flow-frame"><p class="loading">{td_string!(l, detail.flow.loading)}</p></div> }>
                 {move || Suspend::new(async move {
                     match graph.await {
                         Ok(graph) => Either::Left(view! { <FlowCanvas graph/> }),
-                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
                 })}
             </Transition>
@@ -86,8 +92,8 @@ pub(crate) fn edge_markup(out: &mut String, edges: impl Iterator<Item = ((f32, f
     }
 }
 
-/// The SVG fragment of the graph: edges first, then nodes.
-pub fn markup(graph: &FlowGraph) -> String {
+/// The SVG fragment of the graph: edges first, then nodes (their titles in the page's language).
+pub fn markup(l: Locale, graph: &FlowGraph) -> String {
     let mut out = String::with_capacity(graph.nodes.len() * 320 + graph.edges.len() * 90);
     let (w, h) = (px(NODE_WIDTH), px(NODE_HEIGHT));
     edge_markup(
@@ -106,15 +112,32 @@ pub fn markup(graph: &FlowGraph) -> String {
             if i.paused { " paused" } else { "" },
             if i.id == graph.center { " center" } else { "" }
         );
+        // The node's name first: "<node> #<id> — <state>[, paused]".
+        let (node_name, state_label) = (i.node.as_str(), i.state.label(l));
+        let title = if i.paused {
+            td_string!(
+                l,
+                detail.flow.node_title_paused,
+                node = node_name,
+                id = i.id.0,
+                state = state_label
+            )
+        } else {
+            td_string!(
+                l,
+                detail.flow.node_title,
+                node = node_name,
+                id = i.id.0,
+                state = state_label
+            )
+        };
         out.push_str(&format!(
-            r#"<g class="{classes}" data-id="{id}" data-state="{state}" transform="translate({x} {y})"><title>{title} #{id} — {label}{paused}</title><rect width="{w}" height="{h}" rx="7"/><text x="10" y="{ty}">{icon} {name}</text></g>"#,
+            r#"<g class="{classes}" data-id="{id}" data-state="{state}" transform="translate({x} {y})"><title>{title}</title><rect width="{w}" height="{h}" rx="7"/><text x="10" y="{ty}">{icon} {name}</text></g>"#,
             id = i.id.0,
             state = i.state.as_str(),
             x = px(node.x),
             y = px(node.y),
-            title = escape(&i.node),
-            label = i.state.label(),
-            paused = if i.paused { ", paused" } else { "" },
+            title = escape(&title),
             ty = h / 2 + 5,
             icon = state_icon(i.state),
             name = escape(&name),
@@ -125,6 +148,7 @@ pub fn markup(graph: &FlowGraph) -> String {
 
 #[component]
 fn FlowCanvas(graph: FlowGraph) -> impl IntoView {
+    let l = locale();
     let navigate = use_navigate();
     let fit = (VIEW_W / (graph.width as f64 + 40.0))
         .min(VIEW_H / (graph.height as f64 + 40.0))
@@ -137,7 +161,7 @@ fn FlowCanvas(graph: FlowGraph) -> impl IntoView {
     let dragging = StoredValue::new(None::<(f64, f64, (f64, f64))>);
     let count = graph.nodes.len();
     let truncated = graph.truncated;
-    let content = markup(&graph);
+    let content = markup(l, &graph);
     let instances: std::collections::HashMap<i64, crate::flow::FlowInstance> =
         graph.nodes.iter().map(|n| (n.instance.id.0, n.instance.clone())).collect();
     let instances = StoredValue::new(instances);
@@ -201,12 +225,12 @@ fn FlowCanvas(graph: FlowGraph) -> impl IntoView {
     };
     view! {
         <div class="flow-toolbar">
-            <span class="muted">{format!("{count} instances")}{truncated.then_some(" (more around were left out)")}</span>
-            <span class="muted hint">"Drag to pan, wheel to zoom, right-click a node for its actions, double-click to open it."</span>
+            <span class="muted">{td_string!(l, detail.flow.count, count)}{truncated.then_some(td_string!(l, detail.flow.truncated))}</span>
+            <span class="muted hint">{td_string!(l, detail.flow.hint)}</span>
             <span class="spacer"></span>
-            <button type="button" aria-label="Zoom in" on:click=move |_| zoom(1.25, VIEW_W / 2.0, VIEW_H / 2.0)>"+"</button>
-            <button type="button" aria-label="Zoom out" on:click=move |_| zoom(0.8, VIEW_W / 2.0, VIEW_H / 2.0)>"−"</button>
-            <button type="button" on:click=reset>"Fit"</button>
+            <button type="button" aria-label=td_string!(l, detail.flow.zoom_in) on:click=move |_| zoom(1.25, VIEW_W / 2.0, VIEW_H / 2.0)>"+"</button>
+            <button type="button" aria-label=td_string!(l, detail.flow.zoom_out) on:click=move |_| zoom(0.8, VIEW_W / 2.0, VIEW_H / 2.0)>"−"</button>
+            <button type="button" on:click=reset>{td_string!(l, detail.flow.fit)}</button>
         </div>
         <div class="flow-frame">
             <svg

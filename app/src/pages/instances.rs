@@ -17,8 +17,10 @@ use crate::components::context::{Dialog, Ui, detail_href, flow_href, log_href, t
 use crate::components::jobs_panel::JobsPanel;
 use crate::components::legend::StateLegend;
 use crate::components::state_badge::{StateBadge, state_icon};
-use crate::components::time::{duration_ms, optional_time, short_time};
+use crate::components::time::{Timestamp, duration_ms};
 use crate::error::AppError;
+use crate::i18n::td_string;
+use crate::lang::{Locale, locale};
 use crate::model::{
     Instance, InstanceFilter, InstanceId, InstanceState, PageRequest, RunType, StateCounts,
 };
@@ -27,11 +29,11 @@ use crate::rules::{self, Permission};
 
 type ParsedQuery = Result<(InstanceFilter, PageRequest), AppError>;
 
-fn title_of(run_type: RunType) -> &'static str {
+fn title_of(l: Locale, run_type: RunType) -> &'static str {
     match run_type {
-        RunType::Cycle => "Cycle instances",
-        RunType::Test => "Test instances",
-        RunType::Backfill => "Backfill instances",
+        RunType::Cycle => td_string!(l, common.nav.cycle),
+        RunType::Test => td_string!(l, common.nav.test),
+        RunType::Backfill => td_string!(l, common.nav.backfill),
     }
 }
 
@@ -46,6 +48,7 @@ fn default_filter(owner: &str) -> InstanceFilter {
 
 #[component]
 pub fn InstancesPage(run_type: RunType) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let query = use_query_map();
     let location = use_location();
@@ -110,7 +113,7 @@ pub fn InstancesPage(run_type: RunType) -> impl IntoView {
                 })}
             </Transition>
             <div class="page-head">
-                <h1>{title_of(run_type)}</h1>
+                <h1>{title_of(l, run_type)}</h1>
                 <StateLegend/>
             </div>
             {(run_type != RunType::Cycle).then(|| {
@@ -122,11 +125,11 @@ pub fn InstancesPage(run_type: RunType) -> impl IntoView {
                     let filter = filter.get();
                     match stats.await {
                         Ok(counts) => Either::Left(view! { <StatsBar counts filter path=path()/> }),
-                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
                 })}
             </Transition>
-            <Transition fallback=|| view! { <p class="loading">"Loading instances…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(l, instances.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match first_page.await {
                         Ok(page) => Either::Left(view! {
@@ -137,7 +140,7 @@ pub fn InstancesPage(run_type: RunType) -> impl IntoView {
                                 total
                             />
                         }),
-                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
                 })}
             </Transition>
@@ -148,6 +151,7 @@ pub fn InstancesPage(run_type: RunType) -> impl IntoView {
 /// The filter controls. Each change navigates to the new URL; the page follows the URL.
 #[component]
 fn FilterBar(filter: Signal<InstanceFilter>, path: Signal<String>) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let navigate = use_navigate();
     let go = move |next: InstanceFilter| {
@@ -161,11 +165,13 @@ fn FilterBar(filter: Signal<InstanceFilter>, path: Signal<String>) -> impl IntoV
         move |label: &'static str, name: &'static str, placeholder: &'static str| {
             let go = go.clone();
             let value = move || {
-                filter.with(|f| match name {
-                    "node" => f.node.clone(),
-                    "owner" => f.owner.clone(),
-                    _ => f.workflow.clone(),
-                })
+                filter
+                    .with(|f| match name {
+                        "node" => f.node.clone(),
+                        "owner" => f.owner.clone(),
+                        _ => f.workflow.clone(),
+                    })
+                    .unwrap_or_default()
             };
             let on_change = move |ev: leptos::ev::Event| {
                 let text = event_target_value(&ev).trim().to_string();
@@ -237,8 +243,8 @@ fn FilterBar(filter: Signal<InstanceFilter>, path: Signal<String>) -> impl IntoV
                         data-state=state.as_str()
                         on:click=toggle
                     >
-                        <span aria-hidden="true">{state_icon(state)}</span>
-                        {state.label()}
+                        <span class="icon" aria-hidden="true">{state_icon(state)}</span>
+                        <span class="label">{state.label(l)}</span>
                     </button>
                 }
             })
@@ -253,18 +259,41 @@ fn FilterBar(filter: Signal<InstanceFilter>, path: Signal<String>) -> impl IntoV
     view! {
         <form class="filters" on:submit=|ev| ev.prevent_default()>
             <div class="fields">
-                {text_field("Node", "node", "name contains…")}
-                {text_field("Owner", "owner", "anyone")}
-                {text_field("Workflow", "workflow", "any")}
-                {date_field("Business date", "bizdate")}
-                {date_field("Run date", "run_date")}
+                {text_field(td_string!(l, instances.filter.node), "node", td_string!(l, instances.filter.node_placeholder))}
+                {text_field(td_string!(l, instances.filter.owner), "owner", td_string!(l, instances.filter.owner_placeholder))}
+                {text_field(td_string!(l, instances.filter.workflow), "workflow", td_string!(l, instances.filter.workflow_placeholder))}
+                {date_field(td_string!(l, instances.filter.bizdate), "bizdate")}
+                {date_field(td_string!(l, instances.filter.run_date), "run_date")}
+                // A list narrowed to one test or backfill says so, and can be widened again.
+                {
+                    let go = go.clone();
+                    move || filter.with(|f| f.job).map(|job| {
+                        let go = go.clone();
+                        let remove = move |_| go(InstanceFilter { job: None, ..filter.get_untracked() });
+                        view! {
+                            <span class="filter-chip" data-filter-chip="job">
+                                {td_string!(l, instances.filter.job, job)}
+                                <button
+                                    type="button"
+                                    class="remove"
+                                    data-remove-filter="job"
+                                    aria-label=td_string!(l, instances.filter.remove_job, job)
+                                    title=td_string!(l, instances.filter.remove_job, job)
+                                    on:click=remove
+                                >
+                                    "×"
+                                </button>
+                            </span>
+                        }
+                    })
+                }
             </div>
-            <div class="chips" role="group" aria-label="State">
-                <span class="muted">"State"</span>
+            <div class="chips" role="group" aria-label=td_string!(l, instances.filter.state)>
+                <span class="muted">{td_string!(l, instances.filter.state)}</span>
                 {chips}
                 <span class="presets">
-                    <a href=mine class="preset">"My failed"</a>
-                    <a href=everything class="preset">"Everything"</a>
+                    <a href=mine class="preset">{td_string!(l, instances.filter.my_failed)}</a>
+                    <a href=everything class="preset">{td_string!(l, instances.filter.everything)}</a>
                 </span>
             </div>
         </form>
@@ -274,6 +303,7 @@ fn FilterBar(filter: Signal<InstanceFilter>, path: Signal<String>) -> impl IntoV
 /// Counters per state; each links to the current filter narrowed to its state.
 #[component]
 fn StatsBar(counts: StateCounts, filter: InstanceFilter, path: String) -> impl IntoView {
+    let l = locale();
     let shown = [
         InstanceState::Running,
         InstanceState::Success,
@@ -288,11 +318,11 @@ fn StatsBar(counts: StateCounts, filter: InstanceFilter, path: String) -> impl I
         format!("{path}{}", InstanceFilter { state, ..filter.clone() }.to_query_string())
     };
     view! {
-        <ul class="stats" aria-label="instances per state">
+        <ul class="stats" aria-label=td_string!(l, instances.stats.label)>
             <li class:active=active.is_empty()>
                 <a href=with_state(Vec::new()) data-stat="total">
                     <span class="count">{counts.total}</span>
-                    <span class="what">"total"</span>
+                    <span class="what">{td_string!(l, instances.stats.total)}</span>
                 </a>
             </li>
             {shown
@@ -310,7 +340,7 @@ fn StatsBar(counts: StateCounts, filter: InstanceFilter, path: String) -> impl I
                                 <span class="count">{count}</span>
                                 <span class="what">
                                     <span aria-hidden="true">{state_icon(state)}" "</span>
-                                    {state.label()}
+                                    {state.label(l)}
                                 </span>
                             </a>
                         </li>
@@ -333,6 +363,7 @@ fn InstanceTable(
     next_cursor: Option<String>,
     total: Signal<Option<u64>>,
 ) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let rows = RwSignal::new(first);
     let cursor = RwSignal::new(next_cursor);
@@ -378,7 +409,7 @@ fn InstanceTable(
                     cursor.set(page.next_cursor);
                     load_error.set(None);
                 }
-                Err(e) => load_error.set(Some(e.message)),
+                Err(e) => load_error.set(Some(e.describe(l))),
             }
             loading.set(false);
         });
@@ -403,11 +434,11 @@ fn InstanceTable(
             let n = total.get_untracked().unwrap_or_default();
             (
                 BatchRequest { ids: None, filter: Some(batch_filter.clone()), dry_run: true },
-                format!("all {n} matching the filter"),
+                td_string!(l, instances.batch.all_matching, count = n),
             )
         } else {
             let ids: Vec<InstanceId> = selected.get_untracked().into_iter().collect();
-            let label = format!("{} selected", ids.len());
+            let label = td_string!(l, instances.batch.selected, count = ids.len());
             (BatchRequest { ids: Some(ids), filter: None, dry_run: true }, label)
         };
         ui.dialog.set(Some(Dialog::Batch { kind, request, label }));
@@ -419,13 +450,13 @@ fn InstanceTable(
 
     view! {
         <Show when=move || !selected.with(BTreeSet::is_empty) || all_matching.get()>
-            <div class="batch-bar" role="toolbar" aria-label="Batch actions">
+            <div class="batch-bar" role="toolbar" aria-label=td_string!(l, instances.batch.toolbar)>
                 <span class="selection-count">
                     {move || {
                         if all_matching.get() {
-                            format!("All {} matching the filter selected", total.get().unwrap_or_default())
+                            td_string!(l, instances.batch.all_selected, count = total.get().unwrap_or_default())
                         } else {
-                            format!("{} selected", selected.with(|s| s.len()))
+                            td_string!(l, instances.batch.selected, count = selected.with(|s| s.len()))
                         }
                     }}
                 </span>
@@ -435,20 +466,20 @@ fn InstanceTable(
                         .then(|| {
                             view! {
                                 <button type="button" class="link" on:click=move |_| all_matching.set(true)>
-                                    {move || format!("Select all {} matching the filter", total.get().unwrap_or_default())}
+                                    {move || td_string!(l, instances.batch.select_all_matching, count = total.get().unwrap_or_default())}
                                 </button>
                             }
                         })
                 }}
                 <span class="spacer"></span>
-                <Show when=may_operate fallback=|| view! { <span class="muted">"Viewers can look but not operate."</span> }>
+                <Show when=may_operate fallback=move || view! { <span class="muted">{td_string!(l, instances.batch.viewer_note)}</span> }>
                     <button type="button" data-batch="rerun" on:click=move |_| open_batch.run(BatchKind::Rerun)>
-                        "↻ Repair rerun…"
+                        {td_string!(l, instances.batch.repair)}
                     </button>
                 </Show>
                 <Show when=may_batch_kill>
                     <button type="button" class="danger" data-batch="kill" on:click=move |_| open_batch.run(BatchKind::Kill)>
-                        "■ Kill…"
+                        {td_string!(l, instances.batch.kill)}
                     </button>
                 </Show>
                 <button
@@ -459,7 +490,7 @@ fn InstanceTable(
                         all_matching.set(false);
                     }
                 >
-                    "Clear"
+                    {td_string!(l, common.button.clear)}
                 </button>
             </div>
         </Show>
@@ -470,23 +501,23 @@ fn InstanceTable(
                         <th class="check">
                             <input
                                 type="checkbox"
-                                aria-label="Select all loaded rows"
+                                aria-label=td_string!(l, instances.table.select_all)
                                 prop:checked=all_loaded_selected
                                 on:change=toggle_all
                             />
                         </th>
-                        <th class="num">"ID"</th>
-                        <th>"Node"</th>
-                        <th>"Workflow"</th>
-                        <th>"Owner"</th>
-                        <th>"State"</th>
-                        <th>"Business date"</th>
-                        <th>"Planned (UTC)"</th>
-                        <th>"Started"</th>
-                        <th class="num">"Took"</th>
-                        <th class="num">"Try"</th>
-                        <th>"View"</th>
-                        <th class="actions-col"><span class="visually-hidden">"Actions"</span></th>
+                        <th class="num">{td_string!(l, instances.table.id)}</th>
+                        <th>{td_string!(l, instances.table.node)}</th>
+                        <th>{td_string!(l, instances.table.workflow)}</th>
+                        <th>{td_string!(l, instances.table.owner)}</th>
+                        <th>{td_string!(l, instances.table.state)}</th>
+                        <th>{td_string!(l, instances.table.bizdate)}</th>
+                        <th>{td_string!(l, instances.table.planned)}</th>
+                        <th>{td_string!(l, instances.table.started)}</th>
+                        <th class="num">{td_string!(l, instances.table.took)}</th>
+                        <th class="num">{td_string!(l, instances.table.attempt)}</th>
+                        <th>{td_string!(l, instances.table.view)}</th>
+                        <th class="actions-col"><span class="visually-hidden">{td_string!(l, instances.table.actions)}</span></th>
                     </tr>
                 </thead>
                 <tbody>
@@ -496,18 +527,43 @@ fn InstanceTable(
                 </tbody>
             </table>
             <Show when=move || loaded() == 0>
-                <p class="empty">"No instances match this filter."</p>
+                {
+                    let filter = filter.clone();
+                    move || {
+                        // The landing view (my failed) says why it is empty, and where the
+                        // failures of everybody else are.
+                        let me = ui.actor().map(|a| a.name).unwrap_or_default();
+                        let mine = !me.is_empty()
+                            && InstanceFilter { run_type: None, ..filter.clone() } == default_filter(&me);
+                        if mine {
+                            let all_failed = InstanceFilter {
+                                state: InstanceState::FAILURES.to_vec(),
+                                ..Default::default()
+                            };
+                            let path = use_location().pathname.get_untracked();
+                            let href = format!("{path}{}", all_failed.to_query_string());
+                            Either::Left(view! {
+                                <p class="empty">
+                                    {td_string!(l, instances.empty_mine)}" "
+                                    <a href=href data-all-failed="">{td_string!(l, instances.all_failed)}</a>
+                                </p>
+                            })
+                        } else {
+                            Either::Right(view! { <p class="empty">{td_string!(l, instances.empty)}</p> })
+                        }
+                    }
+                }
             </Show>
             <div class="pager">
                 <span class="muted">
                     {move || match total.get() {
-                        Some(t) => format!("{} of {t} shown", loaded()),
-                        None => format!("{} shown", loaded()),
+                        Some(t) => td_string!(l, instances.pager.shown_of, loaded = loaded(), total = t),
+                        None => td_string!(l, instances.pager.shown, loaded = loaded()),
                     }}
                 </span>
                 <Show when=move || cursor.with(Option::is_some)>
                     <button type="button" on:click=load_more.clone() disabled=move || loading.get()>
-                        {move || if loading.get() { "Loading…" } else { "Load more" }}
+                        {move || if loading.get() { td_string!(l, common.loading) } else { td_string!(l, common.button.load_more) }}
                     </button>
                 </Show>
                 {move || load_error.get().map(|e| view! { <span class="error">{e}</span> })}
@@ -522,6 +578,7 @@ fn InstanceRow(
     selected: RwSignal<BTreeSet<InstanceId>>,
     all_matching: RwSignal<bool>,
 ) -> impl IntoView {
+    let l = locale();
     let id = instance.id;
     let target = target_of(&instance);
     let menu_target = target.clone();
@@ -531,7 +588,7 @@ fn InstanceRow(
     };
     let took = match (instance.started_at, instance.ended_at) {
         (Some(s), Some(e)) if !matches!(instance.state, InstanceState::Running) => {
-            duration_ms((e - s).num_milliseconds())
+            duration_ms(l, (e - s).num_milliseconds())
         }
         _ => "—".to_string(),
     };
@@ -556,7 +613,7 @@ fn InstanceRow(
             on:contextmenu=on_menu
         >
             <td class="check">
-                <input type="checkbox" aria-label=format!("Select #{id}") prop:checked=checked on:change=toggle/>
+                <input type="checkbox" aria-label=td_string!(l, instances.table.select_row, id) prop:checked=checked on:change=toggle/>
             </td>
             <td class="num mono"><a href=detail_href(id)>{id.0}</a></td>
             <td class="node"><a href=detail_href(id)>{instance.node.clone()}</a></td>
@@ -564,14 +621,14 @@ fn InstanceRow(
             <td>{instance.owner.clone()}</td>
             <td><StateBadge state=instance.state paused=instance.paused/></td>
             <td class="mono">{instance.bizdate.to_string()}</td>
-            <td class="mono">{short_time(instance.planned_at)}</td>
-            <td class="mono">{optional_time(instance.started_at)}</td>
+            <td><Timestamp at=Some(instance.planned_at)/></td>
+            <td><Timestamp at=instance.started_at/></td>
             <td class="num">{took}</td>
             <td class="num">{instance.attempt}</td>
             <td class="links">
-                <a href=flow_href(id)>"Flow"</a>
-                <a href=log_href(id)>"Log"</a>
-                <a href=format!("{}#neighbours", detail_href(id))>"Up/down"</a>
+                <a href=flow_href(id)>{td_string!(l, instances.table.flow)}</a>
+                <a href=log_href(id)>{td_string!(l, instances.table.log)}</a>
+                <a href=format!("{}#neighbours", detail_href(id))>{td_string!(l, instances.table.neighbours)}</a>
             </td>
             <td class="actions-col"><ActionsButton target/></td>
         </tr>

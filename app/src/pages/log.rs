@@ -8,10 +8,13 @@ use leptos_router::hooks::use_query_map;
 use super::detail::id_param;
 use crate::api::fetch_log;
 use crate::components::context::detail_href;
+use crate::i18n::td_string;
+use crate::lang::locale;
 use crate::model::{InstanceId, LogChunk, LogRequest};
 
 #[component]
 pub fn LogPage() -> impl IntoView {
+    let l = locale();
     let id = id_param();
     let query = use_query_map();
     let attempt =
@@ -23,19 +26,19 @@ pub fn LogPage() -> impl IntoView {
                 Some(id) => {
                     fetch_log(id, LogRequest { attempt, offset: 0 }).await.map(|chunk| (id, chunk))
                 }
-                None => Err(crate::error::AppError::bad_request("not an instance id")),
+                None => Err(super::detail::not_an_instance()),
             }
         },
     );
     view! {
         <section class="page log-page">
-            <Transition fallback=|| view! { <p class="loading">"Loading the log…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(l, detail.log.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match first.await {
                         Ok((id, chunk)) => Either::Left(view! { <LogView id first=chunk/> }),
                         Err(e) => Either::Right(view! {
-                            <div class="page-head"><h1>"Log"</h1></div>
-                            <p class="error" role="alert">{e.message}</p>
+                            <div class="page-head"><h1>{td_string!(l, detail.log.title)}</h1></div>
+                            <p class="error" role="alert">{e.describe(l)}</p>
                         }),
                     }
                 })}
@@ -46,6 +49,7 @@ pub fn LogPage() -> impl IntoView {
 
 #[component]
 fn LogView(id: InstanceId, first: LogChunk) -> impl IntoView {
+    let l = locale();
     let attempt = first.attempt;
     let text = RwSignal::new(first.text);
     let offset = RwSignal::new(first.next_offset);
@@ -84,7 +88,7 @@ fn LogView(id: InstanceId, first: LogChunk) -> impl IntoView {
                             done.set(chunk.done);
                         }
                         Err(e) => {
-                            failed.set(Some(e.message));
+                            failed.set(Some(e.describe(l)));
                             done.set(true);
                         }
                     }
@@ -102,25 +106,27 @@ fn LogView(id: InstanceId, first: LogChunk) -> impl IntoView {
     view! {
         <div class="page-head">
             <h1>
-                "Log of "
+                // "Log of #12" / "#12 的运行日志": the words around the link, when there are any.
+                {Some(td_string!(l, detail.log.title_before)).filter(|t| !t.is_empty())}
                 <a href=detail_href(id)>"#"{id.0}</a>
-                {(attempt > 0).then(|| view! { <span class="muted">", attempt "{attempt}</span> })}
+                {Some(td_string!(l, detail.log.title_after)).filter(|t| !t.is_empty())}
+                {(attempt > 0).then(|| view! { <span class="muted">{td_string!(l, detail.log.attempt, attempt)}</span> })}
             </h1>
             <div class="head-actions">
                 {move || {
                     if done.get() {
-                        Either::Left(view! { <span class="badge state-success">"complete"</span> })
+                        Either::Left(view! { <span class="badge state-success">{td_string!(l, detail.log.complete)}</span> })
                     } else {
-                        Either::Right(view! { <span class="badge state-running live">"● live"</span> })
+                        Either::Right(view! { <span class="badge state-running live">{td_string!(l, detail.log.live)}</span> })
                     }
                 }}
-                {(attempt > 0).then(|| view! { <a class="button" href=download.clone() download="">"Download"</a> })}
+                {(attempt > 0).then(|| view! { <a class="button" href=download.clone() download="">{td_string!(l, detail.log.download)}</a> })}
             </div>
         </div>
         {move || failed.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <pre class="log" node_ref=pre data-done=move || done.get().to_string()>{move || {
             let t = text.get();
-            if t.is_empty() { "(nothing written yet)".to_string() } else { t }
+            if t.is_empty() { td_string!(l, detail.log.nothing).to_string() } else { t }
         }}</pre>
     }
 }

@@ -8,12 +8,25 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{create_node, fetch_node, fetch_resource_groups, put_node, set_scheduling};
 use crate::components::context::{Dialog, NodeTarget, Ui, node_href};
-use crate::components::node_actions::{NodeActionsButton, may};
+use crate::components::node_actions::NodeActionsButton;
 use crate::error::AppError;
+use crate::i18n::{Locale, td_string};
+use crate::lang::locale;
 use crate::model::url_encode;
 use crate::nodes::{self, NodeSpec, NodeView, Scheduling};
-use crate::rules::Permission;
+use crate::people::Actor;
+use crate::reason::Reason;
+use crate::rules::{self, Permission};
 use crate::schedule_words::describe;
+
+/// Whether the actor may run the node (test, backfill) or change it (edit, pause), and if not,
+/// why, in the page's language: the same rules the server applies.
+fn why_not(l: Locale, actor: Option<&Actor>, permission: Permission<'_>) -> Option<String> {
+    let Some(actor) = actor else {
+        return Some(td_string!(l, tasks.node.signing_in).to_string());
+    };
+    rules::authorize(actor, permission).err().map(|denial| denial.describe(l))
+}
 
 fn name_param() -> Memo<String> {
     let params = use_params_map();
@@ -22,16 +35,17 @@ fn name_param() -> Memo<String> {
 
 #[component]
 pub fn NodePage() -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let name = name_param();
     let node = Resource::new(move || (name.get(), ui.tick.get()), |(name, _)| fetch_node(name));
     view! {
         <section class="page">
-            <Transition fallback=|| view! { <p class="loading">"Loading the node…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(l, tasks.node.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match node.await {
                         Ok(view_of) => Either::Left(view! { <NodeDetail view_of/> }),
-                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
                 })}
             </Transition>
@@ -41,6 +55,7 @@ pub fn NodePage() -> impl IntoView {
 
 #[component]
 fn NodeDetail(view_of: NodeView) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let spec = view_of.node.spec.clone();
     let target =
@@ -53,7 +68,7 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
         } else {
             Permission::OperateOn { owner: &owner }
         };
-        may(actor.as_ref(), permission).err()
+        why_not(l, actor.as_ref(), permission)
     };
     let name = spec.name.clone();
     let paused = spec.paused;
@@ -62,19 +77,23 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
         spawn_local(async move {
             match set_scheduling(name.clone(), Scheduling::of(!paused)).await {
                 Ok(_) => {
-                    ui.toast(
-                        format!("{name}: scheduling {}", if paused { "resumed" } else { "paused" }),
-                        false,
-                    );
+                    let text = if paused {
+                        td_string!(l, tasks.node.scheduling_resumed, name = &name)
+                    } else {
+                        td_string!(l, tasks.node.scheduling_paused, name = &name)
+                    };
+                    ui.toast(text, false);
                     ui.refresh();
                 }
-                Err(e) => ui.toast(e.message, true),
+                Err(e) => ui.toast(e.describe(l), true),
             }
         });
     };
     let links = |names: &[String]| {
         if names.is_empty() {
-            return Either::Left(view! { <span class="muted">"none"</span> });
+            return Either::Left(
+                view! { <span class="muted">{td_string!(l, tasks.node.none)}</span> },
+            );
         }
         Either::Right(
             names
@@ -93,39 +112,41 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
     let change_refused = Signal::derive(move || refusal(true));
     view! {
         <div class="page-head">
-            <h1>{spec.name.clone()}<span class="muted">" · node"</span></h1>
+            <h1>{spec.name.clone()}<span class="muted">{td_string!(l, tasks.node.title_suffix)}</span></h1>
             <div class="head-actions">
                 {if spec.paused {
-                    Either::Left(view! { <span class="badge paused">"‖ paused"</span> })
+                    Either::Left(view! { <span class="badge paused">{td_string!(l, common.state.paused_badge)}</span> })
                 } else {
-                    Either::Right(view! { <span class="badge state-success">"scheduling normally"</span> })
+                    Either::Right(view! { <span class="badge state-success">{td_string!(l, tasks.node.scheduling_normally)}</span> })
                 }}
-                <a class="button" href=format!("/cycle?state=any&node={}", url_encode(&spec.name))>"Instances"</a>
+                <a class="button" href=format!("/cycle?state=any&node={}", url_encode(&spec.name))>{td_string!(l, tasks.node.instances)}</a>
                 <button type="button" data-node-action="test" title=run_refused disabled=move || run_refused.get().is_some()
-                    on:click=move |_| ui.dialog.set(Some(Dialog::Test { node: Some(test_name.clone()), workflow: None }))>"Test…"</button>
+                    on:click=move |_| ui.dialog.set(Some(Dialog::Test { node: Some(test_name.clone()), workflow: None }))>{td_string!(l, tasks.node.test)}</button>
                 <button type="button" data-node-action="backfill" title=run_refused disabled=move || run_refused.get().is_some()
-                    on:click=move |_| ui.dialog.set(Some(Dialog::Backfill { node: backfill_name.clone() }))>"Backfill…"</button>
+                    on:click=move |_| ui.dialog.set(Some(Dialog::Backfill { node: backfill_name.clone() }))>{td_string!(l, tasks.node.backfill)}</button>
                 <button type="button" data-node-action="pause" title=change_refused disabled=move || change_refused.get().is_some() on:click=toggle>
-                    {if paused { "Resume scheduling" } else { "Pause scheduling" }}
+                    {if paused { td_string!(l, tasks.node.resume_scheduling) } else { td_string!(l, tasks.node.pause_scheduling) }}
                 </button>
                 <Show when=move || change_refused.get().is_none()>
-                    <a class="button" href=format!("{}/edit", node_href(&edit_name))>"Edit"</a>
+                    <a class="button" href=format!("{}/edit", node_href(&edit_name))>{td_string!(l, tasks.node.edit)}</a>
                 </Show>
                 <NodeActionsButton target=NodeTarget { name: spec.name.clone(), owner: spec.owner.clone(), paused: spec.paused }/>
             </div>
         </div>
         <div class="card">
             <dl class="properties">
-                <dt>"Workflow"</dt><dd><a href=format!("/tasks?workflow={}", url_encode(&spec.workflow))>{spec.workflow.clone()}</a></dd>
-                <dt>"Owner"</dt><dd>{spec.owner.clone()}</dd>
-                <dt>"Schedule"</dt><dd>{view_of.schedule_words.clone()}<span class="muted mono">" ("{spec.schedule.clone()}")"</span></dd>
-                <dt>"Command"</dt><dd><pre class="command">{spec.command.clone()}</pre></dd>
-                <dt>"Upstream"</dt><dd class="node-links">{links(&spec.upstream)}</dd>
-                <dt>"Downstream"</dt><dd class="node-links">{links(&view_of.downstream)}</dd>
-                <dt>"Resource group"</dt><dd>{spec.resource_group.clone()}</dd>
-                <dt>"Timeout"</dt><dd>{format!("{} s", spec.timeout_secs)}</dd>
-                <dt>"Retries"</dt><dd>{format!("{} (after {} s)", spec.retries, spec.retry_delay_secs)}</dd>
-                <dt>"Scheduling status"</dt><dd>{if spec.paused { "paused (instances are made but frozen)" } else { "normal" }}</dd>
+                <dt>{td_string!(l, tasks.node.field.workflow)}</dt><dd><a href=format!("/tasks?workflow={}", url_encode(&spec.workflow))>{spec.workflow.clone()}</a></dd>
+                <dt>{td_string!(l, tasks.node.field.owner)}</dt><dd>{spec.owner.clone()}</dd>
+                // The words are made here, in the page's language (the server's `schedule_words`
+                // are English, for the REST API).
+                <dt>{td_string!(l, tasks.node.field.schedule)}</dt><dd>{describe(l, &spec.schedule)}<span class="muted mono">{td_string!(l, tasks.node.schedule_expr, expr = spec.schedule.clone())}</span></dd>
+                <dt>{td_string!(l, tasks.node.field.command)}</dt><dd><pre class="command">{spec.command.clone()}</pre></dd>
+                <dt>{td_string!(l, tasks.node.field.upstream)}</dt><dd class="node-links">{links(&spec.upstream)}</dd>
+                <dt>{td_string!(l, tasks.node.field.downstream)}</dt><dd class="node-links">{links(&view_of.downstream)}</dd>
+                <dt>{td_string!(l, tasks.node.field.resource_group)}</dt><dd>{spec.resource_group.clone()}</dd>
+                <dt>{td_string!(l, tasks.node.field.timeout)}</dt><dd>{td_string!(l, tasks.node.seconds, s = spec.timeout_secs)}</dd>
+                <dt>{td_string!(l, tasks.node.field.retries)}</dt><dd>{td_string!(l, tasks.node.retries_value, retries = spec.retries, delay = spec.retry_delay_secs)}</dd>
+                <dt>{td_string!(l, tasks.node.field.scheduling_status)}</dt><dd>{if spec.paused { td_string!(l, tasks.node.status_paused) } else { td_string!(l, tasks.node.status_normal) }}</dd>
             </dl>
         </div>
     }
@@ -134,6 +155,7 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
 /// The form, for a new node (`/tasks/new`) or an existing one (`/tasks/{name}/edit`).
 #[component]
 pub fn NodeFormPage(editing: bool) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let name = name_param();
     let existing = Resource::new(
@@ -145,8 +167,8 @@ pub fn NodeFormPage(editing: bool) -> impl IntoView {
     let groups = Resource::new(|| (), |_| fetch_resource_groups());
     view! {
         <section class="page">
-            <div class="page-head"><h1>{if editing { "Edit node" } else { "New node" }}</h1></div>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <div class="page-head"><h1>{if editing { td_string!(l, tasks.form.title_edit) } else { td_string!(l, tasks.form.title_new) }}</h1></div>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(l, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     let groups: Vec<String> = groups.await.unwrap_or_default().into_iter().map(|g| g.name).collect();
                     match existing.await {
@@ -154,7 +176,7 @@ pub fn NodeFormPage(editing: bool) -> impl IntoView {
                             let owner = ui.actor().map(|a| a.name).unwrap_or_default();
                             Either::Left(view! { <NodeForm spec owner groups/> })
                         }
-                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
                 })}
             </Transition>
@@ -164,6 +186,7 @@ pub fn NodeFormPage(editing: bool) -> impl IntoView {
 
 #[component]
 fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl IntoView {
+    let l = locale();
     let navigate = use_navigate();
     let creating = spec.is_none();
     let start = spec.unwrap_or(NodeSpec {
@@ -197,11 +220,12 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
     let paused = RwSignal::new(start.paused);
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
-    let number = |field: &'static str, value: String| {
-        value.trim().parse::<u32>().map_err(|_| {
-            AppError::bad_request(format!("{} must be a whole number", field.replace('_', " ")))
-                .on_field(field)
-        })
+    // "timeout secs must be a whole number" and the like.
+    let number = move |field: &'static str, value: String| {
+        value
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| AppError::because(Reason::WholeNumber { field: field.to_string() }))
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -249,16 +273,14 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
         move || {
             error
                 .with(|e| {
-                    e.as_ref()
-                        .filter(|e| e.field.as_deref() == Some(field))
-                        .map(|e| e.message.clone())
+                    e.as_ref().filter(|e| e.field.as_deref() == Some(field)).map(|e| e.describe(l))
                 })
                 .map(|m| view! { <p class="field-error" role="alert" data-field=field>{m}</p> })
         }
     };
     let general = move || {
         error
-            .with(|e| e.as_ref().filter(|e| e.field.is_none()).map(|e| e.message.clone()))
+            .with(|e| e.as_ref().filter(|e| e.field.is_none()).map(|e| e.describe(l)))
             .map(|m| view! { <p class="error" role="alert">{m}</p> })
     };
     let input = move |label: &'static str,
@@ -277,24 +299,24 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
     view! {
         <form class="card node-form" on:submit=submit>
             {general}
-            {input("Name", "name", name, "letters, digits, _ - .")}
-            {input("Workflow", "workflow", workflow, "")}
-            {input("Owner", "owner", owner, "")}
+            {input(td_string!(l, tasks.form.name), "name", name, td_string!(l, tasks.form.name_hint))}
+            {input(td_string!(l, tasks.form.workflow), "workflow", workflow, "")}
+            {input(td_string!(l, tasks.form.owner), "owner", owner, "")}
             <div class="form-field">
-                <label for="node-command">"Command"</label>
+                <label for="node-command">{td_string!(l, tasks.form.command)}</label>
                 <textarea id="node-command" name="command" rows="4" prop:value=move || command.get() on:input=move |ev| command.set(event_target_value(&ev))
-                    placeholder="a shell command; ${bizdate} and ${cyctime} are substituted"></textarea>
+                    placeholder=td_string!(l, tasks.form.command_hint)></textarea>
                 {message_for("command")}
             </div>
             <div class="form-field">
-                <label for="node-schedule">"Schedule (cron)"</label>
+                <label for="node-schedule">{td_string!(l, tasks.form.schedule)}</label>
                 <input id="node-schedule" name="schedule" prop:value=move || schedule.get() on:input=move |ev| schedule.set(event_target_value(&ev))/>
-                <p class="muted hint">{move || describe(&schedule.get())}</p>
+                <p class="muted hint">{move || describe(l, &schedule.get())}</p>
                 {message_for("schedule")}
             </div>
-            {input("Upstream nodes", "upstream", upstream, "comma-separated names")}
+            {input(td_string!(l, tasks.form.upstream), "upstream", upstream, td_string!(l, tasks.form.upstream_hint))}
             <div class="form-field">
-                <label for="node-resource_group">"Resource group"</label>
+                <label for="node-resource_group">{td_string!(l, tasks.form.resource_group)}</label>
                 <select id="node-resource_group" name="resource_group" on:change=move |ev| group.set(event_target_value(&ev))>
                     {groups.into_iter().map(|g| {
                         let selected = g == group.get_untracked();
@@ -304,14 +326,14 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
                 {message_for("resource_group")}
             </div>
             <div class="form-row three">
-                {input("Timeout (s)", "timeout_secs", timeout, "")}
-                {input("Retries", "retries", retries, "")}
-                {input("Retry delay (s)", "retry_delay_secs", delay, "")}
+                {input(td_string!(l, tasks.form.timeout), "timeout_secs", timeout, "")}
+                {input(td_string!(l, tasks.form.retries), "retries", retries, "")}
+                {input(td_string!(l, tasks.form.retry_delay), "retry_delay_secs", delay, "")}
             </div>
-            <label class="check"><input type="checkbox" prop:checked=move || paused.get() on:change=move |ev| paused.set(event_target_checked(&ev))/>"Paused (instances are made but frozen)"</label>
+            <label class="check"><input type="checkbox" prop:checked=move || paused.get() on:change=move |ev| paused.set(event_target_checked(&ev))/>{td_string!(l, tasks.form.paused)}</label>
             <div class="buttons">
-                <a class="button" href=if creating { "/tasks".to_string() } else { node_href(&start.name) }>"Cancel"</a>
-                <button type="submit" class="primary" disabled=move || busy.get()>{if creating { "Create node" } else { "Save" }}</button>
+                <a class="button" href=if creating { "/tasks".to_string() } else { node_href(&start.name) }>{td_string!(l, common.button.cancel)}</a>
+                <button type="submit" class="primary" disabled=move || busy.get()>{if creating { td_string!(l, tasks.form.create) } else { td_string!(l, common.button.save) }}</button>
             </div>
         </form>
     }

@@ -11,6 +11,8 @@ use crate::components::context::{Dialog, NodeTarget, Ui, node_href};
 use crate::components::node_actions::{NodeActionsButton, open_node_menu};
 use crate::components::paged::{Page, PagedTable};
 use crate::flow::{DefinitionGraph, NODE_HEIGHT, NODE_WIDTH};
+use crate::i18n::{Locale, td_string};
+use crate::lang::locale;
 use crate::model::url_encode;
 use crate::nodes::{Node, NodeQuery};
 use crate::pages::flow::{box_label, edge_markup, escape, px};
@@ -35,6 +37,7 @@ fn query_string(query: &NodeQuery) -> String {
 
 #[component]
 pub fn TasksPage() -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let params = use_query_map();
     let query = Memo::new(move |_| {
@@ -60,10 +63,13 @@ pub fn TasksPage() -> impl IntoView {
         move |label: &'static str, key: &'static str| {
             let go = go.clone();
             let value = move || {
-                query.with(|q| match key {
-                    "name" => q.name.clone(),
-                    _ => q.owner.clone(),
-                })
+                // A string, never `None`: the browser would show an absent value as "undefined".
+                query
+                    .with(|q| match key {
+                        "name" => q.name.clone(),
+                        _ => q.owner.clone(),
+                    })
+                    .unwrap_or_default()
             };
             let change = move |ev: leptos::ev::Event| {
                 let text = event_target_value(&ev).trim().to_string();
@@ -95,28 +101,28 @@ pub fn TasksPage() -> impl IntoView {
     view! {
         <section class="page">
             <div class="page-head">
-                <h1>"Task management"</h1>
+                <h1>{td_string!(l, tasks.list.title)}</h1>
                 <div class="head-actions">
                     {move || query.get().workflow.filter(|_| may_define()).map(|w| {
                         view! {
                             <button type="button" data-workflow-test=w.clone() on:click=move |_| {
                                 ui.dialog.set(Some(Dialog::Test { node: None, workflow: Some(w.clone()) }))
-                            }>"Test this workflow…"</button>
+                            }>{td_string!(l, tasks.list.test_workflow)}</button>
                         }
                     })}
                     <Show when=may_define>
-                        <a class="button primary-link" href="/tasks/new">"+ New node"</a>
+                        <a class="button primary-link" href="/tasks/new">{td_string!(l, tasks.list.new_node)}</a>
                     </Show>
                 </div>
             </div>
             <form class="filters" on:submit=|ev| ev.prevent_default()>
                 <div class="fields tasks">
-                    {field("Name", "name")}
-                    {field("Owner", "owner")}
-                    <label for="task-workflow">"Workflow"</label>
+                    {field(td_string!(l, tasks.list.filter.name), "name")}
+                    {field(td_string!(l, tasks.list.filter.owner), "owner")}
+                    <label for="task-workflow">{td_string!(l, tasks.list.filter.workflow)}</label>
                     <Transition fallback=|| view! { <select id="task-workflow" disabled=true></select> }>
                         <select id="task-workflow" on:change=pick_workflow.clone()>
-                            <option value="">"any"</option>
+                            <option value="">{td_string!(l, tasks.list.filter.any)}</option>
                             {move || Suspend::new(async move {
                                 let chosen = query.get().workflow.unwrap_or_default();
                                 workflows.await.unwrap_or_default().into_iter().map(|(name, count)| {
@@ -129,18 +135,18 @@ pub fn TasksPage() -> impl IntoView {
                 </div>
             </form>
             <div class="card">
-                <Transition fallback=|| view! { <p class="loading">"Loading nodes…"</p> }>
+                <Transition fallback=move || view! { <p class="loading">{td_string!(l, tasks.list.loading)}</p> }>
                     {move || Suspend::new(async move {
                         match nodes.await {
                             Ok(page) => Either::Left(view! { <NodeTable first=page.items next=page.next_cursor query=query.get_untracked()/> }),
-                            Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                            Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                         }
                     })}
                 </Transition>
             </div>
             {move || match query.get().workflow {
                 Some(workflow) => Either::Left(view! { <WorkflowGraph workflow/> }),
-                None => Either::Right(view! { <p class="muted hint-box">"Pick a workflow to see the graph of its nodes."</p> }),
+                None => Either::Right(view! { <p class="muted hint-box">{td_string!(l, tasks.list.pick_workflow)}</p> }),
             }}
         </section>
     }
@@ -148,6 +154,7 @@ pub fn TasksPage() -> impl IntoView {
 
 #[component]
 fn NodeTable(first: Vec<Node>, next: Option<String>, query: NodeQuery) -> impl IntoView {
+    let l = locale();
     let fetch = move |after: String| {
         let query = NodeQuery { after: Some(after), ..query.clone() };
         async move {
@@ -155,7 +162,7 @@ fn NodeTable(first: Vec<Node>, next: Option<String>, query: NodeQuery) -> impl I
             Ok(Page { items: page.items, next_cursor: page.next_cursor })
         }
     };
-    let row = |node: Node| {
+    let row = move |node: Node| {
         let target = target_of(&node);
         let menu_target = target.clone();
         view! {
@@ -166,13 +173,13 @@ fn NodeTable(first: Vec<Node>, next: Option<String>, query: NodeQuery) -> impl I
                 <td class="node"><a href=node_href(&node.spec.name)>{node.spec.name.clone()}</a></td>
                 <td>{node.spec.workflow.clone()}</td>
                 <td>{node.spec.owner.clone()}</td>
-                <td title=node.spec.schedule.clone()>{describe(&node.spec.schedule)}</td>
+                <td title=node.spec.schedule.clone()>{describe(l, &node.spec.schedule)}</td>
                 <td class="num">{node.spec.upstream.len()}</td>
                 <td>{node.spec.resource_group.clone()}</td>
                 <td>{if node.spec.paused {
-                    Either::Left(view! { <span class="badge paused">"‖ paused"</span> })
+                    Either::Left(view! { <span class="badge paused">{td_string!(l, common.state.paused_badge)}</span> })
                 } else {
-                    Either::Right(view! { <span class="badge state-success">"normal"</span> })
+                    Either::Right(view! { <span class="badge state-success">{td_string!(l, tasks.list.normal)}</span> })
                 }}</td>
                 <td class="actions-col"><NodeActionsButton target/></td>
             </tr>
@@ -180,14 +187,23 @@ fn NodeTable(first: Vec<Node>, next: Option<String>, query: NodeQuery) -> impl I
     };
     view! {
         <PagedTable first next fetch key=|n: &Node| (n.id, n.updated_at) row class="nodes"
-            empty="No nodes match. Create one, or import a workflow-as-code file.">
-            <tr><th>"Node"</th><th>"Workflow"</th><th>"Owner"</th><th>"Schedule"</th><th class="num">"Upstream"</th><th>"Resource group"</th><th>"Status"</th><th></th></tr>
+            empty=td_string!(l, tasks.list.empty)>
+            <tr>
+                <th>{td_string!(l, tasks.list.column.node)}</th>
+                <th>{td_string!(l, tasks.list.column.workflow)}</th>
+                <th>{td_string!(l, tasks.list.column.owner)}</th>
+                <th>{td_string!(l, tasks.list.column.schedule)}</th>
+                <th class="num">{td_string!(l, tasks.list.column.upstream)}</th>
+                <th>{td_string!(l, tasks.list.column.resource_group)}</th>
+                <th>{td_string!(l, tasks.list.column.status)}</th>
+                <th></th>
+            </tr>
         </PagedTable>
     }
 }
 
 /// The markup of the definition graph (drawn like the flow view, for nodes).
-fn graph_markup(graph: &DefinitionGraph, workflow: &str) -> String {
+fn graph_markup(l: Locale, graph: &DefinitionGraph, workflow: &str) -> String {
     let (w, h) = (px(NODE_WIDTH), px(NODE_HEIGHT));
     let mut out = String::new();
     edge_markup(
@@ -199,15 +215,23 @@ fn graph_markup(graph: &DefinitionGraph, workflow: &str) -> String {
     );
     for node in &graph.nodes {
         let outside = node.workflow != workflow;
+        let (name, wf, owner) = (escape(&node.name), escape(&node.workflow), escape(&node.owner));
+        let title = if node.paused {
+            td_string!(
+                l,
+                tasks.graph.box_title_paused,
+                name = &name,
+                workflow = &wf,
+                owner = &owner
+            )
+        } else {
+            td_string!(l, tasks.graph.box_title, name = &name, workflow = &wf, owner = &owner)
+        };
         out.push_str(&format!(
-            r#"<g class="fnode definition{}{}" data-node="{name}" transform="translate({x} {y})"><title>{name} ({wf}, {owner}){status}</title><rect width="{w}" height="{h}" rx="7"/><text x="10" y="{ty}">{label}</text></g>"#,
+            r#"<g class="fnode definition{}{}" data-node="{name}" transform="translate({x} {y})"><title>{title}</title><rect width="{w}" height="{h}" rx="7"/><text x="10" y="{ty}">{label}</text></g>"#,
             if node.paused { " paused" } else { "" },
             if outside { " outside" } else { "" },
-            name = escape(&node.name),
             label = escape(&box_label(&node.name)),
-            wf = escape(&node.workflow),
-            owner = escape(&node.owner),
-            status = if node.paused { ", paused" } else { "" },
             x = px(node.x),
             y = px(node.y),
             ty = h / 2 + 5,
@@ -218,6 +242,7 @@ fn graph_markup(graph: &DefinitionGraph, workflow: &str) -> String {
 
 #[component]
 fn WorkflowGraph(workflow: String) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let name = workflow.clone();
     let graph = LocalResource::new(move || {
@@ -226,15 +251,15 @@ fn WorkflowGraph(workflow: String) -> impl IntoView {
     });
     view! {
         <div class="card">
-            <h2>"Graph of "{workflow.clone()}</h2>
-            <Transition fallback=|| view! { <p class="loading">"Laying out…"</p> }>
+            <h2>{td_string!(l, tasks.graph.title, workflow = workflow.clone())}</h2>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(l, tasks.graph.laying_out)}</p> }>
                 {move || {
                     let workflow = workflow.clone();
                     Suspend::new(async move {
                         match graph.await {
                             Ok(graph) => {
                                 let (vw, vh) = ((graph.width + 40.0) as i64, (graph.height + 40.0) as i64);
-                                let content = graph_markup(&graph, &workflow);
+                                let content = graph_markup(l, &graph, &workflow);
                                 let nodes: Vec<NodeTarget> = graph.nodes.iter().map(|n| NodeTarget { name: n.name.clone(), owner: n.owner.clone(), paused: n.paused }).collect();
                                 let on_menu = move |ev: leptos::ev::MouseEvent| {
                                     if let Some(name) = clicked_node(&ev)
@@ -251,7 +276,7 @@ fn WorkflowGraph(workflow: String) -> impl IntoView {
                                     </div>
                                 })
                             }
-                            Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                            Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                         }
                     })
                 }}

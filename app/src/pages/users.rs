@@ -8,25 +8,28 @@ use leptos::task::spawn_local;
 use crate::api::{add_user, change_user, fetch_users};
 use crate::components::context::Ui;
 use crate::components::paged::{Page, PagedTable};
-use crate::components::time::optional_time;
+use crate::components::time::Timestamp;
 use crate::error::AppError;
+use crate::i18n::td_string;
+use crate::lang::locale;
 use crate::people::{NewUser, Role, User, UserChange, UserQuery};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    let l = locale();
     let refresh = RwSignal::new(0u32);
     let users = Resource::new(move || refresh.get(), |_| fetch_users(UserQuery::default()));
     view! {
         <section class="page narrow">
-            <div class="page-head"><h1>"People"</h1></div>
-            <Transition fallback=|| view! { <p class="loading">"Loading people…"</p> }>
+            <div class="page-head"><h1>{td_string!(l, common.nav.people)}</h1></div>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(l, people.users.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
                         Ok(page) => Either::Left(view! {
                             <AddUser refresh/>
                             <UserTable first=page.items next=page.next_cursor refresh/>
                         }),
-                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.message}</p> }),
+                        Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
                 })}
             </Transition>
@@ -36,6 +39,7 @@ pub fn UsersPage() -> impl IntoView {
 
 #[component]
 fn AddUser(refresh: RwSignal<u32>) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -51,7 +55,15 @@ fn AddUser(refresh: RwSignal<u32>) -> impl IntoView {
         spawn_local(async move {
             match add_user(user).await {
                 Ok(user) => {
-                    ui.toast(format!("{} added as {}", user.name, user.role), false);
+                    ui.toast(
+                        td_string!(
+                            l,
+                            people.users.added,
+                            name = user.name,
+                            role = user.role.label(l)
+                        ),
+                        false,
+                    );
                     error.set(None);
                     name.set(String::new());
                     password.set(String::new());
@@ -63,20 +75,20 @@ fn AddUser(refresh: RwSignal<u32>) -> impl IntoView {
     };
     view! {
         <form class="card account-form" on:submit=submit>
-            <h2>"Add a person"</h2>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+            <h2>{td_string!(l, people.users.add_title)}</h2>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e.describe(l)}</p> })}
             <div class="form-row">
-                <label for="user-name">"User name"</label>
-                <input id="user-name" autocomplete="off" placeholder="as node owners name them" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
-                <label for="user-role">"Role"</label>
+                <label for="user-name">{td_string!(l, people.field.user_name)}</label>
+                <input id="user-name" autocomplete="off" placeholder=td_string!(l, people.users.name_placeholder) prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                <label for="user-role">{td_string!(l, people.field.role)}</label>
                 <select id="user-role" on:change=move |ev| {
                     if let Ok(r) = event_target_value(&ev).parse() { role.set(r) }
                 }>
-                    {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == Role::Developer>{r.as_str()}</option> }).collect_view()}
+                    {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == Role::Developer>{r.label(l)}</option> }).collect_view()}
                 </select>
-                <label for="user-password">"Password"</label>
+                <label for="user-password">{td_string!(l, people.field.password)}</label>
                 <input id="user-password" type="password" autocomplete="new-password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
-                <button type="submit" class="primary">"Add"</button>
+                <button type="submit" class="primary">{td_string!(l, people.users.add)}</button>
             </div>
         </form>
     }
@@ -84,6 +96,7 @@ fn AddUser(refresh: RwSignal<u32>) -> impl IntoView {
 
 #[component]
 fn UserTable(first: Vec<User>, next: Option<String>, refresh: RwSignal<u32>) -> impl IntoView {
+    let l = locale();
     let ui = Ui::get();
     let fetch = |cursor: String| async move {
         let page = fetch_users(UserQuery { cursor: Some(cursor), limit: None }).await?;
@@ -91,12 +104,12 @@ fn UserTable(first: Vec<User>, next: Option<String>, refresh: RwSignal<u32>) -> 
     };
     let apply = move |name: String, change: UserChange, done: String| {
         spawn_local(async move {
-            match change_user(name.clone(), change).await {
+            match change_user(name, change).await {
                 Ok(_) => {
-                    ui.toast(format!("{name}: {done}"), false);
+                    ui.toast(done, false);
                     refresh.update(|r| *r += 1);
                 }
-                Err(e) => ui.toast(e.message, true),
+                Err(e) => ui.toast(e.describe(l), true),
             }
         });
     };
@@ -105,40 +118,46 @@ fn UserTable(first: Vec<User>, next: Option<String>, refresh: RwSignal<u32>) -> 
         let yourself = user.name == me();
         let (role_name, toggle_name) = (user.name.clone(), user.name.clone());
         let disabled = user.disabled;
-        let label = format!("Role of {}", user.name);
+        let label = td_string!(l, people.users.role_of, name = user.name.clone());
         view! {
             <tr data-user=user.name.clone() class:disabled=disabled>
-                <td class="mono">{user.name.clone()}{yourself.then_some(" (you)")}</td>
+                <td class="mono">{user.name.clone()}{yourself.then_some(td_string!(l, people.users.you))}</td>
                 <td>
                     <select aria-label=label disabled=yourself on:change=move |ev| {
                         if let Ok(role) = event_target_value(&ev).parse::<Role>() {
                             let change = UserChange { role: Some(role), ..Default::default() };
-                            apply(role_name.clone(), change, format!("now {role}"));
+                            let done = td_string!(l, people.users.role_changed, name = role_name.clone(), role = role.label(l));
+                            apply(role_name.clone(), change, done);
                         }
                     }>
-                        {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == user.role>{r.as_str()}</option> }).collect_view()}
+                        {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == user.role>{r.label(l)}</option> }).collect_view()}
                     </select>
                 </td>
-                <td class="mono">{optional_time(Some(user.created_at))}</td>
+                <td><Timestamp at=Some(user.created_at)/></td>
                 <td>{if disabled {
-                    Either::Left(view! { <span class="badge state-stopped">"disabled"</span> })
+                    Either::Left(view! { <span class="badge state-stopped">{td_string!(l, people.users.disabled)}</span> })
                 } else {
-                    Either::Right(view! { <span class="badge state-success">"active"</span> })
+                    Either::Right(view! { <span class="badge state-success">{td_string!(l, people.users.active)}</span> })
                 }}</td>
                 <td>
                     {(!yourself).then(|| view! {
                         <button type="button" class=if disabled { "" } else { "danger" } on:click=move |_| {
                             let change = UserChange { disabled: Some(!disabled), ..Default::default() };
-                            apply(toggle_name.clone(), change, if disabled { "enabled".into() } else { "disabled".into() });
-                        }>{if disabled { "Enable" } else { "Disable" }}</button>
+                            let done = if disabled {
+                                td_string!(l, people.users.enabled_done, name = toggle_name.clone())
+                            } else {
+                                td_string!(l, people.users.disabled_done, name = toggle_name.clone())
+                            };
+                            apply(toggle_name.clone(), change, done);
+                        }>{if disabled { td_string!(l, people.users.enable) } else { td_string!(l, people.users.disable) }}</button>
                     })}
                 </td>
             </tr>
         }
     };
     view! {
-        <PagedTable first next fetch key=|u: &User| (u.id, u.role, u.disabled) row class="users" empty="No accounts yet.">
-            <tr><th>"User name"</th><th>"Role"</th><th>"Since"</th><th>"Status"</th><th></th></tr>
+        <PagedTable first next fetch key=|u: &User| (u.id, u.role, u.disabled) row class="users" empty=td_string!(l, people.users.empty)>
+            <tr><th>{td_string!(l, people.field.user_name)}</th><th>{td_string!(l, people.field.role)}</th><th>{td_string!(l, people.users.since)}</th><th>{td_string!(l, people.users.status)}</th><th></th></tr>
         </PagedTable>
     }
 }

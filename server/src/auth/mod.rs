@@ -7,11 +7,13 @@ pub mod secrets;
 pub mod throttle;
 
 use app::audit::AuditOutcome;
-use app::error::{AppError, ErrorCode};
+use app::error::AppError;
+use app::lang::Locale;
 use app::people::{
     Actor, ApiToken, CreatedToken, DEMO_ACCOUNTS, NewToken, NewUser, User, UserChange, UserPage,
     check_password, check_user_name,
 };
+use app::reason::{Reason, Thing};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::engine::clock::SharedClock;
@@ -54,6 +56,8 @@ pub enum Identity {
         user_id: i64,
         csrf_token: String,
         token_hash: String,
+        /// The language the account chose for the UI, if it chose one.
+        language: Option<Locale>,
     },
     /// A script with an API token (no cookie, so no CSRF token needed).
     Token {
@@ -85,7 +89,7 @@ impl Identity {
 }
 
 pub fn not_signed_in() -> AppError {
-    AppError::new(ErrorCode::Unauthorized, "sign in first (a session cookie or an API token)")
+    AppError::because(Reason::NotSignedIn)
 }
 
 /// A session that was just started: the cookie value (shown to the browser once, stored only as
@@ -93,6 +97,9 @@ pub fn not_signed_in() -> AppError {
 #[derive(Clone)]
 pub struct NewSession {
     pub actor: Actor,
+    pub user_id: i64,
+    /// The language the account chose for the UI, if it chose one.
+    pub language: Option<String>,
     pub cookie: String,
     pub csrf_token: String,
     pub expires_at: DateTime<Utc>,
@@ -173,10 +180,7 @@ impl Auth {
                 Some("refused: too many failed logins"),
             )
             .await;
-            return Err(AppError::new(
-                ErrorCode::TooManyRequests,
-                format!("too many failed logins; try again in {seconds} s"),
-            ));
+            return Err(AppError::because(Reason::TooManyLogins { seconds }));
         }
         let found = self.store.user_credentials(username).await?;
         let (hash, user) = match &found {
@@ -196,7 +200,7 @@ impl Auth {
                 let who = if found.is_some() { username } else { "(unknown account)" };
                 self.audit(who, "login", false, None, Some("refused: wrong user name or password"))
                     .await;
-                return Err(AppError::new(ErrorCode::Unauthorized, "wrong user name or password"));
+                return Err(AppError::because(Reason::WrongPassword));
             }
         };
         // The account's own failures are forgiven; the address's are not.
@@ -212,11 +216,18 @@ impl Auth {
         self.audit(&user.name, "login", true, None, None).await;
         tracing::info!(user = %user.name, "signed in");
         Ok(NewSession {
+            user_id: user.id,
+            language: user.language.clone(),
             actor: Actor { name: user.name, role: user.role },
             cookie,
             csrf_token,
             expires_at,
         })
+    }
+
+    /// Remembers the language someone chose for the UI.
+    pub async fn remember_language(&self, user_id: i64, locale: Locale) -> Result<(), AppError> {
+        Ok(self.store.set_language(user_id, app::lang::tag(locale)).await?)
     }
 
     /// Ends a session.
@@ -244,6 +255,7 @@ impl Auth {
             self.store.touch_session(&token_hash, now).await?;
         }
         Ok(Identity::Session {
+            language: session.user.language.as_deref().and_then(app::lang::from_tag),
             actor: Actor { name: session.user.name, role: session.user.role },
             user_id: session.user.id,
             csrf_token: session.csrf_token,
@@ -397,10 +409,7 @@ impl Auth {
         let max = self.config.max_token_days;
         let days = new.expires_in_days.unwrap_or(max);
         if days == 0 || days > max {
-            return Err(AppError::bad_request(format!(
-                "expires_in_days must be from 1 to {max} (--max-token-days)"
-            ))
-            .on_field("expires_in_days"));
+            return Err(AppError::because(Reason::TokenDays { max }));
         }
         let now = self.now();
         let expires_at = Some(now + Duration::days(days.into()));
@@ -427,7 +436,10 @@ impl Auth {
     /// Revokes a token on behalf of `actor` (its owner, or an administrator).
     pub async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
         if !self.store.revoke_token(id, self.now()).await? {
-            return Err(AppError::not_found(format!("no token {id} to revoke")));
+            return Err(AppError::because(Reason::NotFound {
+                thing: Thing::Token,
+                name: id.to_string(),
+            }));
         }
         self.audit(&actor.name, "token.revoke", true, Some(format!("token:{id}")), None).await;
         Ok(())

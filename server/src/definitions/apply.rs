@@ -74,25 +74,20 @@ impl By<'_> {
     fn within_limits(&self, file: &DefinitionFile) -> Result<(), AppError> {
         let By::Person { limits, .. } = self else { return Ok(()) };
         if file.nodes.len() > limits.max_import_nodes {
-            return Err(AppError::bad_request(format!(
-                "{} nodes in one change; at most {} are allowed (--max-import-nodes)",
-                file.nodes.len(),
-                limits.max_import_nodes
-            )));
+            return Err(AppError::because(app::reason::Reason::TooManyNodes {
+                count: file.nodes.len(),
+                max: limits.max_import_nodes,
+            }));
         }
         let minimum = chrono::Duration::minutes(limits.min_schedule_minutes.into());
         for spec in &file.nodes {
             let Ok(schedule) = Schedule::parse(&spec.schedule) else { continue };
             if schedule.shortest_gap().is_some_and(|gap| gap < minimum) {
-                return Err(DefinitionError::BadSchedule {
+                return Err(AppError::because(app::reason::Reason::TooFrequent {
                     node: spec.name.clone(),
                     schedule: spec.schedule.clone(),
-                    reason: format!(
-                        "a node may fire at most every {} minutes (--min-schedule-minutes)",
-                        limits.min_schedule_minutes
-                    ),
-                }
-                .into());
+                    minutes: limits.min_schedule_minutes,
+                }));
             }
         }
         Ok(())
@@ -216,9 +211,10 @@ pub async fn apply(
     if mode == ApplyMode::CreateOnly
         && let Some(taken) = file.nodes.iter().find(|s| existing.contains_key(&s.name))
     {
-        return Err(
-            AppError::conflict(format!("node '{}' already exists", taken.name)).on_field("name")
-        );
+        return Err(AppError::because(app::reason::Reason::Taken {
+            thing: app::reason::Thing::Node,
+            name: taken.name.clone(),
+        }));
     }
     for spec in &mut file.nodes {
         let current = existing.get(&spec.name);

@@ -6,69 +6,85 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use app::error::AppError;
 use app::nodes::NodeSpec;
+use app::reason::Reason;
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::engine::schedule::Schedule;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// What is wrong with a definition; its words are those of the matching [`Reason`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DefinitionError {
-    #[error("dependency cycle: {}", .0.join(" → "))]
     Cycle(Vec<String>),
-    #[error("node '{node}' depends on unknown node '{upstream}'")]
     UnknownUpstream { node: String, upstream: String },
-    #[error("node '{node}': schedule '{schedule}' is not valid: {reason}")]
     BadSchedule { node: String, schedule: String, reason: String },
-    #[error("node '{0}' is defined more than once")]
     Duplicate(String),
-    #[error("node '{0}' has an empty command")]
     EmptyCommand(String),
-    #[error("node name '{0}' is not valid: {rule}", rule = app::text::NAME_RULE)]
     BadName(String),
-    #[error("node '{node}' uses unknown resource group '{group}'")]
     UnknownResourceGroup { node: String, group: String },
-    #[error("node '{node}': {message}")]
-    BadField { node: String, message: String },
-    #[error("resource group '{group}': {message}")]
+    BadField { node: String, problem: Reason },
     BadResourceGroup { group: String, message: String },
-    #[error("node '{node}' cannot be deleted: {} depend on it", .downstream.join(", "))]
     StillNeeded { node: String, downstream: Vec<String> },
-    #[error("{file}: {message}")]
     BadFile { file: String, message: String },
 }
 
 pub type Result<T, E = DefinitionError> = std::result::Result<T, E>;
 
-impl From<DefinitionError> for AppError {
-    fn from(e: DefinitionError) -> Self {
-        let error = match &e {
-            DefinitionError::StillNeeded { .. } => AppError::conflict(e.to_string()),
-            _ => AppError::bad_request(e.to_string()),
-        };
-        match e.field() {
-            Some(field) => error.on_field(field),
-            None => error,
+impl DefinitionError {
+    /// The reason people read (and the field of a node form it is about).
+    pub fn reason(&self) -> Reason {
+        match self.clone() {
+            DefinitionError::Cycle(path) => Reason::Cycle { path },
+            DefinitionError::UnknownUpstream { node, upstream } => {
+                Reason::UnknownUpstream { node, upstream }
+            }
+            DefinitionError::BadSchedule { node, schedule, reason } => {
+                Reason::BadSchedule { node, schedule, detail: reason }
+            }
+            DefinitionError::Duplicate(node) => Reason::DuplicateNode { node },
+            DefinitionError::EmptyCommand(node) => Reason::EmptyCommand { node },
+            DefinitionError::BadName(name) => Reason::BadNodeName { name },
+            DefinitionError::UnknownResourceGroup { node, group } => {
+                Reason::UnknownResourceGroup { node, group }
+            }
+            DefinitionError::BadField { node, problem } => {
+                Reason::NodeField { node, problem: Box::new(problem) }
+            }
+            DefinitionError::BadResourceGroup { group, message } => {
+                Reason::BadResourceGroup { group, detail: message }
+            }
+            DefinitionError::StillNeeded { node, downstream } => {
+                Reason::StillNeeded { node, downstream }
+            }
+            DefinitionError::BadFile { file, message } => Reason::BadFile { file, detail: message },
         }
+    }
+
+    /// The field of a node form this error is about.
+    pub fn field(&self) -> Option<String> {
+        self.reason().field().map(str::to_string)
     }
 }
 
-impl DefinitionError {
-    /// The field of a node form this error is about.
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            DefinitionError::Cycle(_) | DefinitionError::UnknownUpstream { .. } => Some("upstream"),
-            DefinitionError::BadSchedule { .. } => Some("schedule"),
-            DefinitionError::Duplicate(_) | DefinitionError::BadName(_) => Some("name"),
-            DefinitionError::EmptyCommand(_) => Some("command"),
-            DefinitionError::UnknownResourceGroup { .. } => Some("resource_group"),
-            DefinitionError::BadField { message, .. } => {
-                ["workflow", "owner", "command", "timeout_secs", "retries", "upstream"]
-                    .into_iter()
-                    .find(|f| message.starts_with(f.split('_').next().unwrap_or(f)))
-            }
-            _ => None,
-        }
+impl std::fmt::Display for DefinitionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason().describe(app::lang::Locale::en))
     }
+}
+
+impl std::error::Error for DefinitionError {}
+
+impl From<DefinitionError> for AppError {
+    fn from(e: DefinitionError) -> Self {
+        AppError::because(e.reason())
+    }
+}
+
+/// A text check's refusal as the problem of a node's field.
+fn field_problem(node: String, error: AppError) -> DefinitionError {
+    let problem =
+        error.reason.unwrap_or(Reason::BadFile { file: node.clone(), detail: error.message });
+    DefinitionError::BadField { node, problem }
 }
 
 pub(super) fn valid_name(name: &str) -> bool {
@@ -85,8 +101,7 @@ pub fn check_spec(spec: &NodeSpec) -> Result<()> {
         return Err(DefinitionError::EmptyCommand(node()));
     }
     let bad_text = |field: &str, value: &str| {
-        app::text::check_free_text(field, value)
-            .map_err(|e| DefinitionError::BadField { node: node(), message: e.message })
+        app::text::check_free_text(field, value).map_err(|e| field_problem(node(), e))
     };
     bad_text("command", &spec.command)?;
     bad_text("owner", &spec.owner)?;
@@ -100,22 +115,19 @@ pub fn check_spec(spec: &NodeSpec) -> Result<()> {
     if !valid_name(&spec.workflow) {
         return Err(DefinitionError::BadField {
             node: node(),
-            message: format!("workflow name '{}' is not valid", spec.workflow),
+            problem: Reason::BadWorkflowName { name: spec.workflow.clone() },
         });
     }
     if spec.owner.trim().is_empty() {
-        return Err(DefinitionError::BadField { node: node(), message: "owner is empty".into() });
+        return Err(DefinitionError::BadField { node: node(), problem: Reason::OwnerEmpty });
     }
     if spec.timeout_secs == 0 {
-        return Err(DefinitionError::BadField {
-            node: node(),
-            message: "timeout_secs must be at least 1".into(),
-        });
+        return Err(DefinitionError::BadField { node: node(), problem: Reason::TimeoutZero });
     }
     if spec.retries > 100 {
         return Err(DefinitionError::BadField {
             node: node(),
-            message: "retries must be at most 100".into(),
+            problem: Reason::TooManyRetries { max: 100 },
         });
     }
     let mut seen = HashSet::new();
@@ -123,7 +135,7 @@ pub fn check_spec(spec: &NodeSpec) -> Result<()> {
         if !seen.insert(upstream) {
             return Err(DefinitionError::BadField {
                 node: node(),
-                message: format!("upstream '{upstream}' is listed twice"),
+                problem: Reason::UpstreamTwice { upstream: upstream.clone() },
             });
         }
     }

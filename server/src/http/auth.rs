@@ -35,6 +35,8 @@ enum Area {
     Login,
     /// The logout form (checks its CSRF field itself).
     Logout,
+    /// The language switch's form: public (the login page has it), checks its CSRF field itself.
+    Language,
     Page,
 }
 
@@ -43,6 +45,7 @@ fn area(path: &str) -> Area {
         "/api/v1/health" | "/api/v1/openapi.json" | "/api/v1/login" => Area::PublicApi,
         "/login" => Area::Login,
         "/logout" => Area::Logout,
+        "/language" => Area::Language,
         "/favicon.ico" => Area::Static,
         _ if path.starts_with("/pkg/") => Area::Static,
         _ if path.starts_with("/api/") => Area::Api,
@@ -193,7 +196,9 @@ pub async fn authenticate(State(auth): State<Auth>, mut request: Request, next: 
                     return refuse(area, &path_and_query, Refused::Forbidden(error));
                 }
             }
-            (_, Area::PublicApi | Area::Login) if !same_origin(request.headers()) => {
+            (_, Area::PublicApi | Area::Login | Area::Language)
+                if !same_origin(request.headers()) =>
+            {
                 let error = AppError::forbidden("a login from another site is refused");
                 return refuse(area, &path_and_query, Refused::Forbidden(error));
             }
@@ -242,6 +247,7 @@ mod tests {
             ("/rpc/whoami123", Area::Rpc),
             ("/login", Area::Login),
             ("/logout", Area::Logout),
+            ("/language", Area::Language),
             ("/", Area::Page),
             ("/cycle", Area::Page),
             ("/loginx", Area::Page),

@@ -1,5 +1,6 @@
-//! The REST error policy: every failure is `{"error": {"code", "message"}}` with the status its
-//! code names. Extractor rejections (bad JSON, bad query) become 400s in the same shape.
+//! The REST error policy: every failure is `{"error": {"code", "message", "field"?, "reason"?}}`
+//! with the status its code names (the message in English, the reason as a code and its
+//! parameters). Extractor rejections (bad JSON, bad query) become 400s in the same shape.
 
 use app::error::{AppError, ErrorCode};
 use app::usecases::Input;
@@ -20,7 +21,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = json!({ "error": { "code": self.0.code, "message": self.0.message } });
+        let mut error = json!({ "code": self.0.code, "message": self.0.message });
+        if let Some(field) = &self.0.field {
+            error["field"] = json!(field);
+        }
+        if let Some(reason) = &self.0.reason {
+            error["reason"] = json!(reason);
+        }
+        let body = json!({ "error": error });
         (status, Json(body)).into_response()
     }
 }

@@ -10,6 +10,7 @@ pub mod events;
 pub mod guard;
 pub mod instances;
 pub mod jobs;
+pub mod language;
 pub mod nodes;
 pub mod operations;
 pub mod people;

@@ -4,6 +4,7 @@
 
 use app::error::ErrorCode;
 use app::people::{LoginRequest, Me, NewToken, NewUser, UserChange, UserPage, UserQuery};
+use app::reason::Reason;
 use app::usecases::People;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -118,7 +119,7 @@ pub struct LoginForm {
 /// Only paths of this site are places to go back to: a path that starts with one `/`, with no
 /// backslash and no control character anywhere (browsers drop tabs and line breaks from a URL,
 /// so `/\t/evil.example` would become `//evil.example`, another site).
-fn safe_next(next: &str) -> &str {
+pub(crate) fn safe_next(next: &str) -> &str {
     let local = next.starts_with('/')
         && !next.starts_with("//")
         && !next.chars().any(|c| c == '\\' || c.is_control());
@@ -130,21 +131,43 @@ fn safe_next(next: &str) -> &str {
 pub async fn login_form(
     State(auth): State<Auth>,
     PeerAddress(address): PeerAddress,
+    headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return Redirect::to("/login?error=fill+in+your+user+name+and+password").into_response();
+        return Redirect::to("/login?error=fill_in").into_response();
     };
     let next = safe_next(&form.next).to_string();
     match auth.login(&form.username, &form.password, address.as_deref()).await {
-        Ok(session) => ([cookie_header(&auth, &session)], Redirect::to(&next)).into_response(),
+        Ok(session) => {
+            let language = super::language::on_sign_in(
+                &auth,
+                &headers,
+                session.user_id,
+                session.language.as_deref(),
+            )
+            .await;
+            let mut response =
+                ([cookie_header(&auth, &session)], Redirect::to(&next)).into_response();
+            if let Some(language) = language {
+                response.headers_mut().append(header::SET_COOKIE, language);
+            }
+            response
+        }
         Err(error) => {
             if error.code == ErrorCode::Internal {
                 tracing::error!(error = %error.message, "login failed");
             }
+            // The page says it in its language: the reason's code, and how long to wait.
+            let (code, seconds) = match error.reason {
+                Some(Reason::WrongPassword) => ("wrong_password", String::new()),
+                Some(Reason::TooManyLogins { seconds }) => {
+                    ("too_many_logins", format!("&seconds={seconds}"))
+                }
+                _ => ("internal", String::new()),
+            };
             let to = format!(
-                "/login?error={}&user={}&next={}",
-                app::model::url_encode(&error.message),
+                "/login?error={code}{seconds}&user={}&next={}",
                 app::model::url_encode(&form.username),
                 app::model::url_encode(&next)
             );

@@ -3,6 +3,7 @@
 use app::audit::{AuditDetail, AuditPage, AuditQuery};
 use app::error::AppError;
 use app::model::{DEFAULT_PAGE_SIZE, InstanceId};
+use app::reason::{Reason, Thing};
 use app::rules::Permission;
 use app::usecases::AuditTrail;
 
@@ -26,10 +27,9 @@ impl AuditTrail for Service {
             None => None,
         };
         let store = self.store();
-        let entry = store
-            .audit_record(id)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("no audit entry {id}")))?;
+        let entry = store.audit_record(id).await?.ok_or_else(|| {
+            AppError::because(Reason::NotFound { thing: Thing::AuditEntry, name: id.to_string() })
+        })?;
         let page = store.audit_results(id, after, RESULTS_PAGE).await?;
         Ok(AuditDetail { entry, instances: page.items, next_cursor: page.next_cursor })
     }

@@ -7,6 +7,7 @@ use app::model::{
     Attempt, Descendants, Instance, InstanceDetail, InstanceFilter, InstanceId, InstancePage,
     LogChunk, LogRequest, MAX_DESCENDANTS, MAX_PAGE_SIZE, PageRequest, StateCounts,
 };
+use app::reason::{Reason, Thing};
 use app::rules::{self, Facts, Operation, Permission};
 use app::usecases::Instances;
 use serde::Serialize;
@@ -44,10 +45,9 @@ pub struct LogFile {
 
 impl Service {
     async fn existing(&self, id: InstanceId) -> Result<Instance, AppError> {
-        self.store()
-            .get_instance(id)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("no instance {id}")))
+        self.store().get_instance(id).await?.ok_or_else(|| {
+            AppError::because(Reason::NotFound { thing: Thing::Instance, name: id.to_string() })
+        })
     }
 
     /// The attempt whose log to read (the latest by default), once the rules allow reading it;
@@ -62,11 +62,9 @@ impl Service {
         rules::check(Operation::ViewLog, Facts { state: instance.state, paused: instance.paused })?;
         let mut attempts = self.store().attempts(id).await?;
         let attempt = match wanted {
-            Some(n) => {
-                Some(attempts.into_iter().find(|a| a.attempt == n).ok_or_else(|| {
-                    AppError::not_found(format!("instance {id} has no attempt {n}"))
-                })?)
-            }
+            Some(n) => Some(attempts.into_iter().find(|a| a.attempt == n).ok_or_else(|| {
+                AppError::because(Reason::NoAttempt { instance: id.0, attempt: n })
+            })?),
             None => attempts.pop(),
         };
         Ok((instance, attempt))
@@ -134,16 +132,19 @@ impl Instances for Service {
         self.allowed(Permission::Read)?;
         let store = self.store();
         let instance = self.existing(id).await?;
-        let waiting_for = match store.wait_facts(id).await? {
+        let waiting = match store.wait_facts(id).await? {
             Some(facts) => crate::explain::waiting_for(&instance, &facts, self.now()),
             None => Vec::new(),
         };
+        let english = |w: &app::waiting::Waiting| w.describe(app::lang::Locale::en);
+        let waiting_for = waiting.iter().map(english).collect();
         let (upstream, downstream) = store.neighbors(id).await?;
         Ok(InstanceDetail {
             attempts: store.attempts(id).await?,
             history: store.history(id, HISTORY).await?,
             instance,
             waiting_for,
+            waiting,
             upstream,
             downstream,
         })

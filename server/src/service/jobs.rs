@@ -12,6 +12,7 @@ use app::jobs::{
 };
 use app::model::{DEFAULT_PAGE_SIZE, RunType, parse_date};
 use app::people::Actor;
+use app::reason::{Reason, Thing};
 use app::rules::{self, Permission};
 use app::usecases::{Input, Jobs};
 use chrono::{Duration, NaiveDate};
@@ -92,7 +93,9 @@ impl Service {
     pub async fn backfill_job(&self, id: i64) -> Result<Job, AppError> {
         self.allowed(Permission::Read)?;
         let job = self.store().get_job(id).await?.filter(|j| j.kind == RunType::Backfill);
-        job.ok_or_else(|| AppError::not_found(format!("no backfill {id}")))
+        job.ok_or_else(|| {
+            AppError::because(Reason::NotFound { thing: Thing::Backfill, name: id.to_string() })
+        })
     }
 }
 
@@ -112,15 +115,21 @@ impl Jobs for Service {
             (None, Some(workflow)) => {
                 let names = store.workflow_nodes(workflow).await?;
                 if names.is_empty() {
-                    return Err(AppError::not_found(format!("no workflow named '{workflow}'")));
+                    return Err(AppError::because(Reason::NotFound {
+                        thing: Thing::Workflow,
+                        name: workflow.clone(),
+                    }));
                 }
                 (workflow.clone(), names)
             }
-            _ => return Err(AppError::bad_request("give either \"node\" or \"workflow\"")),
+            _ => return Err(AppError::because(Reason::NodeOrWorkflow)),
         };
         let nodes = store.snapshot_nodes_named(&names).await?;
         if nodes.is_empty() {
-            return Err(AppError::not_found(format!("no node named '{root}'")));
+            return Err(AppError::because(Reason::NotFound {
+                thing: Thing::Node,
+                name: root.to_string(),
+            }));
         }
         may_run(actor, &nodes)?;
         let run_date = bizdate + Duration::days(1);
@@ -154,12 +163,10 @@ impl Jobs for Service {
             parallelism: 1,
         };
         if day.instances.len() as u64 > self.core.limits.max_job_instances {
-            return Err(AppError::bad_request(format!(
-                "the test would create {} instances; at most {} are allowed \
-                 (--max-backfill-instances)",
-                day.instances.len(),
-                self.core.limits.max_job_instances
-            )));
+            return Err(AppError::because(Reason::TestTooLarge {
+                count: day.instances.len(),
+                max: self.core.limits.max_job_instances,
+            }));
         }
         let dates = vec![DatePlan { bizdate, instances: day.instances.len() as u64 }];
         let first = first_page(std::slice::from_ref(&day));
@@ -186,33 +193,37 @@ impl Jobs for Service {
         let from = parse_date("from", &request.from)?;
         let to = parse_date("to", &request.to)?;
         if from > to {
-            return Err(AppError::bad_request(format!("from ({from}) is after to ({to})")));
+            return Err(AppError::because(Reason::FromAfterTo {
+                from: from.to_string(),
+                to: to.to_string(),
+            }));
         }
         let days = (to - from).num_days() + 1;
         if days > MAX_BACKFILL_DAYS {
-            return Err(AppError::bad_request(format!(
-                "the range covers {days} business dates; at most {MAX_BACKFILL_DAYS} are allowed"
-            )));
+            return Err(AppError::because(Reason::TooManyDates { days, max: MAX_BACKFILL_DAYS }));
         }
         if !(1..=MAX_PARALLELISM).contains(&request.parallelism) {
-            return Err(AppError::bad_request(format!(
-                "parallelism must be from 1 to {MAX_PARALLELISM}, not {}",
-                request.parallelism
-            )));
+            return Err(AppError::because(Reason::Parallelism {
+                max: MAX_PARALLELISM,
+                got: request.parallelism,
+            }));
         }
         let store = self.store();
         if store.get_node(&request.node).await?.is_none() {
-            return Err(AppError::not_found(format!("no node named '{}'", request.node)));
+            return Err(AppError::because(Reason::NotFound {
+                thing: Thing::Node,
+                name: request.node.clone(),
+            }));
         }
         let descendants: HashSet<String> =
             store.node_descendants(&request.node).await?.into_iter().collect();
         let mut names = vec![request.node.clone()];
         for name in &request.downstream {
             if !descendants.contains(name) {
-                return Err(AppError::bad_request(format!(
-                    "'{name}' is not downstream of '{}'",
-                    request.node
-                )));
+                return Err(AppError::because(Reason::NotDownstreamNode {
+                    name: name.clone(),
+                    root: request.node.clone(),
+                }));
             }
             if !names.contains(name) {
                 names.push(name.clone());
@@ -319,12 +330,8 @@ fn plan_backfill(
     scope: Scope,
 ) -> Result<BackfillPlan, AppError> {
     let started = std::time::Instant::now();
-    let out_of_time = || {
-        AppError::bad_request(format!(
-            "planning this backfill took longer than {} s; choose fewer dates or nodes",
-            limits.planning_budget.as_secs()
-        ))
-    };
+    let out_of_time =
+        || AppError::because(Reason::PlanningTooSlow { seconds: limits.planning_budget.as_secs() });
     let schedules: Vec<Schedule> =
         nodes.iter().filter_map(|n| Schedule::parse(&n.schedule).ok()).collect();
     let mut dates = Vec::with_capacity(bizdates.len());
@@ -334,11 +341,9 @@ fn plan_backfill(
         let count: u64 = schedules.iter().map(|s| s.fire_times_on(run_date, tz).len() as u64).sum();
         total += count;
         if total > limits.max_job_instances {
-            return Err(AppError::bad_request(format!(
-                "the backfill would create more than {} instances; at most {} are allowed \
-                 (--max-backfill-instances): choose fewer dates or nodes",
-                limits.max_job_instances, limits.max_job_instances
-            )));
+            return Err(AppError::because(Reason::BackfillTooLarge {
+                max: limits.max_job_instances,
+            }));
         }
         if started.elapsed() > limits.planning_budget {
             return Err(out_of_time());

@@ -8,6 +8,7 @@ use app::model::DEFAULT_PAGE_SIZE;
 use app::nodes::{
     Node, NodePage, NodeQuery, NodeSpec, NodeView, ResourceGroup, SavedNode, Scheduling,
 };
+use app::reason::{Reason, Thing};
 use app::rules::Permission;
 use app::usecases::{Input, Nodes};
 
@@ -21,18 +22,16 @@ const GRAPH_LIMIT: u32 = 2_000;
 
 /// A node inside a change, or a 404.
 async fn node_in(tx: &mut Box<dyn DefinitionTx>, name: &str) -> Result<Node, AppError> {
-    tx.nodes_named(&[name.to_string()])
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::not_found(format!("no node named '{name}'")))
+    tx.nodes_named(&[name.to_string()]).await?.pop().ok_or_else(|| {
+        AppError::because(Reason::NotFound { thing: Thing::Node, name: name.to_string() })
+    })
 }
 
 impl Service {
     async fn saved(&self, name: &str) -> Result<Node, AppError> {
-        self.store()
-            .get_node(name)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("no node named '{name}'")))
+        self.store().get_node(name).await?.ok_or_else(|| {
+            AppError::because(Reason::NotFound { thing: Thing::Node, name: name.to_string() })
+        })
     }
 
     /// Applies a change of definitions on behalf of the person asking.
@@ -120,7 +119,8 @@ impl Nodes for Service {
         let node = self.saved(&name).await?;
         let downstream = store.node_downstream(&name).await?;
         let descendants = store.node_descendants(&name).await?;
-        let schedule_words = app::schedule_words::describe(&node.spec.schedule);
+        let schedule_words =
+            app::schedule_words::describe(app::i18n::Locale::en, &node.spec.schedule);
         Ok(NodeView { node, downstream, descendants, schedule_words })
     }
 
@@ -128,7 +128,10 @@ impl Nodes for Service {
         self.allowed(Permission::Read)?;
         let (nodes, edges, truncated) = self.store().workflow_graph(&workflow, GRAPH_LIMIT).await?;
         if nodes.is_empty() {
-            return Err(AppError::not_found(format!("no workflow named '{workflow}'")));
+            return Err(AppError::because(Reason::NotFound {
+                thing: Thing::Workflow,
+                name: workflow.to_string(),
+            }));
         }
         Ok(layout_definitions(nodes, &edges, truncated))
     }
@@ -159,11 +162,10 @@ impl Nodes for Service {
         if spec.name.is_empty() {
             spec.name = name.clone();
         } else if spec.name != name {
-            return Err(AppError::bad_request(format!(
-                "the body names node '{}' but the path names '{name}' (renaming is not supported)",
-                spec.name
-            ))
-            .on_field("name"));
+            return Err(AppError::because(Reason::Rename {
+                body: spec.name.clone(),
+                path: name.clone(),
+            }));
         }
         let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![spec] };
         let report = self.apply(file, ApplyMode::Upsert).await?;

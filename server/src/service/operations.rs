@@ -10,6 +10,7 @@ use app::audit::AuditOutcome;
 use app::error::AppError;
 use app::model::{InstanceId, InstanceState, MAX_DESCENDANTS};
 use app::people::Actor;
+use app::reason::{Reason, Thing};
 use app::report::{
     BatchKind, BatchRequest, Change, ItemResult, Mode, Report, RerunDownstreamRequest, Scheduled,
 };
@@ -41,7 +42,7 @@ fn plan_of(op: Operation) -> Result<Plan, AppError> {
         Operation::ViewLog | Operation::ViewProperties => {
             return Err(AppError::bad_request(format!(
                 "{} is not an operation that changes an instance",
-                op.label()
+                op.label(app::lang::Locale::en)
             )));
         }
     };
@@ -237,7 +238,7 @@ impl Service {
             .map(|(id, r)| {
                 let value = match r {
                     Ok(()) => ItemResult::ok(),
-                    Err(e) => ItemResult::Error { error: e.message },
+                    Err(e) => ItemResult::refused(e),
                 };
                 (id.to_string(), value)
             })
@@ -267,7 +268,10 @@ impl Operations for Service {
         let mut tx = self.store().begin_operation().await?;
         let target = tx.targets(&[id]).await?.pop();
         let verdict: Result<(), AppError> = match &target {
-            None => Err(AppError::not_found(format!("no instance {id}"))),
+            None => Err(AppError::because(Reason::NotFound {
+                thing: Thing::Instance,
+                name: id.to_string(),
+            })),
             Some(target) => {
                 rules::judge(actor, &target.owner, op, facts(target)).map_err(Into::into)
             }
@@ -317,7 +321,10 @@ impl Operations for Service {
         }
         let mut tx = self.store().begin_operation().await?;
         let Some(root_target) = tx.targets(&[root]).await?.pop() else {
-            return Err(AppError::not_found(format!("no instance {root}")));
+            return Err(AppError::because(Reason::NotFound {
+                thing: Thing::Instance,
+                name: root.to_string(),
+            }));
         };
         let mut family: HashMap<InstanceId, Target> =
             tx.descendants(root, max + 1).await?.into_iter().map(|t| (t.id, t)).collect();
@@ -372,9 +379,7 @@ impl Operations for Service {
             }
         };
         if request.ids.as_ref().is_some_and(|ids| ids.len() > MAX_BATCH) {
-            return Err(AppError::bad_request(format!(
-                "at most {MAX_BATCH} instances can be named in one batch"
-            )));
+            return Err(AppError::because(Reason::BatchTooLarge { max: MAX_BATCH }));
         }
         let claims = match kind {
             BatchKind::Kill => Some(self.engine().lock_claims().await),
@@ -386,13 +391,11 @@ impl Operations for Service {
             (None, Some(filter)) => {
                 let targets = tx.targets_matching(filter, MAX_BATCH + 1).await?;
                 if targets.len() > MAX_BATCH {
-                    return Err(AppError::bad_request(format!(
-                        "the filter matches more than {MAX_BATCH} instances; narrow it"
-                    )));
+                    return Err(AppError::because(Reason::FilterTooBroad { max: MAX_BATCH }));
                 }
                 (targets.iter().map(|t| t.id).collect(), targets)
             }
-            _ => return Err(AppError::bad_request("give either \"ids\" or \"filter\"")),
+            _ => return Err(AppError::because(Reason::IdsOrFilter)),
         };
         let by_id: HashMap<InstanceId, &Target> = targets.iter().map(|t| (t.id, t)).collect();
         let mut results = Vec::with_capacity(requested.len());
@@ -400,7 +403,10 @@ impl Operations for Service {
         let mut seen = HashSet::new();
         for id in requested.into_iter().filter(|id| seen.insert(*id)) {
             let verdict = match by_id.get(&id) {
-                None => Err(AppError::not_found(format!("no instance {id}"))),
+                None => Err(AppError::because(Reason::NotFound {
+                    thing: Thing::Instance,
+                    name: id.to_string(),
+                })),
                 Some(t) => match kind {
                     BatchKind::Kill => rules::judge(actor, &t.owner, Operation::Kill, facts(t)),
                     BatchKind::Rerun => rules::judge_repair(actor, &t.owner, facts(t)),

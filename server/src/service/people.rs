@@ -7,6 +7,7 @@ use app::people::{
     Actor, ApiToken, CreatedToken, LoginHints, Me, NewToken, NewUser, User, UserChange, UserPage,
     UserQuery,
 };
+use app::reason::{Reason, Thing};
 use app::rules::{self, Permission};
 use app::usecases::{Input, People};
 
@@ -60,19 +61,16 @@ impl People for Service {
         if name == actor.name
             && (change.disabled == Some(true) || change.role.is_some_and(|r| r != actor.role))
         {
-            return Err(AppError::conflict(
-                "you cannot disable yourself or change your own role; ask another administrator",
-            ));
+            return Err(AppError::because(Reason::OwnAccount));
         }
         // One's own password takes the current one: a session left open is not enough.
         if name == actor.name && change.password.is_some() {
-            let current = change.current_password.as_deref().ok_or_else(|| {
-                AppError::bad_request("give your current password to change it")
-                    .on_field("current_password")
-            })?;
+            let current = change
+                .current_password
+                .as_deref()
+                .ok_or_else(|| AppError::because(Reason::CurrentPasswordMissing))?;
             if !self.auth().password_matches(&name, current).await? {
-                return Err(AppError::forbidden("the current password is not right")
-                    .on_field("current_password"));
+                return Err(AppError::because(Reason::CurrentPasswordWrong));
             }
         }
         self.auth().change_user(actor, &name, &change).await
@@ -94,7 +92,8 @@ impl People for Service {
     /// there is no such token of theirs: whether it exists is not theirs to learn.
     async fn revoke_token(&self, id: i64) -> Result<(), AppError> {
         let actor = self.actor()?;
-        let not_yours = || AppError::not_found(format!("no token {id} of yours to revoke"));
+        let not_yours =
+            || AppError::because(Reason::NotFound { thing: Thing::Token, name: id.to_string() });
         let owner = self.store().token_owner(id).await?.ok_or_else(not_yours)?;
         rules::authorize(actor, Permission::RevokeToken { owner: &owner })
             .map_err(|_| not_yours())?;

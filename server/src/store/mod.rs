@@ -23,6 +23,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use app::error::AppError;
+use app::reason::{Reason, Thing};
 use chrono::{DateTime, Utc};
 
 pub use audit::{AuditEntry, AuditStore};
@@ -61,14 +62,26 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// The thing a store error names.
+fn thing(what: &str) -> Thing {
+    match what {
+        "node" => Thing::Node,
+        "user" => Thing::User,
+        "resource group" => Thing::ResourceGroup,
+        "instance" => Thing::Instance,
+        _ => Thing::Node,
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Taken { what: "node", .. } => {
-                AppError::conflict(err.to_string()).on_field("name")
+            StoreError::Taken { what, name } => {
+                AppError::because(Reason::Taken { thing: thing(what), name })
             }
-            StoreError::Taken { .. } => AppError::conflict(err.to_string()),
-            StoreError::Missing { .. } => AppError::not_found(err.to_string()),
+            StoreError::Missing { what, name } => {
+                AppError::because(Reason::NotFound { thing: thing(what), name })
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 AppError::internal("the database could not complete the request")

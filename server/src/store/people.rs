@@ -64,6 +64,9 @@ pub trait PeopleStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<User>;
 
+    /// Remembers the language the account chose for the UI (`en` or `zh-CN`).
+    async fn set_language(&self, user_id: i64, language: &str) -> Result<()>;
+
     /// Starts a session (and forgets the ones that have ended).
     async fn create_session(
         &self,

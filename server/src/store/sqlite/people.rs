@@ -18,9 +18,10 @@ struct UserRow {
     role: Role,
     created_at: i64,
     disabled: bool,
+    language: Option<String>,
 }
 
-const USER_COLUMNS: &str = "u.id, u.name, m.role, u.created_at, u.disabled";
+const USER_COLUMNS: &str = "u.id, u.name, m.role, u.created_at, u.disabled, u.language";
 const USER_FROM: &str =
     "FROM users u JOIN project_members m ON m.user_id = u.id AND m.project_id = 1";
 
@@ -31,6 +32,7 @@ fn user_of(row: UserRow) -> Result<User> {
         role: row.role,
         created_at: from_ms(row.created_at),
         disabled: row.disabled,
+        language: row.language,
     })
 }
 
@@ -109,7 +111,14 @@ impl PeopleStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(User { id, name: name.to_string(), role, created_at: now, disabled: false })
+        Ok(User {
+            id,
+            name: name.to_string(),
+            role,
+            created_at: now,
+            disabled: false,
+            language: None,
+        })
     }
 
     async fn get_user(&self, name: &str) -> Result<Option<User>> {
@@ -201,6 +210,15 @@ impl PeopleStore for SqliteStore {
             .ok_or_else(|| StoreError::Missing { what: "user", name: name.to_string() })
     }
 
+    async fn set_language(&self, user_id: i64, language: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET language = ?2 WHERE id = ?1")
+            .bind(user_id)
+            .bind(language)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     async fn create_session(
         &self,
         user_id: i64,
@@ -232,7 +250,7 @@ impl PeopleStore for SqliteStore {
     async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT s.csrf_token, s.last_seen_at, s.expires_at, u.id, m.role, u.name, \
-             u.created_at, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id \
+             u.created_at, u.disabled, u.language FROM sessions s JOIN users u ON u.id = s.user_id \
              JOIN project_members m ON m.user_id = u.id AND m.project_id = 1 \
              WHERE s.token_hash = ?1 AND u.disabled = 0",
         )
@@ -323,7 +341,7 @@ impl PeopleStore for SqliteStore {
     async fn token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
         let row: Option<TokenUserRow> = sqlx::query_as(
             "SELECT t.id AS token_id, t.last_used_at, t.expires_at, u.id, m.role, u.name, \
-             u.created_at, u.disabled FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             u.created_at, u.disabled, u.language FROM api_tokens t JOIN users u ON u.id = t.user_id \
              JOIN project_members m ON m.user_id = u.id AND m.project_id = 1 \
              WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled = 0",
         )
