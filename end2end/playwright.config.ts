@@ -27,6 +27,12 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: [['list']],
+  // Every flow in both languages: the browser asks for one (Accept-Language, navigator.language)
+  // and the tests read the words of that language from app/locales (tests/i18n.ts).
+  projects: [
+    { name: 'en', use: { locale: 'en-US' } },
+    { name: 'zh-CN', use: { locale: 'zh-CN' } },
+  ],
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     storageState: adminState,

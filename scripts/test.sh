@@ -9,6 +9,7 @@ cd "$root"
 . scripts/tools.sh
 ensure_build_tools "$root"
 ensure_apt_package chromium chromium
+ensure_cjk_font
 ensure_run_user
 
 say "rustfmt and clippy"

@@ -48,6 +48,20 @@ ensure_apt_package() {
   fi
 }
 
+# A font with Chinese characters, so the browser tests (and their screenshots) show the zh-CN
+# pages as people see them, not as empty boxes.
+ensure_cjk_font() {
+  if ! fc-list :lang=zh-cn 2>/dev/null | grep -q .; then
+    say "installing Debian's fonts-noto-cjk"
+    if [ "$(id -u)" = 0 ]; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk >&2 \
+        || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk >&2; }
+    else
+      sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk >&2
+    fi
+  fi
+}
+
 # The unprivileged user commands run as when the server runs as root (`--run-as`): no home, no
 # shell, its own group. Only root can make it; others run commands as themselves.
 RUN_AS_USER=nightshift-run

@@ -25,7 +25,7 @@ use crate::people::{
 use crate::report::{BatchKind, BatchRequest, Mode, Report, RerunDownstreamRequest};
 use crate::rules::Operation;
 #[cfg(feature = "ssr")]
-use crate::usecases::call;
+use crate::usecases::{call, call_localized};
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn whoami() -> Result<Actor, AppError> {
@@ -52,7 +52,7 @@ pub async fn instances_by_ids(ids: Vec<InstanceId>) -> Result<Vec<Instance>, App
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn fetch_detail(id: InstanceId) -> Result<InstanceDetail, AppError> {
-    call(move |s| async move { s.instance_detail(id).await }).await
+    call_localized(move |s| async move { s.instance_detail(id).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
@@ -72,7 +72,7 @@ pub async fn fetch_log(id: InstanceId, request: LogRequest) -> Result<LogChunk, 
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn run_operation(id: InstanceId, op: Operation, mode: Mode) -> Result<Report, AppError> {
-    call(move |s| async move { s.operate(id, op, Ok(mode)).await }).await
+    call_localized(move |s| async move { s.operate(id, op, Ok(mode)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
@@ -80,12 +80,12 @@ pub async fn run_rerun_downstream(
     root: InstanceId,
     request: RerunDownstreamRequest,
 ) -> Result<Report, AppError> {
-    call(move |s| async move { s.rerun_downstream(root, Ok(request)).await }).await
+    call_localized(move |s| async move { s.rerun_downstream(root, Ok(request)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn run_batch(kind: BatchKind, request: BatchRequest) -> Result<Report, AppError> {
-    call(move |s| async move { s.batch(kind, Ok(request)).await }).await
+    call_localized(move |s| async move { s.batch(kind, Ok(request)).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]

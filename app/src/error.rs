@@ -54,14 +54,20 @@ pub struct AppError {
     /// The input field the error is about, when there is one (forms show it there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// What went wrong, for the UI to say in the page's language.
+    /// What went wrong, as a code and its parameters (for scripts and the server; the browser
+    /// does not read it back, see `shown`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Reason>,
+    #[cfg_attr(not(feature = "ssr"), serde(skip_deserializing))]
+    pub reason: Option<Box<Reason>>,
+    /// The reason in the language of the page that asked: a server function fills it in, so the
+    /// browser needs no code to read reasons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<String>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError { code, message: message.into(), field: None, reason: None }
+        AppError { code, message: message.into(), field: None, reason: None, shown: None }
     }
 
     /// The error for a reason: its status, its English sentence, its field.
@@ -70,16 +76,18 @@ impl AppError {
             code: reason.code(),
             message: reason.describe(Locale::en),
             field: reason.field().map(str::to_string),
-            reason: Some(reason),
+            reason: Some(Box::new(reason)),
+            shown: None,
         }
     }
 
-    /// What the UI shows, in the page's language: the reason when there is one, otherwise the
-    /// kind of failure and the server's (English) words.
+    /// What the UI shows, in the page's language: the reason (or the server's words for it),
+    /// otherwise the kind of failure and the server's English sentence.
     pub fn describe(&self, locale: Locale) -> String {
-        match &self.reason {
-            Some(reason) => reason.describe(locale),
-            None => crate::reason::unexplained(locale, self.code, &self.message),
+        match (&self.reason, &self.shown) {
+            (Some(reason), _) => reason.describe(locale),
+            (None, Some(shown)) => shown.clone(),
+            (None, None) => crate::reason::unexplained(locale, self.code, &self.message),
         }
     }
 

@@ -59,6 +59,13 @@ pub fn from_accept_language(header: &str) -> Option<Locale> {
     best.map(|(locale, _)| locale)
 }
 
+/// A result that carries reasons (typed, for scripts) puts them into the words of a language:
+/// what a server function does before the browser gets it, so the browser needs no code to read
+/// the reasons back.
+pub trait Localize {
+    fn localize(self, locale: Locale) -> Self;
+}
+
 /// The page's language, provided once by the App.
 #[derive(Debug, Clone, Copy)]
 struct PageLocale(Locale);

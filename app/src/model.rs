@@ -281,6 +281,15 @@ pub struct HistoryPoint {
     pub millis: Option<i64>,
 }
 
+impl crate::lang::Localize for InstanceDetail {
+    /// The sentences in `locale`; the facts stay on the server.
+    fn localize(mut self, locale: Locale) -> Self {
+        self.waiting_for = self.waiting.iter().map(|w| w.describe(locale)).collect();
+        self.waiting.clear();
+        self
+    }
+}
+
 /// Everything the detail page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceDetail {
@@ -289,8 +298,9 @@ pub struct InstanceDetail {
     /// "Why isn't it running?": one English sentence per thing it waits for (empty once it
     /// started)…
     pub waiting_for: Vec<String>,
-    /// …and the same as facts, which the UI says in the page's language.
-    #[serde(default)]
+    /// …and the same as facts (server functions put them into the page's language instead).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(not(feature = "ssr"), serde(skip_deserializing))]
     pub waiting: Vec<crate::waiting::Waiting>,
     /// The node's recent runs, newest first.
     pub history: Vec<HistoryPoint>,

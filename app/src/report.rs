@@ -92,7 +92,11 @@ pub enum ItemResult {
     Error {
         error: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(not(feature = "ssr"), serde(skip_deserializing))]
         reason: Option<Reason>,
+        /// The reason in the language of the page that asked (server functions fill it in).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shown: Option<String>,
     },
 }
 
@@ -103,7 +107,7 @@ impl ItemResult {
 
     /// The refusal of one instance.
     pub fn refused(error: crate::error::AppError) -> ItemResult {
-        ItemResult::Error { error: error.message, reason: error.reason }
+        ItemResult::Error { error: error.message, reason: error.reason.map(|r| *r), shown: None }
     }
 
     pub fn error(&self) -> Option<&str> {
@@ -118,6 +122,7 @@ impl ItemResult {
         match self {
             ItemResult::Ok(_) => None,
             ItemResult::Error { reason: Some(reason), .. } => Some(reason.describe(l)),
+            ItemResult::Error { shown: Some(shown), .. } => Some(shown.clone()),
             ItemResult::Error { error, .. } => Some(error.clone()),
         }
     }
@@ -130,6 +135,17 @@ pub struct Report {
     pub results: BTreeMap<String, ItemResult>,
     pub changes: Vec<Change>,
     pub downstream: Vec<Scheduled>,
+}
+
+impl crate::lang::Localize for Report {
+    fn localize(mut self, l: Locale) -> Self {
+        for result in self.results.values_mut() {
+            if let ItemResult::Error { reason: Some(reason), shown, .. } = result {
+                *shown = Some(reason.describe(l));
+            }
+        }
+        self
+    }
 }
 
 impl Report {

@@ -148,6 +148,16 @@ pub fn current() -> Result<SharedUseCases> {
         .ok_or_else(|| AppError::internal("the server did not provide its use cases"))
 }
 
+/// [`call`] for a result that carries reasons: they come back in the page's language.
+pub async fn call_localized<T, F, Fut>(body: F) -> Result<T>
+where
+    T: crate::lang::Localize,
+    F: FnOnce(SharedUseCases) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    Ok(call(body).await?.localize(crate::lang::request_locale()))
+}
+
 /// Runs a server function's body against the request's use cases. A failure also sets the HTTP
 /// status its code names (401, 403, 404, 409, …), so scripts and tests see the same statuses as
 /// from the REST API; a page rendering for someone not signed in stays a 200.
@@ -164,6 +174,12 @@ where
     // hears "nobody": that is the page's answer to render, not its status.
     let rendering_page = use_context::<http::request::Parts>()
         .is_some_and(|parts| !parts.uri.path().starts_with("/rpc/"));
+    let mut result = result;
+    if let Err(error) = &mut result
+        && let Some(reason) = &error.reason
+    {
+        error.shown = Some(reason.describe(crate::lang::request_locale()));
+    }
     if let Err(error) = &result
         && !(rendering_page && error.code == crate::error::ErrorCode::Unauthorized)
         && let Some(response) = use_context::<leptos_axum::ResponseOptions>()

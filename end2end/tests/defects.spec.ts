@@ -8,14 +8,15 @@
  */
 import { APIRequestContext, Browser, Locator, Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { Instance, createNodes, deleteCreatedNodes, hydrated, instancesOf, row, snapshot, unique, waitForState } from './helpers';
+import { Instance, createNodes, deleteCreatedNodes, hydrated, instancesOf, row, screenshot, snapshot, unique, waitForState } from './helpers';
+import { lang } from './i18n';
 
 test.afterEach(async ({ request }) => deleteCreatedNodes(request));
 
 // ── small helpers ─────────────────────────────────────────────────────────────────────────────
 
-/** A browser context of its own, signed in as `name` (through the API: the login form's words
- *  depend on the language), on a hydrated blank of the app. */
+/** A page in a browser context of its own, signed in as `name` (through the API, which shares
+ *  the context's cookies: the login form's words depend on the language). */
 async function signedIn(browser: Browser, name: string, password: string): Promise<Page> {
   const context = await browser.newContext({ storageState: { cookies: [], origins: [] } });
   const login = await context.request.post('/api/v1/login', { data: { username: name, password } });
@@ -105,45 +106,13 @@ async function expectReasonsShownWhole(page: Page, what: string): Promise<void> 
   }
 }
 
-/** WCAG relative luminance and contrast of CSS colours, computed in the page. */
-const contrastScript = `
-  window.__contrast = (() => {
-    const canvas = document.createElement('canvas');
-    canvas.width = canvas.height = 1;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    const rgba = (css) => {
-      ctx.clearRect(0, 0, 1, 1);
-      ctx.fillStyle = '#000';
-      ctx.fillStyle = css;
-      ctx.fillRect(0, 0, 1, 1);
-      const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
-      return [r, g, b, a / 255];
-    };
-    const lum = ([r, g, b]) => {
-      const c = [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
-      return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
-    };
-    const ratio = (fg, bg) => {
-      const [l1, l2] = [lum(rgba(fg)), lum(rgba(bg))].sort((a, b) => b - a);
-      return (l1 + 0.05) / (l2 + 0.05);
-    };
-    const background = (el) => {
-      for (let e = el; e; e = e.parentElement) {
-        const bg = getComputedStyle(e).backgroundColor;
-        if (rgba(bg)[3] > 0.99) return bg;
-      }
-      return 'rgb(255, 255, 255)';
-    };
-    return { rgba, ratio, background };
-  })();
-`;
-
 // ── the defects ───────────────────────────────────────────────────────────────────────────────
 
 test('defect 1: empty filter boxes stay empty after a counter, "everything" or a state chip, and on /tasks after picking a workflow', async ({ page }) => {
+  const values = (ids: string[]) => Promise.all(ids.map((id) => page.locator(id).inputValue()));
   const boxes = ['#filter-node', '#filter-owner', '#filter-workflow'];
   const expectEmpty = async (how: string) => {
-    for (const id of boxes) await expect.soft(page.locator(id), `${id} after ${how}`).toHaveValue('');
+    await expect.soft.poll(() => values(boxes), { message: `${boxes.join(', ')} after ${how}` }).toEqual(['', '', '']);
   };
 
   // /cycle: a counter of the statistics bar (keeps the other, empty, filters).
@@ -185,7 +154,7 @@ test('defect 1: empty filter boxes stay empty after a counter, "everything" or a
   await page.locator('#task-workflow').selectOption('sales');
   await expect(page).toHaveURL(/\/tasks\?workflow=sales$/);
   await expect(page.locator('svg.definitions')).toBeVisible();
-  for (const id of ['#task-name', '#task-owner']) await expect.soft(page.locator(id), `${id} after picking a workflow`).toHaveValue('');
+  await expect.soft.poll(() => values(['#task-name', '#task-owner']), { message: '#task-name, #task-owner after picking a workflow' }).toEqual(['', '']);
 });
 
 test('defect 2: the duration chart draws its bars after in-app navigation to the detail page', async ({ page, request }) => {
@@ -243,9 +212,7 @@ test('defect 3: the flow view keeps its zoom when a live update arrives', async 
   await page.mouse.move(frame.x + frame.width / 2, frame.y + frame.height / 2);
   await page.mouse.wheel(0, -200);
   await expect.poll(() => content.getAttribute('transform')).not.toBe(fitted);
-  await page.mouse.wheel(0, -200);
   const zoomed = await content.getAttribute('transform');
-  await expect.poll(() => content.getAttribute('transform')).not.toBe(fitted);
 
   // Someone pauses an instance of this flow: its box shows it, the zoom stays.
   const paused = await request.post(`/api/v1/instances/${mid.id}/pause`);
@@ -390,6 +357,7 @@ test('defect 8: rerun downstream previews how many will rerun and names the inel
     await expect(dialog.locator('.selection-error')).toBeVisible();
     await expect.soft(dialog.locator('.selection-error'), 'the refusal names the ineligible node').toContainText(`${prefix}_c`);
     await expect.soft(dialog.locator(`.check-row[data-instance-id="${c.id}"]`), 'the ineligible row is marked').toHaveAttribute('data-ineligible', 'true');
+    await screenshot(page, `${lang()}-rerun-downstream-refused`);
   } finally {
     await request.post(`/api/v1/instances/${c.id}/kill`);
   }
@@ -418,6 +386,7 @@ test('defect 9: a test or backfill list filtered to one job shows that filter an
   await expect(page.locator('table.instances tbody tr')).toHaveCount(1);
   await expect(chip, 'the test list shows its job filter').toBeVisible();
   await expect(chip).toContainText(String(testJob));
+  await screenshot(page, `${lang()}-test-job`);
   await chip.locator('[data-remove-filter="job"]').click();
   await expect(page).toHaveURL(/\/test\?/);
   await expect(page).not.toHaveURL(/[?&]job=/);
@@ -429,12 +398,20 @@ test('defect 10: edges of the definition graph do not pass behind other nodes', 
   await hydrated(page);
   const svg = page.locator('svg.definitions');
   await expect(svg.locator('g[data-node="dws_sales_daily"] rect')).toBeVisible();
+  // The edges (paths of class fedge; an edge may be drawn in more than one piece).
   const edges = svg.locator('.fedge');
-  await expect(edges).toHaveCount(6);
-  // Every edge says what it connects.
+  await expect.poll(() => edges.count()).toBeGreaterThanOrEqual(6);
+  // Every edge says what it connects: the six dependencies of the demo's sales workflow.
   const ends = await edges.evaluateAll((els) => els.map((e) => [e.getAttribute('data-from'), e.getAttribute('data-to')]));
   expect.soft(ends.filter(([from, to]) => !from || !to).length, 'edges without data-from/data-to').toBe(0);
-  expect.soft(ends.map(([from, to]) => `${from} → ${to}`)).toContain('ods_customers → dws_sales_daily');
+  expect.soft([...new Set(ends.map(([from, to]) => `${from} → ${to}`))].sort(), 'the edges by their ends').toEqual([
+    'ads_partner_export → ads_partner_ack',
+    'dwd_orders_clean → dws_sales_daily',
+    'dws_sales_daily → ads_partner_export',
+    'dws_sales_daily → ads_sales_report',
+    'ods_customers → dws_sales_daily',
+    'ods_orders → dwd_orders_clean',
+  ]);
 
   // Each edge, sampled along its length, stays out of every box but its own two ends.
   const crossings = await svg.evaluate((root) => {
@@ -462,6 +439,7 @@ test('defect 10: edges of the definition graph do not pass behind other nodes', 
     }
     return found;
   });
+  await screenshot(page, `${lang()}-tasks-sales`);
   expect(crossings, 'edges passing behind nodes that are not their ends').toEqual([]);
 });
 
@@ -514,21 +492,47 @@ test('defect 11: no crowded spots: icon and label, the form buttons, the chart a
   await hydrated(page);
   const axis = page.locator('svg.chart text.axis').first();
   await expect(axis).toBeVisible();
-  await page.addScriptTag({ content: contrastScript });
   const look = await axis.evaluate((el) => {
-    const c = (window as unknown as { __contrast: { rgba: (s: string) => number[]; ratio: (a: string, b: string) => number; background: (e: Element) => string } }).__contrast;
+    // CSS colour → [r, g, b, alpha], through a canvas (any syntax getComputedStyle answers).
+    const ctx = document.createElement('canvas').getContext('2d', { willReadFrequently: true })!;
+    const rgba = (css: string): number[] => {
+      ctx.clearRect(0, 0, 1, 1);
+      ctx.fillStyle = '#000';
+      ctx.fillStyle = css;
+      ctx.fillRect(0, 0, 1, 1);
+      const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
+      return [r, g, b, a / 255];
+    };
+    // WCAG 2 relative luminance and contrast ratio.
+    const luminance = ([r, g, b]: number[]) => {
+      const [R, G, B] = [r, g, b].map((v) => (v /= 255) <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+      return 0.2126 * R + 0.7152 * G + 0.0722 * B;
+    };
+    const ratio = (a: string, b: string) => {
+      const [hi, lo] = [luminance(rgba(a)), luminance(rgba(b))].sort((x, y) => y - x);
+      return (hi + 0.05) / (lo + 0.05);
+    };
+    // What the text is drawn on: the nearest opaque background.
+    let background = 'rgb(255, 255, 255)';
+    for (let e = el.parentElement; e; e = e.parentElement) {
+      const bg = getComputedStyle(e).backgroundColor;
+      if (rgba(bg)[3] > 0.99) {
+        background = bg;
+        break;
+      }
+    }
     const style = getComputedStyle(el);
-    let opacity = Number(style.opacity) * Number(style.fillOpacity) * c.rgba(style.fill)[3];
+    let opacity = Number(style.opacity) * Number(style.fillOpacity) * rgba(style.fill)[3];
     for (let e = el.parentElement; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);
-    const bg = c.background(el);
-    const strokePainted = style.stroke !== 'none' && parseFloat(style.strokeWidth) > 0 && Number(style.strokeOpacity) > 0 && c.rgba(style.stroke)[3] > 0;
+    const strokePainted =
+      style.stroke !== 'none' && parseFloat(style.strokeWidth) > 0 && Number(style.strokeOpacity) > 0 && rgba(style.stroke)[3] > 0;
     return {
       fill: style.fill,
-      background: bg,
-      contrast: c.ratio(style.fill, bg),
+      background,
+      contrast: ratio(style.fill, background),
       opacity,
-      stroke: style.stroke,
-      strokeContrast: strokePainted ? c.ratio(style.stroke, bg) : null,
+      stroke: `${style.stroke} ${style.strokeWidth}`,
+      strokeContrast: strokePainted ? ratio(style.stroke, background) : null,
     };
   });
   expect.soft(look.contrast, `axis label fill ${look.fill} on ${look.background}`).toBeGreaterThanOrEqual(4.5);
@@ -556,6 +560,7 @@ test('defect 12: an empty "my failed" landing view leads to all failed instances
   await expect(page.locator('table.instances tbody tr')).toHaveCount(0);
   const all = page.locator('.empty a[data-all-failed]');
   await expect(all, 'the empty state offers all failed instances').toBeVisible();
+  await screenshot(page, `${lang()}-cycle-empty-mine`);
   await all.click();
   await expect(page).toHaveURL(/[?&]state=failed,stopped(&|$)/);
   await expect(page).not.toHaveURL(/[?&]owner=/);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use leptos::either::{Either, EitherOf3, EitherOf5};
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
@@ -193,20 +193,26 @@ fn window_size() -> (i32, i32) {
 #[component]
 pub fn Dialogs() -> impl IntoView {
     let ui = Ui::get();
-    move || match ui.dialog.get()? {
-        Dialog::Operation { target, op } => {
-            Some(EitherOf5::A(view! { <OperationDialog target op/> }))
-        }
-        Dialog::RerunDownstream { target } => {
-            Some(EitherOf5::B(view! { <RerunDownstreamDialog target/> }))
-        }
+    // The dialogs come in a chunk of their own, fetched the first time one opens: nobody needs
+    // them to read a list.
+    view! {
+        <Suspense fallback=|| ()>
+            {move || ui.dialog.get().map(|dialog| Suspend::new(async move { dialog_view(dialog).await }))}
+        </Suspense>
+    }
+}
+
+/// The view of one dialog: a split point of the browser bundle.
+#[lazy]
+fn dialog_view(dialog: Dialog) -> AnyView {
+    match dialog {
+        Dialog::Operation { target, op } => view! { <OperationDialog target op/> }.into_any(),
+        Dialog::RerunDownstream { target } => view! { <RerunDownstreamDialog target/> }.into_any(),
         Dialog::Batch { kind, request, label } => {
-            Some(EitherOf5::C(view! { <BatchDialog kind request label/> }))
+            view! { <BatchDialog kind request label/> }.into_any()
         }
-        Dialog::Test { node, workflow } => {
-            Some(EitherOf5::D(view! { <TestDialog node workflow/> }))
-        }
-        Dialog::Backfill { node } => Some(EitherOf5::E(view! { <BackfillDialog node/> })),
+        Dialog::Test { node, workflow } => view! { <TestDialog node workflow/> }.into_any(),
+        Dialog::Backfill { node } => view! { <BackfillDialog node/> }.into_any(),
     }
 }
 

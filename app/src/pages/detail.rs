@@ -13,6 +13,7 @@ use crate::components::time::{Timestamp, duration_ms};
 use crate::i18n::td_string;
 use crate::lang::locale;
 use crate::model::{HistoryPoint, Instance, InstanceDetail, InstanceId, InstanceState};
+use crate::pages::flow::escape;
 
 pub fn id_param() -> Memo<Option<InstanceId>> {
     let params = use_params_map();
@@ -55,7 +56,8 @@ pub fn DetailPage() -> impl IntoView {
 #[component]
 fn Detail(detail: InstanceDetail) -> impl IntoView {
     let l = locale();
-    let InstanceDetail { instance, attempts, waiting, history, upstream, downstream, .. } = detail;
+    let InstanceDetail { instance, attempts, waiting_for, history, upstream, downstream, .. } =
+        detail;
     let id = instance.id;
     let target = target_of(&instance);
     let took = match (instance.started_at, instance.ended_at) {
@@ -109,12 +111,12 @@ fn Detail(detail: InstanceDetail) -> impl IntoView {
                 <ActionsButton target=target.clone()/>
             </div>
         </div>
-        {(!waiting.is_empty())
+        {(!waiting_for.is_empty())
             .then(|| {
                 view! {
                     <aside class="why" aria-label=td_string!(l, detail.why_title)>
                         <h2>{td_string!(l, detail.why_title)}</h2>
-                        <ul>{waiting.into_iter().map(|w| view! { <li>{w.describe(l)}</li> }).collect_view()}</ul>
+                        <ul>{waiting_for.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
                     </aside>
                 }
             })}
@@ -210,47 +212,44 @@ fn DurationChart(history: Vec<HistoryPoint>, current: InstanceId) -> impl IntoVi
     let points: Vec<HistoryPoint> = history.into_iter().rev().collect();
     let longest = points.iter().filter_map(|p| p.millis).max().unwrap_or(1).max(1) as f64;
     let slot = W / points.len().max(12) as f64;
-    let bars = points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let millis = p.millis.unwrap_or(0);
-            let height = ((millis as f64 / longest) * (H - 18.0)).max(2.0);
-            let x = i as f64 * slot + 2.0;
-            let y = H - height;
-            let label = td_string!(
-                l,
-                detail.chart.bar,
-                id = p.id.0,
-                bizdate = p.bizdate,
-                took = p.millis.map(|ms| duration_ms(l, ms)).unwrap_or_else(|| td_string!(
-                    l,
-                    detail.running
-                )
-                .into()),
-                state = p.state.label(l)
-            );
-            view! {
-                <a href=detail_href(p.id)>
-                    <rect
-                        class=format!("bar state-{}", p.state.as_str())
-                        class:current=p.id == current
-                        x=(x.round() as i64).to_string()
-                        y=(y.round() as i64).to_string()
-                        width=((slot - 4.0).max(2.0).round() as i64).to_string()
-                        height=(height.round() as i64).to_string()
-                    >
-                        <title>{label}</title>
-                    </rect>
-                </a>
-            }
-        })
-        .collect_view();
+    // Drawn as SVG markup: the browser then makes every element in the SVG namespace, also
+    // when the page is reached by in-app navigation (elements made one by one there would put
+    // a link's bar in the HTML namespace, where it has no size).
+    let mut bars = String::with_capacity(points.len() * 260);
+    for (i, p) in points.iter().enumerate() {
+        let millis = p.millis.unwrap_or(0);
+        let height = ((millis as f64 / longest) * (H - 18.0)).max(2.0);
+        let x = i as f64 * slot + 2.0;
+        let y = H - height;
+        let took = match p.millis {
+            Some(ms) => duration_ms(l, ms),
+            None => td_string!(l, detail.running).to_string(),
+        };
+        let label = td_string!(
+            l,
+            detail.chart.bar,
+            id = p.id.0,
+            bizdate = p.bizdate,
+            took,
+            state = p.state.label(l)
+        );
+        bars.push_str(&format!(
+            r#"<a href="{href}"><rect class="bar state-{state}{current}" x="{x}" y="{y}" width="{w}" height="{h}"><title>{label}</title></rect></a>"#,
+            href = detail_href(p.id),
+            state = p.state.as_str(),
+            current = if p.id == current { " current" } else { "" },
+            x = x.round() as i64,
+            y = y.round() as i64,
+            w = (slot - 4.0).max(2.0).round() as i64,
+            h = height.round() as i64,
+            label = escape(&label),
+        ));
+    }
     Either::Right(view! {
         <svg class="chart" viewBox="0 0 560 140" role="img" aria-label=td_string!(l, detail.chart.label)>
             <text class="axis" x="2" y="11">{duration_ms(l, longest as i64)}</text>
             <line class="axis" x1="0" x2="560" y1="140" y2="140"></line>
-            {bars}
+            <g class="bars" inner_html=bars></g>
         </svg>
     })
 }

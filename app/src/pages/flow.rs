@@ -12,7 +12,7 @@ use crate::components::actions::open_menu;
 use crate::components::context::{Ui, detail_href};
 use crate::components::legend::StateLegend;
 use crate::components::state_badge::state_icon;
-use crate::flow::{FlowGraph, NODE_HEIGHT, NODE_WIDTH};
+use crate::flow::{FlowGraph, LAYER_STEP, NODE_HEIGHT, NODE_WIDTH};
 use crate::i18n::{Locale, td_string};
 use crate::lang::locale;
 
@@ -24,6 +24,9 @@ pub fn FlowPage() -> impl IntoView {
     let l = locale();
     let ui = Ui::get();
     let id = id_param();
+    // The zoom and pan people chose, kept while live updates redraw the graph around the same
+    // instance (only the colours change then).
+    let kept = StoredValue::new(None::<Kept>);
     let graph = LocalResource::new(move || {
         let _ = ui.tick.get();
         let id = id.get();
@@ -49,7 +52,7 @@ pub fn FlowPage() -> impl IntoView {
             <Transition fallback=move || view! { <div class="flow-frame"><p class="loading">{td_string!(l, detail.flow.loading)}</p></div> }>
                 {move || Suspend::new(async move {
                     match graph.await {
-                        Ok(graph) => Either::Left(view! { <FlowCanvas graph/> }),
+                        Ok(graph) => Either::Left(view! { <FlowCanvas graph kept/> }),
                         Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
                 })}
@@ -78,16 +81,41 @@ pub(crate) fn box_label(name: &str) -> String {
     }
 }
 
-/// The edges of a layered drawing: a curve from the right side of `a` to the left side of `b`.
-pub(crate) fn edge_markup(out: &mut String, edges: impl Iterator<Item = ((f32, f32), (f32, f32))>) {
+/// One edge to draw: the names of its ends (for `data-from`/`data-to`), the top-left corners
+/// of their boxes, and the tops of the slots it passes through in the layers between.
+pub(crate) struct EdgeLine<'a> {
+    pub from: String,
+    pub to: String,
+    pub a: (f32, f32),
+    pub b: (f32, f32),
+    pub bends: &'a [f32],
+}
+
+/// The edges of a layered drawing: from the right side of `a`, through its own slot in each
+/// layer it crosses (never behind a box), to the left side of `b`; curves only in the gaps
+/// between layers.
+pub(crate) fn edge_markup<'a>(out: &mut String, edges: impl Iterator<Item = EdgeLine<'a>>) {
     let (w, h) = (px(NODE_WIDTH), px(NODE_HEIGHT));
-    for ((ax, ay), (bx, by)) in edges {
-        let (x1, y1, x2, y2) = (px(ax) + w, px(ay) + h / 2, px(bx), px(by) + h / 2);
-        let bend = ((x2 - x1) / 2).max(24);
+    let step = px(LAYER_STEP);
+    for edge in edges {
+        let (mut x1, mut y1) = (px(edge.a.0) + w, px(edge.a.1) + h / 2);
+        let mut d = format!("M{x1} {y1}");
+        let curve = |d: &mut String, x1: i64, y1: i64, x2: i64, y2: i64| {
+            let bend = ((x2 - x1) / 2).max(12);
+            d.push_str(&format!(" C{} {y1} {} {y2} {x2} {y2}", x1 + bend, x2 - bend));
+        };
+        for (k, top) in edge.bends.iter().enumerate() {
+            let x = px(edge.a.0) + step * (k as i64 + 1);
+            let y = px(*top) + h / 2;
+            curve(&mut d, x1, y1, x, y);
+            d.push_str(&format!(" L{} {y}", x + w));
+            (x1, y1) = (x + w, y);
+        }
+        curve(&mut d, x1, y1, px(edge.b.0), px(edge.b.1) + h / 2);
         out.push_str(&format!(
-            r#"<path class="fedge" d="M{x1} {y1} C{} {y1} {} {y2} {x2} {y2}"/>"#,
-            x1 + bend,
-            x2 - bend
+            r#"<path class="fedge" data-from="{}" data-to="{}" d="{d}"/>"#,
+            escape(&edge.from),
+            escape(&edge.to)
         ));
     }
 }
@@ -98,9 +126,15 @@ pub fn markup(l: Locale, graph: &FlowGraph) -> String {
     let (w, h) = (px(NODE_WIDTH), px(NODE_HEIGHT));
     edge_markup(
         &mut out,
-        graph.edges.iter().map(|&(up, down)| {
+        graph.edges.iter().enumerate().map(|(k, &(up, down))| {
             let (a, b) = (&graph.nodes[up as usize], &graph.nodes[down as usize]);
-            ((a.x, a.y), (b.x, b.y))
+            EdgeLine {
+                from: a.instance.id.to_string(),
+                to: b.instance.id.to_string(),
+                a: (a.x, a.y),
+                b: (b.x, b.y),
+                bends: graph.bends.get(k).map_or(&[], Vec::as_slice),
+            }
         }),
     );
     for node in &graph.nodes {
@@ -146,8 +180,11 @@ pub fn markup(l: Locale, graph: &FlowGraph) -> String {
     out
 }
 
+/// The view of a graph: around which instance, at what scale, moved how far.
+type Kept = (crate::model::InstanceId, f64, (f64, f64));
+
 #[component]
-fn FlowCanvas(graph: FlowGraph) -> impl IntoView {
+fn FlowCanvas(graph: FlowGraph, kept: StoredValue<Option<Kept>>) -> impl IntoView {
     let l = locale();
     let navigate = use_navigate();
     let fit = (VIEW_W / (graph.width as f64 + 40.0))
@@ -156,8 +193,14 @@ fn FlowCanvas(graph: FlowGraph) -> impl IntoView {
     // Centred in the frame at the fitting scale.
     let centred =
         ((VIEW_W - graph.width as f64 * fit) / 2.0, (VIEW_H - graph.height as f64 * fit) / 2.0);
-    let scale = RwSignal::new(fit);
-    let offset = RwSignal::new(centred);
+    let center = graph.center;
+    let (start_scale, start_offset) = kept
+        .get_value()
+        .filter(|(around, ..)| *around == center)
+        .map_or((fit, centred), |(_, scale, offset)| (scale, offset));
+    let scale = RwSignal::new(start_scale);
+    let offset = RwSignal::new(start_offset);
+    Effect::new(move |_| kept.set_value(Some((center, scale.get(), offset.get()))));
     let dragging = StoredValue::new(None::<(f64, f64, (f64, f64))>);
     let count = graph.nodes.len();
     let truncated = graph.truncated;

@@ -90,7 +90,7 @@ fn hint_box(l: Locale, hints: LoginHints) -> Option<impl IntoView> {
                                 <td class="mono">{*name}</td>
                                 <td class="mono">{*password}</td>
                                 <td>{role.label(l)}</td>
-                                <td class="muted">{demo_words(l, name, *what)}</td>
+                                <td class="muted">{demo_words(l, name, what)}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>

@@ -15,7 +15,7 @@ use crate::i18n::{Locale, td_string};
 use crate::lang::locale;
 use crate::model::url_encode;
 use crate::nodes::{Node, NodeQuery};
-use crate::pages::flow::{box_label, edge_markup, escape, px};
+use crate::pages::flow::{EdgeLine, box_label, edge_markup, escape, px};
 use crate::schedule_words::describe;
 
 fn target_of(node: &Node) -> NodeTarget {
@@ -208,9 +208,15 @@ fn graph_markup(l: Locale, graph: &DefinitionGraph, workflow: &str) -> String {
     let mut out = String::new();
     edge_markup(
         &mut out,
-        graph.edges.iter().map(|&(up, down)| {
+        graph.edges.iter().enumerate().map(|(k, &(up, down))| {
             let (a, b) = (&graph.nodes[up as usize], &graph.nodes[down as usize]);
-            ((a.x, a.y), (b.x, b.y))
+            EdgeLine {
+                from: a.name.clone(),
+                to: b.name.clone(),
+                a: (a.x, a.y),
+                b: (b.x, b.y),
+                bends: graph.bends.get(k).map_or(&[], Vec::as_slice),
+            }
         }),
     );
     for node in &graph.nodes {

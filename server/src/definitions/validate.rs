@@ -82,8 +82,10 @@ impl From<DefinitionError> for AppError {
 
 /// A text check's refusal as the problem of a node's field.
 fn field_problem(node: String, error: AppError) -> DefinitionError {
-    let problem =
-        error.reason.unwrap_or(Reason::BadFile { file: node.clone(), detail: error.message });
+    let problem = error
+        .reason
+        .map(|r| *r)
+        .unwrap_or(Reason::BadFile { file: node.clone(), detail: error.message });
     DefinitionError::BadField { node, problem }
 }
 

@@ -89,10 +89,10 @@ pub async fn language(State(auth): State<Auth>, mut request: Request, next: Next
             let cookie = language_cookie(asked, auth.config().secure_cookies);
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
-        if let Some(user_id) = for_account {
-            if let Err(e) = auth.remember_language(user_id, asked).await {
-                tracing::error!(error = %e.message, "could not save the language choice");
-            }
+        if let Some(user_id) = for_account
+            && let Err(e) = auth.remember_language(user_id, asked).await
+        {
+            tracing::error!(error = %e.message, "could not save the language choice");
         }
     }
     response

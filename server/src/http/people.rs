@@ -159,9 +159,9 @@ pub async fn login_form(
                 tracing::error!(error = %error.message, "login failed");
             }
             // The page says it in its language: the reason's code, and how long to wait.
-            let (code, seconds) = match error.reason {
+            let (code, seconds) = match error.reason.as_deref() {
                 Some(Reason::WrongPassword) => ("wrong_password", String::new()),
-                Some(Reason::TooManyLogins { seconds }) => {
+                Some(&Reason::TooManyLogins { seconds }) => {
                     ("too_many_logins", format!("&seconds={seconds}"))
                 }
                 _ => ("internal", String::new()),
