@@ -1,6 +1,12 @@
 import { expect, test } from './fixtures';
 import * as fs from 'node:fs';
-import { createNodes, deleteCreatedNodes, hydrated, instancesOf, row, snapshot, unique, waitForState } from './helpers';
+import { createNodes, deleteCreatedNodes, hydrated, instancesOf, row, screenshot, snapshot, unique, waitForState } from './helpers';
+import { lang, state, t } from './i18n';
+
+/** The first line of a report: its clauses joined as the UI joins them, with the full stop. */
+function summary(...clauses: string[]): string {
+  return clauses.join(t('actions.report.clause_separator')) + t('actions.report.full_stop');
+}
 
 test.afterEach(async ({ request }) => deleteCreatedNodes(request));
 
@@ -23,16 +29,26 @@ test('batch repair rerun previews its changes and refusals, then reports per ins
   for (const node of ['left', 'right', 'fine']) {
     await row(page, `${prefix}_${node}`).getByRole('checkbox').check();
   }
-  await expect(page.locator('.batch-bar')).toContainText('3 selected');
+  await expect(page.locator('.batch-bar')).toContainText(t('instances.batch.selected', { count: 3 }));
+  await screenshot(page, `${lang()}-batch-bar`);
   fs.writeFileSync(fixed, '');
   await page.locator('[data-batch="rerun"]').click();
   const dialog = page.getByRole('dialog');
-  await expect(dialog).toContainText('2 instances will change, 1 refused, 1 downstream will be scheduled again');
-  await expect(dialog.locator('.refusals')).toContainText('repair rerun is only for failed instances; this one is success');
+  await expect(dialog.locator('.summary')).toHaveText(
+    summary(
+      t('actions.report.will_change_plural', { count: 2 }),
+      t('actions.report.refused_count', { count: 1 }),
+      t('actions.report.downstream_count', { count: 1 }),
+    ),
+  );
+  await expect(dialog.locator('.refusals')).toContainText(t('errors.rules.not_failed', { state: state('success') }));
   await expect(dialog.locator('.downstream')).toContainText(`${prefix}_child`);
+  await screenshot(page, `${lang()}-batch-dialog`);
   await dialog.locator('[data-confirm="batch"]').click();
-  await expect(dialog.locator('.batch-results')).toContainText('2 instances changed, 1 refused');
-  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(dialog.locator('.batch-results')).toContainText(
+    [t('actions.report.changed_plural', { count: 2 }), t('actions.report.refused_count', { count: 1 })].join(t('actions.report.clause_separator')),
+  );
+  await dialog.getByRole('button', { name: t('actions.batch.done'), exact: true }).click();
   await expect(row(page, `${prefix}_child`)).toHaveAttribute('data-state', 'success', { timeout: 20_000 });
   expect((await instancesOf(request, `${prefix}_child`))[0].attempt).toBe(1);
 });
@@ -49,13 +65,13 @@ test('batch kill is offered to an administrator and kills all matching the filte
   await page.goto(`/cycle?state=running&node=${prefix}`);
   await hydrated(page);
   await expect(page.locator('table.instances tbody tr')).toHaveCount(3);
-  await page.getByRole('checkbox', { name: 'Select all loaded rows' }).check();
+  await page.getByRole('checkbox', { name: t('instances.table.select_all'), exact: true }).check();
   await expect(page.locator('[data-batch="kill"]')).toBeVisible();
   await page.locator('[data-batch="kill"]').click();
   const dialog = page.getByRole('dialog');
-  await expect(dialog).toContainText('3 instances will change');
+  await expect(dialog).toContainText(t('actions.report.will_change_plural', { count: 3 }));
   await dialog.locator('[data-confirm="batch"]').click();
-  await expect(dialog.locator('.batch-results')).toContainText('3 instances changed', { timeout: 20_000 });
+  await expect(dialog.locator('.batch-results')).toContainText(t('actions.report.changed_plural', { count: 3 }), { timeout: 20_000 });
   for (const node of nodes) {
     await waitForState(request, node.name, 'stopped');
   }

@@ -1,5 +1,6 @@
 import { expect, test } from './fixtures';
 import { createNodes, deleteCreatedNodes, hydrated, row, screenshot, snapshot, unique } from './helpers';
+import { lang, state, t } from './i18n';
 
 test.afterEach(async ({ request }) => deleteCreatedNodes(request));
 
@@ -15,27 +16,28 @@ test('the list shows rows from the database; filters live in the URL and survive
   await page.goto('/cycle?state=any');
   await hydrated(page);
   // Typing a node name filters (it only works once the page has hydrated).
-  await page.getByLabel('Node', { exact: true }).fill(prefix);
-  await page.getByLabel('Node', { exact: true }).press('Enter');
+  const nodeFilter = page.getByLabel(t('instances.filter.node'), { exact: true });
+  await nodeFilter.fill(prefix);
+  await nodeFilter.press('Enter');
   await expect(page).toHaveURL(new RegExp(`node=${prefix}`));
   const rows = page.locator('table.instances tbody tr');
   await expect(rows).toHaveCount(2);
   await expect(row(page, `${prefix}_extract`)).toHaveAttribute('data-state', 'waiting_time');
   await expect(row(page, `${prefix}_load`)).toHaveAttribute('data-state', 'not_run');
   await expect(rows.first()).toContainText('2031-01-14'); // business date = run date - 1
-  await screenshot(page, 'instance-list');
+  await screenshot(page, `${lang()}-cycle`);
 
   // A state chip narrows the list and writes itself into the URL.
   await page.locator('.chips [data-state="not_run"]').click();
   await expect(page).toHaveURL(/state=not_run/);
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText(`${prefix}_load`);
-  await expect(rows.first().locator('.badge').first()).toHaveText(/not run/);
+  await expect(rows.first().locator('.badge').first().locator('.label')).toHaveText(state('not_run'));
 
   // The URL alone reproduces the view.
   await page.reload();
   await hydrated(page);
-  await expect(page.getByLabel('Node', { exact: true })).toHaveValue(prefix);
+  await expect(nodeFilter).toHaveValue(prefix);
   await expect(page.locator('.chips [data-state="not_run"]')).toHaveAttribute('aria-pressed', 'true');
   await expect(rows).toHaveCount(1);
 });

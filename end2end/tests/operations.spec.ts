@@ -1,6 +1,13 @@
 import { expect, test } from './fixtures';
 import * as fs from 'node:fs';
-import { createNodes, deleteCreatedNodes, hydrated, row, snapshot, unique, waitForState } from './helpers';
+import { createNodes, deleteCreatedNodes, hydrated, row, screenshot, snapshot, unique, waitForState } from './helpers';
+import { lang, state, t, tx } from './i18n';
+
+/** "waiting for time, waiting for resources or running": states listed as the UI lists them. */
+function either(...states: string[]): string {
+  const words = states.map(state);
+  return t('common.list.or', { init: words.slice(0, -1).join(t('common.list.separator')), last: words[words.length - 1] });
+}
 
 test.afterEach(async ({ request }) => deleteCreatedNodes(request));
 
@@ -28,7 +35,13 @@ test('right-click operations: a disabled one explains itself, rerun and set succ
   await expect(menu).toBeVisible();
   const kill = menu.locator('[data-op="kill"]');
   await expect(kill).toHaveAttribute('aria-disabled', 'true');
-  await expect(kill).toHaveAttribute('title', /only possible for an instance that is waiting for time, waiting for resources or running; this one is failed/);
+  const killReason = t('errors.rules.wrong_state', {
+    operation: t('common.op.kill'),
+    allowed: either('waiting_time', 'waiting_resources', 'running'),
+    state: state('failed'),
+  });
+  await expect(kill).toHaveAttribute('title', killReason);
+  await expect(kill.locator('.reason')).toHaveText(killReason);
   await kill.click({ force: true });
   await expect(page.getByRole('dialog')).toHaveCount(0);
 
@@ -36,16 +49,17 @@ test('right-click operations: a disabled one explains itself, rerun and set succ
   fs.writeFileSync(flaky, '');
   await menu.locator('[data-op="rerun"]').click();
   const dialog = page.getByRole('dialog');
-  await expect(dialog).toContainText('1 instance will change');
+  await expect(dialog).toContainText(t('actions.report.will_change_singular', { count: 1 }));
   await expect(dialog.locator('.downstream')).toContainText(`${prefix}_down`);
+  await screenshot(page, `${lang()}-rerun-dialog`);
   await dialog.locator('[data-confirm="rerun"]').click();
-  await expect(page.locator('.toast')).toContainText('rerun and resume');
+  await expect(page.locator('.toast')).toContainText(tx('actions.operation.done', { operation: t('common.op.rerun'), node: `${prefix}_up` }));
   // Live: the rows change without a reload.
   await expect(up).toHaveAttribute('data-state', 'success', { timeout: 20_000 });
   await expect(row(page, `${prefix}_down`)).toHaveAttribute('data-state', 'success', { timeout: 20_000 });
 
   // Set success and resume, through the keyboard-reachable actions button.
-  await row(page, `${prefix}_other`).getByRole('button', { name: /Actions for/ }).click();
+  await row(page, `${prefix}_other`).getByRole('button', { name: tx('actions.menu.button_label', { node: `${prefix}_other` }) }).click();
   await page.getByRole('menu').locator('[data-op="set_success"]').click();
   await page.getByRole('dialog').locator('[data-confirm="set_success"]').click();
   await expect(row(page, `${prefix}_other`)).toHaveAttribute('data-state', 'success', { timeout: 20_000 });
@@ -81,9 +95,10 @@ test('pause and resume, and kill of a running command', async ({ page, request }
   const sleeping = row(page, `${prefix}_sleep`);
   await sleeping.click({ button: 'right' });
   await page.getByRole('menu').locator('[data-op="kill"]').click();
-  await expect(page.getByRole('dialog')).toContainText('manually stopped');
+  // The preview: it becomes manually stopped.
+  await expect(page.getByRole('dialog').locator('.changes')).toContainText(state('stopped'));
   await page.getByRole('dialog').locator('[data-confirm="kill"]').click();
-  await expect(page.locator('.toast')).toContainText('kill');
+  await expect(page.locator('.toast')).toContainText(tx('actions.operation.done', { operation: t('common.op.kill'), node: `${prefix}_sleep` }));
   const killed = await waitForState(request, `${prefix}_sleep`, 'stopped');
   expect(killed.attempt).toBe(1);
 });
@@ -110,12 +125,15 @@ test('the checked-downstream dialog refuses an ineligible selection, then reruns
   const running = dialog.locator(`.check-row[data-instance-id="${c.id}"] input`);
   await expect(running).not.toBeChecked();
   await running.check();
-  await expect(dialog.locator('.selection-error')).toContainText('the selection contains nodes that are not eligible to run (instances ');
+  // The refusal names the checked instance that cannot run, by its node.
+  await expect(dialog.locator('.selection-error')).toHaveText(
+    t('errors.rules.ineligible', { message: t('errors.rules.ineligible_selection'), ids: `${prefix}_c #${c.id}` }),
+  );
   await expect(dialog.locator('[data-confirm="rerun_downstream"]')).toBeDisabled();
   await running.uncheck();
   await expect(dialog.locator('.selection-error')).toHaveCount(0);
   await dialog.locator('[data-confirm="rerun_downstream"]').click();
-  await expect(page.locator('.toast')).toContainText('rerunning 2 instances in dependency order');
+  await expect(page.locator('.toast')).toContainText(t('actions.rerun_downstream.started', { count: 2 }));
   await expect.poll(async () => {
     const r = await request.get(`/api/v1/instances?node=${prefix}_b`);
     return (await r.json()).items[0].attempt;

@@ -1,5 +1,6 @@
 import { expect, test } from './fixtures';
 import { deleteCreatedNodes, hydrated, screenshot, unique } from './helpers';
+import { lang, t, tx } from './i18n';
 
 const made: string[] = [];
 test.afterEach(async ({ request }) => {
@@ -7,49 +8,65 @@ test.afterEach(async ({ request }) => {
   while (made.length) await request.delete(`/api/v1/nodes/${made.pop()}`);
 });
 
-async function createInTheForm(page: import('@playwright/test').Page, name: string, extra: { upstream?: string; command?: string } = {}) {
+/** A label of the node form, in the page's language. */
+function field(page: import('@playwright/test').Page, key: string) {
+  return page.getByLabel(t(`tasks.form.${key}`), { exact: true });
+}
+
+async function createInTheForm(
+  page: import('@playwright/test').Page,
+  name: string,
+  extra: { upstream?: string; command?: string; screenshot?: string } = {},
+) {
   await page.goto('/tasks/new');
   await hydrated(page);
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Workflow').fill('ui_made');
-  await page.getByLabel('Command').fill(extra.command ?? 'echo testing ${bizdate}');
-  await page.getByLabel('Schedule (cron)').fill('30 1 * * *');
-  await expect(page.locator('.hint')).toHaveText('daily at 01:30');
-  if (extra.upstream) await page.getByLabel('Upstream nodes').fill(extra.upstream);
-  await page.getByRole('button', { name: 'Create node' }).click();
+  await expect(page.locator('h1')).toHaveText(t('tasks.form.title_new'));
+  await field(page, 'name').fill(name);
+  await field(page, 'workflow').fill('ui_made');
+  await field(page, 'command').fill(extra.command ?? 'echo testing ${bizdate}');
+  await field(page, 'schedule').fill('30 1 * * *');
+  await expect(page.locator('.hint')).toHaveText(t('tasks.schedule.daily', { time: '01:30' }));
+  if (extra.upstream) await field(page, 'upstream').fill(extra.upstream);
+  if (extra.screenshot) await screenshot(page, extra.screenshot);
+  await page.getByRole('button', { name: t('tasks.form.create'), exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`/tasks/${name}$`));
   made.push(name);
 }
 
 test('nodes are created in the UI, and a cycle is refused next to the field', async ({ page }) => {
   const prefix = unique('ui_node');
-  await createInTheForm(page, `${prefix}_first`);
+  await createInTheForm(page, `${prefix}_first`, { screenshot: `${lang()}-node-form` });
   await expect(page.locator('h1')).toContainText(`${prefix}_first`);
-  await expect(page.locator('.properties')).toContainText('daily at 01:30');
+  await expect(page.locator('.properties')).toContainText(t('tasks.schedule.daily', { time: '01:30' }));
   await createInTheForm(page, `${prefix}_second`, { upstream: `${prefix}_first` });
   await expect(page.locator('.node-links').first()).toContainText(`${prefix}_first`);
 
   // Make the first depend on the second: a cycle, refused with the path, nothing saved.
   await page.goto(`/tasks/${prefix}_first/edit`);
   await hydrated(page);
-  await page.getByLabel('Upstream nodes').fill(`${prefix}_second`);
-  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('h1')).toHaveText(t('tasks.form.title_edit'));
+  await field(page, 'upstream').fill(`${prefix}_second`);
+  await page.getByRole('button', { name: t('common.button.save'), exact: true }).click();
   await expect(page.locator('.field-error[data-field="upstream"]')).toHaveText(
-    `dependency cycle: ${prefix}_first → ${prefix}_second → ${prefix}_first`,
+    t('errors.node.cycle', { path: `${prefix}_first → ${prefix}_second → ${prefix}_first` }),
   );
   await expect(page).toHaveURL(/\/edit$/);
   // A bad schedule is refused at its own field.
-  await page.getByLabel('Upstream nodes').fill('');
-  await page.getByLabel('Schedule (cron)').fill('0 25 * * *');
-  await page.getByRole('button', { name: 'Save' }).click();
-  await expect(page.locator('.field-error[data-field="schedule"]')).toContainText("schedule '0 25 * * *' is not valid");
+  await field(page, 'upstream').fill('');
+  await field(page, 'schedule').fill('0 25 * * *');
+  await page.getByRole('button', { name: t('common.button.save'), exact: true }).click();
+  await expect(page.locator('.field-error[data-field="schedule"]')).toHaveText(
+    tx('errors.node.bad_schedule', { node: `${prefix}_first`, schedule: '0 25 * * *' }),
+  );
 
   // The task list shows both, and the workflow graph draws the edge.
   await page.goto('/tasks?workflow=ui_made');
   await hydrated(page);
   await expect(page.locator(`table.nodes tr[data-node="${prefix}_second"]`)).toBeVisible();
   await expect(page.locator(`svg.definitions g[data-node="${prefix}_first"]`)).toBeVisible();
-  await screenshot(page, 'tasks');
+  await expect(page.locator('h1')).toHaveText(t('tasks.list.title'));
+  await expect(page.getByRole('link', { name: t('tasks.list.new_node') })).toBeVisible();
+  await screenshot(page, `${lang()}-tasks`);
 
   // The audit trail shows who made the nodes, with their fields.
   await page.goto(`/audit?action=node.create&subject=node:${prefix}_second`);
@@ -58,7 +75,8 @@ test('nodes are created in the UI, and a cycle is refused next to the field', as
   await expect(entry).toHaveCount(1);
   await expect(entry.locator('li[data-field="upstream"] ins')).toHaveText(`${prefix}_first`);
   await expect(entry.locator('li[data-field="schedule"] ins')).toHaveText('30 1 * * *');
-  await screenshot(page, 'audit-definitions');
+  await expect(entry.locator('td').nth(2)).toHaveText(t('audit.action.node_create'));
+  await screenshot(page, `${lang()}-audit-definitions`);
 });
 
 test('a test run starts from the node and its link shows the smoke-test result', async ({ page }) => {
@@ -66,10 +84,10 @@ test('a test run starts from the node and its link shows the smoke-test result',
   await createInTheForm(page, name);
   await page.locator('[data-node-action="test"]').click();
   const dialog = page.getByRole('dialog');
-  await dialog.getByLabel('Business date').fill('2026-01-05');
+  await dialog.getByLabel(t('actions.test.bizdate'), { exact: true }).fill('2026-01-05');
   await dialog.locator('[data-confirm="test"]').click();
-  await expect(dialog).toContainText('1 test instance started.');
-  await dialog.getByRole('link', { name: 'See the smoke test result' }).click();
+  await expect(dialog).toContainText(t('actions.test.started_singular', { count: 1 }));
+  await dialog.getByRole('link', { name: t('actions.test.see_result'), exact: true }).click();
   await expect(page).toHaveURL(/\/test\?state=any&job=\d+/);
   await hydrated(page);
   const row = page.locator(`table.instances tbody tr[data-node="${name}"]`);
@@ -88,18 +106,18 @@ test('a backfill of a node and a checked descendant runs and its progress bar re
   const dialog = page.getByRole('dialog');
   await dialog.locator('[data-scope="downstream"]').check();
   await dialog.locator(`.check-row[data-node="${prefix}_down"] input`).check();
-  await dialog.getByLabel('Business dates from').fill('2026-02-01');
-  await dialog.getByLabel('to', { exact: true }).fill('2026-02-03');
+  await dialog.getByLabel(t('actions.backfill.from'), { exact: true }).fill('2026-02-01');
+  await dialog.getByLabel(t('actions.backfill.to'), { exact: true }).fill('2026-02-03');
   await dialog.locator('[data-confirm="preview"]').click();
-  await expect(dialog.locator('.preview')).toContainText('6 instances over 3 business dates');
+  await expect(dialog.locator('.preview')).toContainText(tx('actions.backfill.preview_summary', { instances: 6, dates: 3 }));
   await dialog.locator('[data-confirm="backfill"]').click();
-  await expect(dialog).toContainText('6 instances.');
-  await dialog.getByRole('link', { name: 'See the backfill' }).click();
+  await expect(dialog).toContainText(tx('actions.backfill.started', { count: 6 }));
+  await dialog.getByRole('link', { name: t('actions.backfill.see_result'), exact: true }).click();
   await expect(page).toHaveURL(/\/backfill\?state=any&job=\d+/);
   await hydrated(page);
   const job = page.locator('.job.active');
   await expect(job).toHaveAttribute('data-complete', 'true', { timeout: 30_000 });
-  await expect(job.locator('.progress-text')).toHaveText('6 done · 0 failed · 6 total');
+  await expect(job.locator('.progress-text')).toHaveText(t('instances.jobs.progress', { done: 6, failed: 0, total: 6 }));
   await expect(page.locator('table.instances tbody tr')).toHaveCount(6);
-  await screenshot(page, 'backfill');
+  await screenshot(page, `${lang()}-backfill`);
 });

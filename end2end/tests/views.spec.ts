@@ -1,5 +1,6 @@
 import { expect, test } from './fixtures';
 import { createNodes, deleteCreatedNodes, hydrated, instancesOf, screenshot, snapshot, unique, waitForState } from './helpers';
+import { lang, t, tx } from './i18n';
 
 test.afterEach(async ({ request }) => deleteCreatedNodes(request));
 
@@ -19,7 +20,9 @@ test('the live log tails a running command and offers the whole log after', asyn
   await expect(log).toContainText('line 6', { timeout: 15_000 });
   await expect(log).toContainText('[nightshift] succeeded');
   await expect(log).toHaveAttribute('data-done', 'true');
-  await expect(page.getByRole('link', { name: 'Download' })).toHaveAttribute('href', new RegExp(`/api/v1/instances/${running.id}/log\\?attempt=1&download=true`));
+  await expect(page.locator('.head-actions .badge')).toHaveText(t('detail.log.complete'));
+  await expect(page.getByRole('link', { name: t('detail.log.download'), exact: true })).toHaveAttribute('href', new RegExp(`/api/v1/instances/${running.id}/log\\?attempt=1&download=true`));
+  await screenshot(page, `${lang()}-log`);
 });
 
 test('the detail page shows properties, why it waits, a duration chart and its neighbours', async ({ page, request }) => {
@@ -38,7 +41,7 @@ test('the detail page shows properties, why it waits, a duration chart and its n
   await page.goto(`/instances/${daily.id}`);
   await hydrated(page);
   await expect(page.locator('h1')).toContainText(`${prefix}_daily`);
-  await expect(page.locator('.properties')).toContainText('Business date');
+  await expect(page.locator('.properties')).toContainText(t('detail.property.bizdate'));
   // Up/downstream tables, each row linking to its own detail.
   const upstream = page.locator('#neighbours table').first().locator('tbody tr');
   await expect(upstream).toHaveCount(6);
@@ -49,14 +52,16 @@ test('the detail page shows properties, why it waits, a duration chart and its n
   await page.goto(`/instances/${hourly[0].id}`);
   await hydrated(page);
   await expect(page.locator('svg.chart rect.bar')).toHaveCount(6);
-  await screenshot(page, 'detail');
+  await screenshot(page, `${lang()}-detail`);
 
   // Why isn't it running? A future instance says what it waits for.
   await snapshot(request, '2031-09-02');
   const future = (await instancesOf(request, `${prefix}_blocked`)).find((i) => i.state === 'not_run')!;
   await page.goto(`/instances/${future.id}`);
   await hydrated(page);
-  await expect(page.locator('.why')).toContainText(`It waits for 1 upstream instance to succeed: ${prefix}_daily`);
+  await expect(page.locator('.why')).toContainText(
+    tx('detail.waiting.upstream_singular', { count: 1, listed: tx('detail.waiting.holding', { node: `${prefix}_daily` }) }),
+  );
   // Its upstream's upstream waits for the clock; the neighbour links lead there.
   await page.locator('#neighbours table').first().getByRole('link').first().click();
   await expect(page).toHaveURL(/\/instances\/\d+$/);
@@ -65,7 +70,9 @@ test('the detail page shows properties, why it waits, a duration chart and its n
   await page.locator('#neighbours table').first().getByRole('link').first().click();
   await hydrated(page);
   await expect(page.locator('h1')).toContainText(`${prefix}_hourly`);
-  await expect(page.locator('.why')).toContainText('It waits for its planned time, 2031-09-02 00:00:00 UTC');
+  await expect(page.locator('.why')).toContainText(
+    tx('detail.waiting.planned', { when: tx('detail.waiting.when_in', { at: '2031-09-02 00:00:00' }) }),
+  );
 });
 
 test('the flow view draws the DAG around an instance, coloured by state, with the same menu', async ({ page, request }) => {
@@ -92,7 +99,7 @@ test('the flow view draws the DAG around an instance, coloured by state, with th
   const x = async (node: string) => (await page.locator(`svg.flow g.fnode:has(title:text-matches("^${node} "))`).boundingBox())!.x;
   expect(await x(`${prefix}_root`)).toBeLessThan(await x(`${prefix}_mid1`));
   expect(await x(`${prefix}_mid1`)).toBeLessThan(await x(`${prefix}_leaf`));
-  await screenshot(page, 'flow');
+  await screenshot(page, `${lang()}-flow`);
 
   await page.locator(`svg.flow g.fnode[data-id="${mid1.id}"]`).click({ button: 'right' });
   const menu = page.getByRole('menu');
