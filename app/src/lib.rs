@@ -40,8 +40,6 @@ use crate::pages::lazy;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    page_policy();
     let lang = lang::tag(lang::request_locale());
     view! {
         <!DOCTYPE html>
@@ -59,22 +57,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
-    }
-}
-
-/// The page's content security policy: its own scripts and WASM, and the inline scripts that
-/// start it only with this response's nonce (Leptos puts it on each of them); no framing.
-#[cfg(feature = "ssr")]
-fn page_policy() {
-    let Some(nonce) = leptos::nonce::use_nonce() else { return };
-    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else { return };
-    let policy = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    );
-    if let Ok(value) = http::HeaderValue::from_str(&policy) {
-        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -15,6 +15,7 @@ use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 
 use crate::auth::Identity;
+use crate::http::guard::PageNonce;
 use crate::service::{Core, Service};
 
 /// Where the compiled site (pkg/nightshift.js, pkg/nightshift_bg.wasm, pkg/nightshift.css) is.
@@ -34,7 +35,12 @@ pub fn router(core: Core, options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
     let auth_for_forms = core.auth.clone();
     let context = move || {
-        let identity = use_context::<Parts>()
+        let parts = use_context::<Parts>();
+        // The answer's nonce, which its policy names (see `http::guard`).
+        if let Some(nonce) = parts.as_ref().and_then(|p| p.extensions.get::<PageNonce>()) {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0.as_str()));
+        }
+        let identity = parts
             .and_then(|parts| parts.extensions.get::<Identity>().cloned())
             .unwrap_or(Identity::Anonymous);
         if let Identity::Session { csrf_token, .. } = &identity {

@@ -93,16 +93,52 @@ fn refusal_for(path: &str, error: AppError) -> Response {
 /// The policy of answers that set none: nothing may be loaded, framed or run.
 const STRICT_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
+/// The nonce of one answer: the page's inline scripts carry it (web.rs hands it to Leptos), and
+/// its policy names it.
+#[derive(Debug, Clone)]
+pub struct PageNonce(pub String);
+
+impl PageNonce {
+    fn new() -> PageNonce {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).expect("the operating system's random source");
+        PageNonce(hex::encode(bytes))
+    }
+}
+
+/// A page's content security policy: its own scripts and WASM, and the inline scripts that
+/// start it only with this answer's nonce; no framing.
+fn page_policy(nonce: &PageNonce) -> Option<HeaderValue> {
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        nonce.0
+    );
+    HeaderValue::from_str(&policy).ok()
+}
+
 /// Adds the security headers to every answer, and gives a server function's refusal the status
 /// its error code names (the server function framework answers 500 for every error it makes
-/// itself, such as arguments it could not read).
-pub async fn secure_response(request: Request, next: Next) -> Response {
+/// itself, such as arguments it could not read). The policy is decided here, for every answer
+/// alike: an HTML page gets its nonce's, anything else the strict one.
+pub async fn secure_response(mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
+    let nonce = PageNonce::new();
+    request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
     if path.starts_with("/rpc/") && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
         response = restatus(response).await;
     }
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
     let headers = response.headers_mut();
+    if html && let Some(policy) = page_policy(&nonce) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     let mut set = |name: header::HeaderName, value: &'static str| {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     };
