@@ -22,7 +22,7 @@ until curl -sf "http://127.0.0.1:$port/api/v1/health" >/dev/null; do sleep 0.2; 
 echo "data: $data" >&2
 node end2end/bench/ui-bench.mjs "http://127.0.0.1:$port"
 pkg=target/site/pkg
-printf 'gzipped WASM main module (all the instance lists need): %s KB (target <= 500 KB)\n' \
+printf 'gzipped WASM main module (all the instance lists need): %s KB (target <= 450 KB)\n' \
   "$(( $(stat -c %s $pkg/nightshift_bg.wasm.gz) / 1024 ))"
 printf 'gzipped lazily loaded pages: %s split modules of %s-%s KB, plus %s KB of shared chunks\n' \
   "$(ls $pkg/split___*.wasm.gz | wc -l)" \
