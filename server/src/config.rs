@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveTime;
 use chrono_tz::Tz;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "nightshift", version, about = "Workflow scheduler and operations center")]
@@ -134,6 +134,18 @@ pub struct ServeArgs {
     /// The longest lifetime of an API token, in days (a token asked for without one gets it).
     #[arg(long, env = "NIGHTSHIFT_MAX_TOKEN_DAYS", default_value_t = 90)]
     pub max_token_days: u32,
+    /// What SIGTERM does to running commands: `keep` leaves them running for the next start to
+    /// adopt (an upgrade: stop, replace the binary, start), `stop` stops them and records them
+    /// as failed.
+    #[arg(long, env = "NIGHTSHIFT_ON_SHUTDOWN", value_enum, default_value_t = OnShutdown::Keep)]
+    pub on_shutdown: OnShutdown,
+}
+
+/// What a shutdown does to running commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnShutdown {
+    Keep,
+    Stop,
 }
 
 impl ServeArgs {

@@ -32,9 +32,10 @@ async fn main() -> anyhow::Result<()> {
     })?;
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => {
+            let signals = server::serve::Signals::catch().context("cannot catch signals")?;
             let server = Server::start(&args, Arc::new(SystemClock)).await?;
             println!("Nightshift is serving http://{}", server.addr);
-            server.wait_for_signal().await;
+            server.wait_for_signal(signals).await;
         }
         Command::Import(args) => {
             let file = DefinitionFile::read(&args.path)?;

@@ -40,6 +40,7 @@ pub struct Server {
     pub auth: Auth,
     cancel: CancellationToken,
     tasks: TaskTracker,
+    on_shutdown: crate::config::OnShutdown,
 }
 
 pub fn host_name() -> String {
@@ -135,25 +136,44 @@ impl Server {
             http.wait().await;
         });
         all.close();
-        Ok(Server { addr, engine, auth, cancel, tasks: all })
+        Ok(Server { addr, engine, auth, cancel, tasks: all, on_shutdown: args.on_shutdown })
     }
 
     /// Stops accepting work and waits for the HTTP server and the engine loops to end. Running
-    /// commands are left to the next start's recovery.
+    /// commands keep running for the next start to adopt, unless `--on-shutdown stop`.
     pub async fn stop(self) {
         self.cancel.cancel();
         self.tasks.wait().await;
+        if self.on_shutdown == crate::config::OnShutdown::Stop {
+            self.engine.stop_all_attempts().await;
+        }
         self.engine.store().close().await;
     }
 
-    pub async fn wait_for_signal(self) {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
+    /// Runs until SIGTERM or Ctrl-C (listened to from before the start, see [`Signals`]).
+    pub async fn wait_for_signal(self, mut signals: Signals) {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = signals.interrupt.recv() => {}
+            _ = signals.terminate.recv() => {}
         }
         tracing::info!("shutting down");
         self.stop().await;
+    }
+}
+
+/// SIGTERM and SIGINT, caught from before the server starts: one that arrives while it starts
+/// (its commands may already run) still gets the orderly shutdown, not the default death.
+pub struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn catch() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
     }
 }

@@ -1,6 +1,9 @@
 //! Runs one attempt: the command as a child process in its own process group, stdout and stderr
 //! written straight into the attempt's log file (so the log survives a crash of the server and
 //! can be read while it grows), a timeout that stops the whole group, and the outcome recorded.
+//! The process is on record in the log before the command may run, and the command's shell
+//! writes its end there too ([`marks`]): a restarted server adopts what still runs
+//! ([`Executor::adopt`]) and records what ended meanwhile.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,14 +17,36 @@ use tracing::Instrument;
 
 use super::EngineEvent;
 use super::clock::SharedClock;
+use super::marks::{self, End};
 use super::params::RunParams;
 use super::process;
 use super::recorder::Recorder;
 use super::retry;
 use super::running::RunningGuard;
 use super::sandbox::CommandSetup;
-use crate::store::{Claim, FinishedAttempt, Outcome, StartedProcess};
+use crate::store::{Claim, FinishedAttempt, OpenAttempt, Outcome, RetryPolicy, StartedProcess};
+use app::model::InstanceId;
 use tokio_util::sync::CancellationToken;
+
+/// A fault to inject, for the tests that prove a crash at the worst moment loses nothing:
+/// `NIGHTSHIFT_FAULT=abort-after-spawn` ends the server right after it let a command start
+/// (before the process reaches the database), `abort-before-start` right after the spawn,
+/// before the command may start. Never set in production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    AbortAfterSpawn,
+    AbortBeforeStart,
+}
+
+fn fault() -> Option<Fault> {
+    static FAULT: std::sync::LazyLock<Option<Fault>> =
+        std::sync::LazyLock::new(|| match std::env::var("NIGHTSHIFT_FAULT").as_deref() {
+            Ok("abort-after-spawn") => Some(Fault::AbortAfterSpawn),
+            Ok("abort-before-start") => Some(Fault::AbortBeforeStart),
+            _ => None,
+        });
+    *FAULT
+}
 
 #[derive(Debug, Clone)]
 pub struct ExecutorConfig {
@@ -37,6 +62,8 @@ pub struct ExecutorConfig {
 }
 
 pub struct Executor {
+    /// Set once the server stops its commands on its way out (`--on-shutdown stop`).
+    shutting_down: std::sync::atomic::AtomicBool,
     recorder: Recorder,
     clock: SharedClock,
     config: ExecutorConfig,
@@ -52,7 +79,26 @@ impl Executor {
         wake: Arc<Notify>,
         events: broadcast::Sender<EngineEvent>,
     ) -> Self {
-        Executor { recorder, clock, config, wake, events }
+        let shutting_down = std::sync::atomic::AtomicBool::new(false);
+        Executor { shutting_down, recorder, clock, config, wake, events }
+    }
+
+    /// From now on, a stopped attempt was stopped by the server's shutdown, not by a person.
+    pub fn shutting_down(&self) {
+        self.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn stopped_reason(&self) -> String {
+        if self.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+            STOPPED_AT_SHUTDOWN.to_string()
+        } else {
+            STOPPED.to_string()
+        }
+    }
+
+    /// The recorder, for recovery to put an adopted process on record.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
     }
 
     pub fn config(&self) -> &ExecutorConfig {
@@ -72,10 +118,22 @@ impl Executor {
     }
 
     async fn run_traced(&self, claim: Claim, guard: RunningGuard) {
-        let (id, attempt) = (claim.instance_id, claim.attempt);
         let outcome = self.execute(&claim, &guard.stop).await;
+        let attempt = Attempt {
+            id: claim.instance_id,
+            attempt: claim.attempt,
+            retry: claim.retry,
+            auto_retries: claim.auto_retries,
+        };
+        self.conclude(attempt, outcome).await;
+        drop(guard);
+    }
+
+    /// Records how an attempt ended, wakes the dispatcher and tells the listeners.
+    async fn conclude(&self, attempt: Attempt, outcome: Outcome) {
+        let Attempt { id, attempt, retry, auto_retries } = attempt;
         let now = self.clock.now();
-        let next = retry::after_attempt(&outcome, claim.retry, claim.auto_retries, now);
+        let next = retry::after_attempt(&outcome, retry, auto_retries, now);
         let finished = FinishedAttempt { instance_id: id, attempt, outcome, next, at: now };
         let state = match self.recorder.finished(finished).await {
             Ok(finish) => {
@@ -91,9 +149,85 @@ impl Executor {
         let _ = self.events.send(EngineEvent::AttemptFinished { instance: id, attempt, state });
     }
 
+    /// Watches an attempt that a previous server started and that still runs (see
+    /// `recovery`): it ends as it would have under this server, its end recorded and its log
+    /// closed; `kill` and its timeout stop its process group. It is never started again.
+    pub async fn adopt(
+        &self,
+        open: OpenAttempt,
+        pid: i64,
+        pid_start: Option<i64>,
+        guard: RunningGuard,
+    ) {
+        let span =
+            tracing::info_span!("adopted", instance = open.instance_id.0, attempt = open.attempt);
+        async move {
+            let outcome = self.watch(&open, pid, pid_start, &guard.stop).await;
+            let attempt = Attempt {
+                id: open.instance_id,
+                attempt: open.attempt,
+                retry: open.retry,
+                auto_retries: open.auto_retries,
+            };
+            self.conclude(attempt, outcome).await;
+            drop(guard);
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn watch(
+        &self,
+        open: &OpenAttempt,
+        pid: i64,
+        pid_start: Option<i64>,
+        stop: &CancellationToken,
+    ) -> Outcome {
+        let watching = Instant::now();
+        let deadline = open.started_at + chrono::Duration::seconds(i64::from(open.timeout_secs));
+        let left = (deadline - self.clock.now()).to_std().unwrap_or_default();
+        let timeout = tokio::time::sleep(left);
+        tokio::pin!(timeout);
+        let watched = loop {
+            if !process::is_same_process(pid, pid_start) {
+                break Watched::Gone;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(ADOPTED_POLL) => {}
+                _ = &mut timeout => break Watched::TimedOut,
+                _ = stop.cancelled() => break Watched::Stopped,
+            }
+        };
+        let path = open.log_path.as_ref().map(|log| self.config.data_dir.join(log));
+        let outcome = match watched {
+            Watched::Gone => {
+                let end = path.as_deref().and_then(|path| marks::read(path).ok()?.end);
+                match end {
+                    Some(End::Exited(code)) => exited(code),
+                    _ => failed(None, NO_STATUS.to_string()),
+                }
+            }
+            Watched::TimedOut | Watched::Stopped => {
+                process::stop_group(pid, self.config.kill_grace).await;
+                if matches!(watched, Watched::Stopped) {
+                    failed(None, self.stopped_reason())
+                } else {
+                    failed(None, format!("timed out after {}s and was stopped", open.timeout_secs))
+                }
+            }
+        };
+        process::kill_group_now(pid);
+        if let Some(path) = path
+            && let Ok(log) = std::fs::OpenOptions::new().append(true).open(path)
+        {
+            footer(log, &outcome, watching.elapsed()).await;
+        }
+        outcome
+    }
+
     async fn execute(&self, claim: &Claim, stop: &CancellationToken) -> Outcome {
         if stop.is_cancelled() {
-            return failed(None, STOPPED.to_string());
+            return failed(None, self.stopped_reason());
         }
         let path = self.config.data_dir.join(&claim.log_path);
         let params =
@@ -118,13 +252,21 @@ impl Executor {
             }
             Err(e) => return failed(None, format!("could not open the log: {e}")),
         };
+        // The word to start goes through a pipe of its own (both ends close on exec, so no other
+        // command inherits the writing end and the shell sees its end when the server dies).
+        let (word_read, mut word) = match std::io::pipe() {
+            Ok(pipe) => pipe,
+            Err(e) => return failed(None, format!("could not start the command: {e}")),
+        };
         let mut child = tokio::process::Command::new("/bin/sh");
         self.config.setup.apply(&mut child, self.config.tz);
         child
             .arg("-c")
+            .arg(marks::WRAPPER)
+            .arg(marks::WRAPPER_NAME)
             .arg(&command)
             .process_group(0)
-            .stdin(Stdio::null())
+            .stdin(word_read)
             .stdout(stdout)
             .stderr(stderr)
             .env("NIGHTSHIFT_INSTANCE_ID", claim.instance_id.to_string())
@@ -143,11 +285,32 @@ impl Executor {
             }
         };
         let pid = child.id().map(i64::from).unwrap_or_default();
+        let pid_start = process::start_time(pid);
+        // On record before it may run: the process line in the log, then the word to start
+        // (three bytes into an empty pipe: the write does not block).
+        if fault() == Some(Fault::AbortBeforeStart) {
+            std::process::abort();
+        }
+        let started = (&log)
+            .write_all(marks::process_line(pid, pid_start).as_bytes())
+            .map_err(|e| format!("could not record the process in the log: {e}"))
+            .and_then(|()| word.write_all(b"go\n").map_err(|e| e.to_string()));
+        drop(word);
+        if let Err(reason) = started {
+            // The shell reads the end of the pipe and exits without running the command.
+            let _ = child.wait().await;
+            let outcome = failed(None, format!("could not start the command: {reason}"));
+            footer(log, &outcome, clock_start.elapsed()).await;
+            return outcome;
+        }
+        if fault() == Some(Fault::AbortAfterSpawn) {
+            std::process::abort();
+        }
         self.recorder.started(StartedProcess {
             instance_id: claim.instance_id,
             attempt: claim.attempt,
             pid,
-            pid_start: process::start_time(pid),
+            pid_start,
         });
 
         let timeout = Duration::from_secs(claim.timeout_secs as u64);
@@ -158,8 +321,7 @@ impl Executor {
         };
         let outcome = match ended {
             Ended::Exited(Ok(status)) => match status.code() {
-                Some(0) => Outcome::Success,
-                Some(code) => failed(Some(code), format!("exited with code {code}")),
+                Some(code) => exited(code),
                 None => {
                     use std::os::unix::process::ExitStatusExt;
                     let signal = status.signal().unwrap_or_default();
@@ -171,7 +333,7 @@ impl Executor {
                 process::stop_group(pid, self.config.kill_grace).await;
                 let _ = child.wait().await;
                 if matches!(ended, Ended::Stopped) {
-                    failed(None, STOPPED.to_string())
+                    failed(None, self.stopped_reason())
                 } else {
                     failed(None, format!("timed out after {}s and was stopped", claim.timeout_secs))
                 }
@@ -186,6 +348,40 @@ impl Executor {
 
 /// The attempt's reason when a person stopped it.
 pub const STOPPED: &str = "stopped on request";
+/// The attempt's reason when the server stopped it on its way out (`--on-shutdown stop`).
+pub const STOPPED_AT_SHUTDOWN: &str = "stopped because the server shut down";
+
+/// Which attempt, and what its retries allow.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    id: InstanceId,
+    attempt: i32,
+    retry: RetryPolicy,
+    auto_retries: u32,
+}
+
+/// The outcome of a command that exited with `code` (as the shell reports it).
+pub fn exited(code: i32) -> Outcome {
+    if code == 0 {
+        Outcome::Success
+    } else {
+        failed(Some(code), format!("exited with code {code}"))
+    }
+}
+
+/// How often an adopted attempt's process is looked at (it is not this server's child, so
+/// there is no exit to wait for).
+const ADOPTED_POLL: Duration = Duration::from_millis(100);
+
+/// The reason of an attempt whose process is gone without a word of how it ended.
+pub const NO_STATUS: &str =
+    "the command ended without an exit status (its process was killed while no server watched it)";
+
+enum Watched {
+    Gone,
+    TimedOut,
+    Stopped,
+}
 
 enum Ended {
     Exited(std::io::Result<std::process::ExitStatus>),

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod deps;
 pub mod dispatcher;
 pub mod executor;
+pub mod marks;
 pub mod params;
 pub mod process;
 pub mod recorder;
@@ -185,11 +186,20 @@ impl Engine {
         let inner = &self.inner;
         let _ = inner.stop.set(cancel.clone());
         let now = inner.clock.now();
-        let recovered =
-            recovery::recover(&inner.store, &inner.config.data_dir, inner.config.kill_grace, now)
-                .await?;
-        if recovered > 0 {
-            tracing::warn!(recovered, "reconciled instances left running by a previous server");
+        let recovered = recovery::recover(&inner.store, &inner.config.data_dir, now).await?;
+        let (ended, requeued) = (recovered.ended, recovered.requeued);
+        if ended + requeued + recovered.adopt.len() > 0 {
+            tracing::warn!(
+                adopted = recovered.adopt.len(),
+                ended,
+                requeued,
+                "took over the instances a previous server left running"
+            );
+        }
+        for (open, pid, pid_start) in recovered.adopt {
+            let guard = inner.running.register(open.instance_id, open.attempt);
+            let executor = inner.executor.clone();
+            inner.attempts.spawn(async move { executor.adopt(open, pid, pid_start, guard).await });
         }
         inner.store.promote_all(now).await?;
         let tasks = TaskTracker::new();
@@ -255,6 +265,15 @@ impl Engine {
                 tracing::error!(error = %e, %run_date, "nightly snapshot failed");
             }
         }
+    }
+
+    /// Stops every command this server runs and waits until each one's end is recorded (a
+    /// shutdown with `--on-shutdown stop`; by default commands keep running and the next start
+    /// adopts them).
+    pub async fn stop_all_attempts(&self) {
+        self.inner.executor.shutting_down();
+        let ids = self.inner.running.ids();
+        self.stop_processes(&ids).await;
     }
 
     /// Waits until every attempt started so far has finished (tests and benchmarks).

@@ -59,6 +59,11 @@ impl Running {
         Some(Stopping { done: entry.done.clone() })
     }
 
+    /// The instances whose attempts this server runs.
+    pub fn ids(&self) -> Vec<InstanceId> {
+        self.entries.lock().expect("not poisoned").keys().copied().collect()
+    }
+
     pub fn is_running(&self, id: InstanceId) -> bool {
         self.entries.lock().expect("not poisoned").contains_key(&id)
     }

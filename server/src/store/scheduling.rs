@@ -116,6 +116,9 @@ pub struct OpenAttempt {
     pub pid_start: Option<i64>,
     pub retry: RetryPolicy,
     pub auto_retries: u32,
+    /// When the attempt was claimed, and how long it may run.
+    pub started_at: DateTime<Utc>,
+    pub timeout_secs: u32,
 }
 
 #[async_trait::async_trait]
@@ -148,6 +151,17 @@ pub trait SchedulingStore: Send + Sync {
 
     /// Running instances with their current attempt's process, for recovery after a restart.
     async fn open_attempts(&self) -> Result<Vec<OpenAttempt>>;
+
+    /// Takes back an attempt whose command never started (the server died between the claim
+    /// and the start): the attempt row goes, and the instance waits for a slot again with the
+    /// previous attempt's number and times, no retry used. Only if it is still running that
+    /// attempt; returns whether it was.
+    async fn requeue_unstarted(
+        &self,
+        id: InstanceId,
+        attempt: i32,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
 }
 
 /// Claiming slots of one resource group.

@@ -244,31 +244,92 @@ impl SchedulingStore for SqliteStore {
 
     async fn open_attempts(&self) -> Result<Vec<OpenAttempt>> {
         #[allow(clippy::type_complexity)]
-        let rows: Vec<(i64, i64, Option<String>, Option<i64>, Option<i64>, i64, i64, i64)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT i.id, i.attempt, a.log_path, a.pid, a.pid_start, n.retries, \
-                 n.retry_delay_secs, i.auto_retries \
+        let rows: Vec<(
+            i64,
+            i64,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        )> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT i.id, i.attempt, a.log_path, a.pid, a.pid_start, n.retries, \
+                 n.retry_delay_secs, i.auto_retries, COALESCE(a.started_at, i.started_at, 0), \
+                 n.timeout_secs \
                  FROM instances i JOIN nodes n ON n.id = i.node_id \
                  LEFT JOIN attempts a ON a.instance_id = i.id AND a.attempt = i.attempt \
                  WHERE i.state = {} ORDER BY i.id",
-                literal(Running)
-            )))
-            .fetch_all(&self.read)
-            .await?;
+            literal(Running)
+        )))
+        .fetch_all(&self.read)
+        .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, attempt, log_path, pid, pid_start, retries, delay, auto_retries)| {
-                OpenAttempt {
-                    instance_id: InstanceId(id),
-                    attempt: attempt as i32,
+            .map(
+                |(
+                    id,
+                    attempt,
                     log_path,
                     pid,
                     pid_start,
-                    retry: RetryPolicy { retries: retries as u32, delay_secs: delay as u32 },
-                    auto_retries: auto_retries as u32,
-                }
-            })
+                    retries,
+                    delay,
+                    auto_retries,
+                    at,
+                    timeout,
+                )| {
+                    OpenAttempt {
+                        instance_id: InstanceId(id),
+                        attempt: attempt as i32,
+                        log_path,
+                        pid,
+                        pid_start,
+                        retry: RetryPolicy { retries: retries as u32, delay_secs: delay as u32 },
+                        auto_retries: auto_retries as u32,
+                        started_at: from_ms(at),
+                        timeout_secs: timeout as u32,
+                    }
+                },
+            )
             .collect())
+    }
+
+    async fn requeue_unstarted(
+        &self,
+        id: InstanceId,
+        attempt: i32,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let requeued = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE instances SET state = {}, attempt = attempt - 1, \
+               started_at = p.started_at, ended_at = p.ended_at, exit_code = p.exit_code, \
+               reason = p.reason, updated_at = ?3 \
+             FROM (SELECT MAX(started_at) AS started_at, MAX(ended_at) AS ended_at, \
+                     MAX(exit_code) AS exit_code, MAX(reason) AS reason \
+                   FROM attempts WHERE instance_id = ?1 AND attempt = ?2 - 1) AS p \
+             WHERE instances.id = ?1 AND instances.attempt = ?2 AND instances.state = {}",
+            literal(WaitingResources),
+            literal(Running)
+        )))
+        .bind(id.0)
+        .bind(attempt)
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if requeued == 1 {
+            sqlx::query("DELETE FROM attempts WHERE instance_id = ?1 AND attempt = ?2")
+                .bind(id.0)
+                .bind(attempt)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(requeued == 1)
     }
 }
 
