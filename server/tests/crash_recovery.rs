@@ -229,28 +229,40 @@ async fn an_outcome_reached_while_no_server_ran_is_recorded_and_not_rerun() {
     stop(second, Signal::SIGKILL);
 }
 
+/// A one-node project whose command (`body`, noted) is started by a server that crashes at
+/// `fault`; returns the notes' path (in the scratch directory kept alive) and the data.
+async fn crashed_at(
+    fault: &str,
+    body: &str,
+    extra: &str,
+) -> (tempfile::TempDir, PathBuf, tempfile::TempDir, Store) {
+    let scratch = tempfile::tempdir().unwrap();
+    let notes_path = scratch.path().join("notes");
+    let project = format!(
+        "[[nodes]]\nname = \"one\"\ncommand = \"{}\"\nschedule = \"0 1 2 1 *\"\n{extra}",
+        noted(&notes_path, body)
+    );
+    let (dir, store) = prepared(&project).await;
+    let mut first = start_server(dir.path(), Some(fault), &[]);
+    first.wait().unwrap();
+    assert_eq!(instance(&store, "one").await.state, InstanceState::Running);
+    (scratch, notes_path, dir, store)
+}
+
 /// The outside test's double run: the server dies right after a spawn, before the process
 /// reaches the database. The process is on record in its log before it may run, so the next
 /// start adopts it instead of starting a second copy.
 #[tokio::test]
 async fn a_crash_right_after_a_spawn_runs_nothing_twice() {
-    let scratch = tempfile::tempdir().unwrap();
-    let notes_path = scratch.path().join("notes");
-    let project = format!(
-        "[[nodes]]\nname = \"w\"\ncommand = \"{}\"\nschedule = \"0 1 2 1 *\"\nretries = 3\n",
-        noted(&notes_path, "sleep 2")
-    );
-    let (dir, store) = prepared(&project).await;
-    let mut first = start_server(dir.path(), Some("abort-after-spawn"), &[]);
-    first.wait().unwrap();
-    let w = instance(&store, "w").await;
-    assert_eq!(w.state, InstanceState::Running);
+    let (_scratch, notes_path, dir, store) =
+        crashed_at("abort-after-spawn", "sleep 2", "retries = 3\n").await;
+    let w = instance(&store, "one").await;
     let attempt = store.attempts(w.id).await.unwrap().pop().unwrap();
     assert_eq!(attempt.pid, None, "the crash came before the process reached the database");
 
     let second = start_server(dir.path(), None, &[]);
     let w = eventually("w ended", async || {
-        let w = instance(&store, "w").await;
+        let w = instance(&store, "one").await;
         (w.state != InstanceState::Running).then_some(w)
     })
     .await;
@@ -265,21 +277,12 @@ async fn a_crash_right_after_a_spawn_runs_nothing_twice() {
 /// start puts it back in the queue without using a retry and leaves no half attempt.
 #[tokio::test]
 async fn a_crash_before_the_start_runs_the_command_once_later() {
-    let scratch = tempfile::tempdir().unwrap();
-    let notes_path = scratch.path().join("notes");
-    let project = format!(
-        "[[nodes]]\nname = \"v\"\ncommand = \"{}\"\nschedule = \"0 1 2 1 *\"\n",
-        noted(&notes_path, "echo ran")
-    );
-    let (dir, store) = prepared(&project).await;
-    let mut first = start_server(dir.path(), Some("abort-before-start"), &[]);
-    first.wait().unwrap();
-    assert_eq!(instance(&store, "v").await.state, InstanceState::Running);
+    let (_scratch, notes_path, dir, store) = crashed_at("abort-before-start", "echo ran", "").await;
     assert_eq!(notes(&notes_path).0.len(), 0, "the command did not run");
 
     let second = start_server(dir.path(), None, &[]);
     let v = eventually("v ended", async || {
-        let v = instance(&store, "v").await;
+        let v = instance(&store, "one").await;
         (v.state != InstanceState::Running && v.state != InstanceState::WaitingResources)
             .then_some(v)
     })

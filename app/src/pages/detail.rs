@@ -13,7 +13,7 @@ use crate::components::time::{Timestamp, duration_ms};
 use crate::i18n::td_string;
 use crate::lang::locale;
 use crate::model::{HistoryPoint, Instance, InstanceDetail, InstanceId, InstanceState};
-use crate::pages::flow::escape;
+use crate::pages::markup::escape;
 
 pub fn id_param() -> Memo<Option<InstanceId>> {
     let params = use_params_map();

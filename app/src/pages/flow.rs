@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use super::detail::id_param;
+use super::markup::{escape, px};
 use crate::api::fetch_flow;
 use crate::components::actions::open_menu;
 use crate::components::context::{Ui, detail_href};
@@ -59,15 +60,6 @@ pub fn FlowPage() -> impl IntoView {
             </Transition>
         </section>
     }
-}
-
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// Whole pixels: integer formatting keeps float formatting out of the browser bundle.
-pub(crate) fn px(v: f32) -> i64 {
-    v.round() as i64
 }
 
 /// A node name that fits a box: long names lose their middle, since prefixes and suffixes are

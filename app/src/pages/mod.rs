@@ -8,6 +8,7 @@ pub mod instances;
 pub mod lazy;
 pub mod log;
 pub mod login;
+pub(crate) mod markup;
 pub mod node;
 pub mod tasks;
 pub mod users;

@@ -15,7 +15,8 @@ use crate::i18n::{Locale, td_string};
 use crate::lang::locale;
 use crate::model::url_encode;
 use crate::nodes::{Node, NodeQuery};
-use crate::pages::flow::{EdgeLine, box_label, edge_markup, escape, px};
+use crate::pages::flow::{EdgeLine, box_label, edge_markup};
+use crate::pages::markup::{escape, px};
 use crate::schedule_words::describe;
 
 fn target_of(node: &Node) -> NodeTarget {

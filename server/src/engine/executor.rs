@@ -11,6 +11,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tokio::sync::{Notify, broadcast};
 use tracing::Instrument;
@@ -119,22 +120,14 @@ impl Executor {
 
     async fn run_traced(&self, claim: Claim, guard: RunningGuard) {
         let outcome = self.execute(&claim, &guard.stop).await;
-        let attempt = Attempt {
-            id: claim.instance_id,
-            attempt: claim.attempt,
-            retry: claim.retry,
-            auto_retries: claim.auto_retries,
-        };
-        self.conclude(attempt, outcome).await;
-        drop(guard);
+        self.conclude(Attempt::from(&claim), outcome, guard).await;
     }
 
-    /// Records how an attempt ended, wakes the dispatcher and tells the listeners.
-    async fn conclude(&self, attempt: Attempt, outcome: Outcome) {
-        let Attempt { id, attempt, retry, auto_retries } = attempt;
-        let now = self.clock.now();
-        let next = retry::after_attempt(&outcome, retry, auto_retries, now);
-        let finished = FinishedAttempt { instance_id: id, attempt, outcome, next, at: now };
+    /// Records how an attempt ended, wakes the dispatcher and tells the listeners; then lets
+    /// go of the attempt (the guard), so a kill waiting for it sees it over.
+    async fn conclude(&self, attempt: Attempt, outcome: Outcome, guard: RunningGuard) {
+        let (id, number) = (attempt.id, attempt.attempt);
+        let finished = attempt.finished(outcome, self.clock.now());
         let state = match self.recorder.finished(finished).await {
             Ok(finish) => {
                 tracing::debug!(state = ?finish.state, promoted = finish.promoted, "attempt finished");
@@ -146,7 +139,9 @@ impl Executor {
             }
         };
         self.wake.notify_one();
-        let _ = self.events.send(EngineEvent::AttemptFinished { instance: id, attempt, state });
+        let _ =
+            self.events.send(EngineEvent::AttemptFinished { instance: id, attempt: number, state });
+        drop(guard);
     }
 
     /// Watches an attempt that a previous server started and that still runs (see
@@ -163,14 +158,7 @@ impl Executor {
             tracing::info_span!("adopted", instance = open.instance_id.0, attempt = open.attempt);
         async move {
             let outcome = self.watch(&open, pid, pid_start, &guard.stop).await;
-            let attempt = Attempt {
-                id: open.instance_id,
-                attempt: open.attempt,
-                retry: open.retry,
-                auto_retries: open.auto_retries,
-            };
-            self.conclude(attempt, outcome).await;
-            drop(guard);
+            self.conclude(Attempt::from(&open), outcome, guard).await;
         }
         .instrument(span)
         .await
@@ -353,11 +341,41 @@ pub const STOPPED_AT_SHUTDOWN: &str = "stopped because the server shut down";
 
 /// Which attempt, and what its retries allow.
 #[derive(Debug, Clone, Copy)]
-struct Attempt {
+pub(super) struct Attempt {
     id: InstanceId,
     attempt: i32,
     retry: RetryPolicy,
     auto_retries: u32,
+}
+
+impl Attempt {
+    /// Its end as the store records it: the outcome and what it leads to (`retry`).
+    pub(super) fn finished(self, outcome: Outcome, now: DateTime<Utc>) -> FinishedAttempt {
+        let next = retry::after_attempt(&outcome, self.retry, self.auto_retries, now);
+        FinishedAttempt { instance_id: self.id, attempt: self.attempt, outcome, next, at: now }
+    }
+}
+
+impl From<&Claim> for Attempt {
+    fn from(claim: &Claim) -> Self {
+        let (id, attempt) = (claim.instance_id, claim.attempt);
+        Attempt { id, attempt, retry: claim.retry, auto_retries: claim.auto_retries }
+    }
+}
+
+impl From<&OpenAttempt> for Attempt {
+    fn from(open: &OpenAttempt) -> Self {
+        let (id, attempt) = (open.instance_id, open.attempt);
+        Attempt { id, attempt, retry: open.retry, auto_retries: open.auto_retries }
+    }
+}
+
+/// How an attempt ended, in the words of the log's closing line.
+pub(super) fn ending(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Success => "succeeded".to_string(),
+        Outcome::Failed { reason, .. } => format!("failed: {reason}"),
+    }
 }
 
 /// The outcome of a command that exited with `code` (as the shell reports it).
@@ -408,10 +426,6 @@ fn open_log(path: &Path, header: &str) -> std::io::Result<(std::fs::File, Stdio,
 }
 
 async fn footer(mut log: std::fs::File, outcome: &Outcome, took: Duration) {
-    let what = match outcome {
-        Outcome::Success => "succeeded".to_string(),
-        Outcome::Failed { reason, .. } => format!("failed: {reason}"),
-    };
-    let line = format!("[nightshift] {what} after {:.3}s\n", took.as_secs_f64());
+    let line = format!("[nightshift] {} after {:.3}s\n", ending(outcome), took.as_secs_f64());
     let _ = tokio::task::spawn_blocking(move || log.write_all(line.as_bytes())).await;
 }

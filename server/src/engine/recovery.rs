@@ -16,10 +16,10 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use tokio::io::AsyncWriteExt;
 
-use super::executor::{NO_STATUS, exited};
+use super::executor::{Attempt, NO_STATUS, ending, exited};
 use super::marks::{self, End, Marks};
-use super::{process, retry};
-use crate::store::{FinishedAttempt, OpenAttempt, Outcome, Result, StartedProcess, Store};
+use super::process;
+use crate::store::{OpenAttempt, Outcome, Result, StartedProcess, Store};
 
 /// What recovery found of one attempt.
 #[derive(Debug)]
@@ -58,6 +58,8 @@ pub struct Recovered {
 
 pub async fn recover(store: &Store, data_dir: &Path, now: DateTime<Utc>) -> Result<Recovered> {
     let mut recovered = Recovered::default();
+    // Written together at the end, in one transaction.
+    let (mut started, mut finished) = (Vec::new(), Vec::new());
     for open in store.open_attempts().await? {
         let log = open.log_path.as_ref().map(|log| data_dir.join(log));
         let read = match &log {
@@ -80,13 +82,12 @@ pub async fn recover(store: &Store, data_dir: &Path, now: DateTime<Utc>) -> Resu
                     "adopted an attempt a previous server started"
                 );
                 // The previous server may have died before it recorded the process.
-                let started = StartedProcess {
+                started.push(StartedProcess {
                     instance_id: open.instance_id,
                     attempt: open.attempt,
                     pid,
                     pid_start,
-                };
-                store.record_attempts(&[started], &[]).await?;
+                });
                 recovered.adopt.push((open, pid, pid_start));
             }
             Found::NeverStarted => {
@@ -108,27 +109,19 @@ pub async fn recover(store: &Store, data_dir: &Path, now: DateTime<Utc>) -> Resu
                 if let Some(log) = &log
                     && let Ok(mut file) = tokio::fs::OpenOptions::new().append(true).open(log).await
                 {
-                    let what = match &outcome {
-                        Outcome::Success => "succeeded".to_string(),
-                        Outcome::Failed { reason, .. } => format!("failed: {reason}"),
-                    };
                     let line = format!(
-                        "[nightshift] {what} (ended while no server ran; recorded at restart)\n"
+                        "[nightshift] {} (ended while no server ran; recorded at restart)\n",
+                        ending(&outcome)
                     );
                     let _ = file.write_all(line.as_bytes()).await;
                 }
-                let next = retry::after_attempt(&outcome, open.retry, open.auto_retries, now);
-                let finished = FinishedAttempt {
-                    instance_id: open.instance_id,
-                    attempt: open.attempt,
-                    outcome,
-                    next,
-                    at: now,
-                };
-                store.record_attempts(&[], &[finished]).await?;
+                finished.push(Attempt::from(&open).finished(outcome, now));
                 recovered.ended += 1;
             }
         }
+    }
+    if !started.is_empty() || !finished.is_empty() {
+        store.record_attempts(&started, &finished).await?;
     }
     Ok(recovered)
 }

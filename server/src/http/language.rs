@@ -135,7 +135,7 @@ pub async fn switch_form(
             tracing::error!(error = %e.message, "could not save the language choice");
         }
     }
-    let back = super::people::safe_next(&form.back);
+    let back = super::redirect::safe_next(&form.back);
     let cookie = language_cookie(locale, auth.config().secure_cookies);
     ([(header::SET_COOKIE, cookie)], Redirect::to(back)).into_response()
 }

@@ -14,6 +14,7 @@ pub mod language;
 pub mod nodes;
 pub mod operations;
 pub mod people;
+pub mod redirect;
 
 use app::error::AppError;
 use axum::Json;
