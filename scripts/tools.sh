@@ -81,3 +81,49 @@ ensure_build_tools() {
   ensure_npm_packages "$1"
   ensure_apt_package zopfli zopfli
 }
+
+# A running PostgreSQL on 127.0.0.1:5432 (Debian's, installed where missing) and a scratch
+# database for this run: exports NIGHTSHIFT_TEST_POSTGRES_URL and drops the database when the
+# calling shell exits. The role `nightshift_test` gets a fresh random password every run (it
+# lives only in this environment and is never printed).
+ensure_postgres() {
+  ensure_apt_package pg_ctlcluster postgresql
+  local version
+  version="$(ls /etc/postgresql | sort -n | tail -1)"
+  if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" && $4 == "online"' | grep -q .; then
+    say "starting PostgreSQL $version"
+    pg_ctlcluster "$version" main start
+  fi
+  local i
+  for i in $(seq 1 30); do
+    su postgres -c "psql -q -tAc 'SELECT 1'" >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  echo "PostgreSQL $version did not come up" >&2
+  return 1
+}
+
+postgres_scratch_database() {
+  ensure_postgres
+  local password database
+  password="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+  database="nightshift_test_$$_$(date +%s)"
+  su postgres -c "psql -q -v ON_ERROR_STOP=1" >/dev/null <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'nightshift_test') THEN
+    CREATE ROLE nightshift_test LOGIN;
+  END IF;
+END \$\$;
+ALTER ROLE nightshift_test WITH LOGIN CREATEDB PASSWORD '$password';
+CREATE DATABASE $database OWNER nightshift_test;
+SQL
+  export NIGHTSHIFT_TEST_POSTGRES_URL="postgres://nightshift_test:$password@127.0.0.1:5432/$database"
+  POSTGRES_SCRATCH_DATABASE="$database"
+  trap 'drop_postgres_scratch_database' EXIT
+}
+
+drop_postgres_scratch_database() {
+  if [ -n "${POSTGRES_SCRATCH_DATABASE:-}" ]; then
+    su postgres -c "psql -q -c 'DROP DATABASE IF EXISTS $POSTGRES_SCRATCH_DATABASE WITH (FORCE)'" >/dev/null 2>&1 || true
+  fi
+}

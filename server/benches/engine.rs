@@ -25,7 +25,7 @@ struct Run {
 async fn run_chains(dir: &Path, chains: usize, length: usize) -> Run {
     std::fs::create_dir_all(dir).unwrap();
     let url = format!("sqlite://{}", dir.join("bench.db").display());
-    let store = Store::open(&StoreOptions { url, synchronous_full: false }).await.unwrap();
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
     let mut toml = format!("[[resource_groups]]\nname = \"default\"\nslots = {}\n", chains.max(1));
     for c in 0..chains {
         for k in 0..length {

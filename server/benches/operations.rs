@@ -23,7 +23,7 @@ fn main() {
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        let store = Store::open(&StoreOptions { url, synchronous_full: false }).await.unwrap();
+        let store = Store::open(&StoreOptions::new(url)).await.unwrap();
         // One node every minute, seven future days: 10,080 instances waiting for their time,
         // and a daily rollup downstream of each day's 1,440.
         let toml = "[[nodes]]\nname = \"minutely\"\ncommand = \"true\"\nschedule = \"* * * * *\"\n\

@@ -63,7 +63,8 @@ pub struct CommonArgs {
     /// Where logs (and, by default, the database) live.
     #[arg(long, env = "NIGHTSHIFT_DATA_DIR", default_value = "nightshift-data")]
     pub data_dir: PathBuf,
-    /// `sqlite://path/file.db`; default `<data-dir>/nightshift.db`.
+    /// `sqlite://path/file.db` (default `<data-dir>/nightshift.db`), or
+    /// `postgres://user:password@host:port/database` to share one database between processes.
     #[arg(long, env = "NIGHTSHIFT_DATABASE_URL")]
     pub database_url: Option<String>,
     /// The project time zone: schedules, the nightly snapshot and `${cyctime}` use it.
@@ -72,6 +73,9 @@ pub struct CommonArgs {
     /// Fsync every commit (survives power loss, slower).
     #[arg(long, env = "NIGHTSHIFT_SYNC_FULL")]
     pub sync_full: bool,
+    /// PostgreSQL: the most connections this process opens.
+    #[arg(long, env = "NIGHTSHIFT_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
 }
 
 impl CommonArgs {
@@ -82,7 +86,11 @@ impl CommonArgs {
     }
 
     pub fn store_options(&self) -> crate::store::StoreOptions {
-        crate::store::StoreOptions { url: self.database_url(), synchronous_full: self.sync_full }
+        crate::store::StoreOptions {
+            url: self.database_url(),
+            synchronous_full: self.sync_full,
+            max_connections: self.db_max_connections,
+        }
     }
 }
 

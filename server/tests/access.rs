@@ -84,47 +84,98 @@ fn rpc<F: ServerFn>(body: &str) -> Call {
     }
 }
 
-/// Every row of every table but the excluded ones, as sorted text.
-async fn fingerprint(db: &SqlitePool) -> Vec<String> {
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN \
-         ('audit', 'audit_instances', 'sessions', 'login_throttle', '_sqlx_migrations') \
-         AND name NOT LIKE 'sqlite_%' ORDER BY name",
-    )
-    .fetch_all(db)
-    .await
-    .unwrap();
-    let mut out = Vec::new();
-    for table in tables {
-        let columns: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT name FROM pragma_table_info('{table}')"
-        )))
-        .fetch_all(db)
-        .await
-        .unwrap();
-        let columns: Vec<String> = columns
-            .into_iter()
-            .filter(|c| !(table == "api_tokens" && c == "last_used_at"))
-            .map(|c| format!("quote({c})"))
-            .collect();
-        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT '{table}: ' || {} FROM {table}",
-            columns.join(" || ',' || ")
-        )))
-        .fetch_all(db)
-        .await
-        .unwrap();
-        let mut rows = rows;
-        rows.sort();
-        out.extend(rows);
-    }
-    out
+/// Tables whose rows a refusal may add to (it is audited; sign-ins make sessions).
+const UNWATCHED: &str =
+    "'audit', 'audit_instances', 'sessions', 'login_throttle', '_sqlx_migrations'";
+
+/// The database of a test, read-only, on either backend.
+enum Reader {
+    Sqlite(SqlitePool),
+    Postgres(sqlx::PgPool),
 }
 
-async fn reader(dir: &tempfile::TempDir) -> SqlitePool {
+/// Every row of every table but the unwatched ones, as sorted text.
+async fn fingerprint(db: &Reader) -> Vec<String> {
+    let mut rows: Vec<String> = match db {
+        Reader::Sqlite(db) => {
+            let tables: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN \
+                 ({UNWATCHED}) AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )))
+            .fetch_all(db)
+            .await
+            .unwrap();
+            let mut out = Vec::new();
+            for table in tables {
+                let columns: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT name FROM pragma_table_info('{table}')"
+                )))
+                .fetch_all(db)
+                .await
+                .unwrap();
+                let columns: Vec<String> = columns
+                    .into_iter()
+                    .filter(|c| !(table == "api_tokens" && c == "last_used_at"))
+                    .map(|c| format!("quote({c})"))
+                    .collect();
+                out.extend(
+                    sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+                        "SELECT '{table}: ' || {} FROM {table}",
+                        columns.join(" || ',' || ")
+                    )))
+                    .fetch_all(db)
+                    .await
+                    .unwrap(),
+                );
+            }
+            out
+        }
+        Reader::Postgres(db) => {
+            let tables: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name NOT IN ({UNWATCHED}) \
+                 ORDER BY table_name"
+            )))
+            .fetch_all(db)
+            .await
+            .unwrap();
+            let mut out = Vec::new();
+            for table in tables {
+                out.extend(
+                    sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+                        "SELECT '{table}: ' || (to_jsonb(t) - 'last_used_at')::text FROM {table} t"
+                    )))
+                    .fetch_all(db)
+                    .await
+                    .unwrap(),
+                );
+            }
+            out
+        }
+    };
+    rows.sort();
+    rows
+}
+
+impl Reader {
+    async fn close(&self) {
+        match self {
+            Reader::Sqlite(db) => db.close().await,
+            Reader::Postgres(db) => db.close().await,
+        }
+    }
+}
+
+async fn reader(dir: &tempfile::TempDir) -> Reader {
+    if common::on_postgres() {
+        let url = common::database_url(dir.path());
+        return Reader::Postgres(
+            sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await.unwrap(),
+        );
+    }
     let options =
         SqliteConnectOptions::new().filename(dir.path().join("nightshift.db")).read_only(true);
-    SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap()
+    Reader::Sqlite(SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap())
 }
 
 const FIXTURE: &str = r#"

@@ -43,6 +43,8 @@ fn start_server(dir: &Path, fault: Option<&str>, extra: &[&str]) -> Child {
         .args(extra)
         .arg("--data-dir")
         .arg(dir)
+        .arg("--database-url")
+        .arg(common::database_url(dir))
         .env("NIGHTSHIFT_LOG", "error")
         .stdout(std::fs::File::create(dir.join("server.out")).unwrap())
         .stderr(Stdio::null());
@@ -324,6 +326,8 @@ async fn an_adopted_command_can_be_killed() {
     let added = Command::new(env!("CARGO_BIN_EXE_nightshift"))
         .args(["user", "add", "--name", "root", "--role", "admin", "--data-dir"])
         .arg(dir.path())
+        .arg("--database-url")
+        .arg(common::database_url(dir.path()))
         .env("NIGHTSHIFT_PASSWORD", "root-password")
         .output()
         .unwrap();

@@ -2,7 +2,8 @@
 //! that speak the domain (typed ids, typed states, records such as [`Target`] and [`Claim`]) and
 //! carry no policy. What may happen, and what a change means, is decided by the caller (the
 //! service, the engine, `app::rules`); the store reads, writes guarded updates and reports what
-//! happened. One implementation per database: [`sqlite`] (the embedded default).
+//! happened. One implementation, `sql/`, written once and compiled for each database:
+//! [`sqlite`] (the embedded default) and [`postgres`] (several processes on one database).
 //!
 //! Every state change is a guarded update (`... WHERE state IN (...)`) and reports whether it
 //! happened, so a person and the dispatcher racing on one instance end in one consistent state.
@@ -15,6 +16,7 @@ mod instances;
 mod jobs;
 mod operations;
 mod people;
+pub mod postgres;
 mod scheduling;
 mod snapshots;
 pub mod sqlite;
@@ -56,8 +58,8 @@ pub enum StoreError {
     /// The thing a change names does not exist.
     #[error("no {what} '{name}'")]
     Missing { what: &'static str, name: String },
-    #[error("the database URL '{0}' names no supported database (use sqlite://…)")]
-    UnsupportedUrl(String),
+    #[error("the database URL names no supported database (use sqlite://… or postgres://…)")]
+    UnsupportedUrl,
     #[error("unexpected value in the database: {0}")]
     Corrupt(String),
 }
@@ -106,16 +108,41 @@ pub trait Database:
 {
     /// Closes the connections (the end of a server or a test).
     async fn close(&self);
+
+    /// Whether several processes may share this database.
+    fn is_shared(&self) -> bool;
 }
 
 /// How the database is opened.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// `sqlite://path/to/file.db` (created if missing).
+    /// `sqlite://path/to/file.db` (created if missing) or `postgres://user:password@host/db`.
     pub url: String,
     /// `FULL` fsyncs every commit (survives power loss); `NORMAL` survives process crashes and
     /// is several times faster.
     pub synchronous_full: bool,
+    /// PostgreSQL: the most connections this process opens.
+    pub max_connections: u32,
+}
+
+impl StoreOptions {
+    /// The options for `url` with the defaults.
+    pub fn new(url: impl Into<String>) -> StoreOptions {
+        StoreOptions { url: url.into(), synchronous_full: false, max_connections: 10 }
+    }
+}
+
+/// What a write transaction locks for its whole length, beyond the rows it updates. SQLite
+/// has one writer, so every write transaction holds the whole database; PostgreSQL takes the
+/// named lock (see `store/postgres.rs`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum WriteLock<'a> {
+    /// Changes of instances' states that may promote their downstream.
+    Instances,
+    /// A change of definitions (validated against the graph it writes to).
+    Definitions,
+    /// Claiming slots of one resource group.
+    Group(&'a str),
 }
 
 /// A cheap handle to the database (clone it freely).
@@ -127,9 +154,16 @@ impl Store {
     pub async fn open(options: &StoreOptions) -> Result<Store> {
         if options.url.starts_with("sqlite:") {
             Ok(Store(Arc::new(sqlite::SqliteStore::open(options).await?)))
+        } else if options.url.starts_with("postgres:") || options.url.starts_with("postgresql:") {
+            Ok(Store(Arc::new(postgres::PostgresStore::open(options).await?)))
         } else {
-            Err(StoreError::UnsupportedUrl(options.url.clone()))
+            Err(StoreError::UnsupportedUrl)
         }
+    }
+
+    /// Whether several processes may share this database (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.0.is_shared()
     }
 }
 

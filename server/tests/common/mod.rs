@@ -6,7 +6,7 @@ pub mod http;
 
 use std::net::SocketAddr;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,9 +38,46 @@ pub fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
+/// Which database the tests run on: PostgreSQL when `NIGHTSHIFT_TEST_BACKEND=postgres` (with
+/// `NIGHTSHIFT_TEST_POSTGRES_URL`, a scratch database scripts/test.sh makes), else SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("NIGHTSHIFT_TEST_BACKEND").as_deref() == Ok("postgres")
+}
+
+/// The database of the test whose data directory is `dir`: its own SQLite file, or its own
+/// schema of the scratch PostgreSQL database (made here; the run drops the whole database).
+pub fn database_url(dir: &Path) -> String {
+    // The server's errors on stderr while debugging a test: NIGHTSHIFT_TEST_LOG=error.
+    if let Ok(filter) = std::env::var("NIGHTSHIFT_TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
+    if !on_postgres() {
+        return format!("sqlite://{}", dir.join("nightshift.db").display());
+    }
+    let base = std::env::var("NIGHTSHIFT_TEST_POSTGRES_URL")
+        .expect("NIGHTSHIFT_TEST_BACKEND=postgres needs NIGHTSHIFT_TEST_POSTGRES_URL");
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&dir, &mut hasher);
+    let schema = format!("t_{:016x}", std::hash::Hasher::finish(&hasher));
+    let (admin, name) = (base.clone(), schema.clone());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            use sqlx::{Connection, Executor};
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL answers");
+            conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {name}")))
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+        })
+    })
+    .join()
+    .unwrap();
+    format!("{base}?options[search_path]={schema}")
+}
+
 pub async fn open_store(dir: &TempDir) -> Store {
-    let url = format!("sqlite://{}", dir.path().join("nightshift.db").display());
-    Store::open(&StoreOptions { url, synchronous_full: false }).await.unwrap()
+    Store::open(&StoreOptions::new(database_url(dir.path()))).await.unwrap()
 }
 
 pub fn engine_config(dir: &TempDir) -> EngineConfig {
@@ -197,6 +234,7 @@ pub async fn add_user(server: &Server, name: &str, password: &str, role: Role) {
 /// directory, with no account yet; `extra` are more command-line flags.
 pub async fn start_server(clock: SharedClock, extra: &[&str]) -> (Server, TempDir) {
     let dir = tempfile::tempdir().unwrap();
+    let url = database_url(dir.path());
     let mut args = vec![
         "nightshift",
         "--listen",
@@ -205,6 +243,8 @@ pub async fn start_server(clock: SharedClock, extra: &[&str]) -> (Server, TempDi
         "/nonexistent",
         "--data-dir",
         dir.path().to_str().unwrap(),
+        "--database-url",
+        &url,
     ];
     args.extend_from_slice(extra);
     let cli = server::config::Cli::parse_from(args);

@@ -2,18 +2,20 @@
 
 use std::collections::HashMap;
 
+use super::Db;
+use super::dialect;
 use app::jobs::{DateOrder, Job, JobPage};
 use app::model::{InstanceState, RunType, StateCounts};
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
-use super::SqliteStore;
+use super::SqlStore;
 use super::audit::insert_audit;
 use super::rows::date;
 use super::snapshots::insert_days_in;
 use crate::store::jobs::{JobStore, NewJob};
 use crate::store::snapshots::{DayBatch, Gate, SnapshotNode, SnapshotStore};
-use crate::store::{AuditEntry, Result, StoreError, from_ms, to_ms};
+use crate::store::{AuditEntry, Result, StoreError, WriteLock, from_ms, to_ms};
 
 #[derive(sqlx::FromRow)]
 struct JobRow {
@@ -31,7 +33,7 @@ struct JobRow {
 }
 
 #[async_trait::async_trait]
-impl JobStore for SqliteStore {
+impl JobStore for SqlStore {
     async fn create_job(
         &self,
         job: &NewJob,
@@ -40,10 +42,10 @@ impl JobStore for SqliteStore {
         audit: &AuditEntry<'_>,
         now: DateTime<Utc>,
     ) -> Result<(i64, u64)> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin(WriteLock::Instances).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO jobs (kind, created_at, created_by, root, nodes, from_date, to_date, \
-             descending, parallelism) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+             descending, parallelism) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(job.kind)
         .bind(to_ms(now))
@@ -60,7 +62,7 @@ impl JobStore for SqliteStore {
             day.job_id = id;
         }
         let created = insert_days_in(&mut tx, &days, gates, to_ms(now)).await?;
-        sqlx::query("UPDATE jobs SET total = ?2 WHERE id = ?1")
+        sqlx::query("UPDATE jobs SET total = $2 WHERE id = $1")
             .bind(id)
             .bind(created as i64)
             .execute(&mut *tx)
@@ -73,7 +75,7 @@ impl JobStore for SqliteStore {
 
     async fn list_jobs(&self, kind: RunType, limit: u32, before: Option<i64>) -> Result<JobPage> {
         let limit = limit.clamp(1, app::model::MAX_PAGE_SIZE);
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = QueryBuilder::<Db>::new(
             "SELECT id, kind, created_at, created_by, root, nodes, from_date, to_date, descending, \
              parallelism, total FROM jobs WHERE kind = ",
         );
@@ -100,7 +102,7 @@ impl JobStore for SqliteStore {
     async fn get_job(&self, id: i64) -> Result<Option<Job>> {
         let row: Option<JobRow> = sqlx::query_as(
             "SELECT id, kind, created_at, created_by, root, nodes, from_date, to_date, descending, \
-             parallelism, total FROM jobs WHERE id = ?1",
+             parallelism, total FROM jobs WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.read)
@@ -117,16 +119,18 @@ impl JobStore for SqliteStore {
     }
 }
 
-impl SqliteStore {
+impl SqlStore {
     async fn job_counts(&self, ids: Vec<i64>) -> Result<HashMap<i64, StateCounts>> {
         let mut out: HashMap<i64, StateCounts> = HashMap::new();
         if ids.is_empty() {
             return Ok(out);
         }
-        let rows: Vec<(i64, InstanceState, i64)> = sqlx::query_as(
-            "SELECT i.job_id, i.state, COUNT(*) FROM json_each(?1) j \
-             CROSS JOIN instances i ON i.job_id = j.value GROUP BY i.job_id, i.state",
-        )
+        let rows: Vec<(i64, InstanceState, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT i.job_id, i.state, COUNT(*) FROM {list} \
+             {join} instances i ON i.job_id = j.value GROUP BY i.job_id, i.state",
+            list = dialect::list("$1", dialect::Item::Id),
+            join = dialect::JOIN_FROM_LIST
+        )))
         .bind(serde_json::to_string(&ids).expect("numbers"))
         .fetch_all(&self.read)
         .await?;

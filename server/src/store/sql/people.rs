@@ -1,10 +1,12 @@
 //! People on SQLite: accounts with their role, sessions, API tokens, the login throttle.
 
+use super::Db;
+use super::dialect;
 use app::people::{ApiToken, Role, User, UserPage};
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
-use super::SqliteStore;
+use super::SqlStore;
 use crate::store::people::{PeopleStore, SessionRecord, TokenRecord, UserUpdate};
 use crate::store::{Result, StoreError, from_ms, to_ms};
 
@@ -83,7 +85,7 @@ impl From<TokenRow> for ApiToken {
 }
 
 #[async_trait::async_trait]
-impl PeopleStore for SqliteStore {
+impl PeopleStore for SqlStore {
     async fn create_user(
         &self,
         name: &str,
@@ -94,7 +96,7 @@ impl PeopleStore for SqliteStore {
         let mut tx = self.write.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO users (name, password_hash, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?3) ON CONFLICT (name) DO NOTHING RETURNING id",
+             VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING RETURNING id",
         )
         .bind(name)
         .bind(password_hash)
@@ -104,7 +106,7 @@ impl PeopleStore for SqliteStore {
         let Some(id) = id else {
             return Err(StoreError::Taken { what: "user", name: name.to_string() });
         };
-        sqlx::query("INSERT INTO project_members (project_id, user_id, role) VALUES (?1, ?2, ?3)")
+        sqlx::query("INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)")
             .bind(PROJECT)
             .bind(id)
             .bind(role)
@@ -123,7 +125,7 @@ impl PeopleStore for SqliteStore {
 
     async fn get_user(&self, name: &str) -> Result<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} {USER_FROM} WHERE u.name = ?1"
+            "SELECT {USER_COLUMNS} {USER_FROM} WHERE u.name = $1"
         )))
         .bind(name)
         .fetch_optional(&self.read)
@@ -133,7 +135,7 @@ impl PeopleStore for SqliteStore {
 
     async fn user_credentials(&self, name: &str) -> Result<Option<(User, String)>> {
         let row: Option<CredentialsRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS}, u.password_hash {USER_FROM} WHERE u.name = ?1"
+            "SELECT {USER_COLUMNS}, u.password_hash {USER_FROM} WHERE u.name = $1"
         )))
         .bind(name)
         .fetch_optional(&self.read)
@@ -144,7 +146,7 @@ impl PeopleStore for SqliteStore {
     async fn list_users(&self, after: Option<&str>, limit: u32) -> Result<UserPage> {
         let limit = limit.clamp(1, app::model::MAX_PAGE_SIZE);
         let mut query =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {USER_COLUMNS} {USER_FROM} WHERE 1 = 1"));
+            QueryBuilder::<Db>::new(format!("SELECT {USER_COLUMNS} {USER_FROM} WHERE 1 = 1"));
         if let Some(after) = after {
             query.push(" AND u.name > ").push_bind(after.to_string());
         }
@@ -169,8 +171,8 @@ impl PeopleStore for SqliteStore {
     ) -> Result<User> {
         let mut tx = self.write.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
-            "UPDATE users SET password_hash = COALESCE(?2, password_hash), \
-             disabled = COALESCE(?3, disabled), updated_at = ?4 WHERE name = ?1 RETURNING id",
+            "UPDATE users SET password_hash = COALESCE($2, password_hash), \
+             disabled = COALESCE($3, disabled), updated_at = $4 WHERE name = $1 RETURNING id",
         )
         .bind(name)
         .bind(update.password_hash.as_deref())
@@ -183,7 +185,7 @@ impl PeopleStore for SqliteStore {
         };
         if let Some(role) = update.role {
             sqlx::query(
-                "UPDATE project_members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2",
+                "UPDATE project_members SET role = $3 WHERE project_id = $1 AND user_id = $2",
             )
             .bind(PROJECT)
             .bind(id)
@@ -192,12 +194,12 @@ impl PeopleStore for SqliteStore {
             .await?;
         }
         if update.end_credentials {
-            sqlx::query("DELETE FROM sessions WHERE user_id = ?1")
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(
-                "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+                "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
             )
             .bind(id)
             .bind(to_ms(now))
@@ -211,7 +213,7 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn set_language(&self, user_id: i64, language: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET language = ?2 WHERE id = ?1")
+        sqlx::query("UPDATE users SET language = $2 WHERE id = $1")
             .bind(user_id)
             .bind(language)
             .execute(&self.write)
@@ -228,13 +230,13 @@ impl PeopleStore for SqliteStore {
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(to_ms(now))
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, \
-             expires_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+             expires_at) VALUES ($1, $2, $3, $4, $4, $5)",
         )
         .bind(token_hash)
         .bind(user_id)
@@ -252,7 +254,7 @@ impl PeopleStore for SqliteStore {
             "SELECT s.csrf_token, s.last_seen_at, s.expires_at, u.id, m.role, u.name, \
              u.created_at, u.disabled, u.language FROM sessions s JOIN users u ON u.id = s.user_id \
              JOIN project_members m ON m.user_id = u.id AND m.project_id = 1 \
-             WHERE s.token_hash = ?1 AND u.disabled = 0",
+             WHERE s.token_hash = $1 AND u.disabled = FALSE",
         )
         .bind(token_hash)
         .fetch_optional(&self.read)
@@ -267,7 +269,7 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1")
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
             .bind(token_hash)
             .bind(to_ms(now))
             .execute(&self.write)
@@ -276,7 +278,7 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.write)
             .await?;
@@ -293,7 +295,7 @@ impl PeopleStore for SqliteStore {
     ) -> Result<ApiToken> {
         let row: TokenRow = sqlx::query_as(
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5) \
+             VALUES ($1, $2, $3, $4, $5) \
              RETURNING id, name, created_at, last_used_at, expires_at",
         )
         .bind(user_id)
@@ -309,7 +311,7 @@ impl PeopleStore for SqliteStore {
     async fn tokens_of(&self, user_id: i64) -> Result<Vec<ApiToken>> {
         let rows: Vec<TokenRow> = sqlx::query_as(
             "SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens \
-             WHERE user_id = ?1 AND revoked_at IS NULL ORDER BY id DESC LIMIT 1000",
+             WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC LIMIT 1000",
         )
         .bind(user_id)
         .fetch_all(&self.read)
@@ -320,7 +322,7 @@ impl PeopleStore for SqliteStore {
     async fn token_owner(&self, id: i64) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
             "SELECT u.name FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.id = ?1 AND t.revoked_at IS NULL",
+             WHERE t.id = $1 AND t.revoked_at IS NULL",
         )
         .bind(id)
         .fetch_optional(&self.read)
@@ -329,7 +331,7 @@ impl PeopleStore for SqliteStore {
 
     async fn revoke_token(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
         )
         .bind(id)
         .bind(to_ms(now))
@@ -343,7 +345,7 @@ impl PeopleStore for SqliteStore {
             "SELECT t.id AS token_id, t.last_used_at, t.expires_at, u.id, m.role, u.name, \
              u.created_at, u.disabled, u.language FROM api_tokens t JOIN users u ON u.id = t.user_id \
              JOIN project_members m ON m.user_id = u.id AND m.project_id = 1 \
-             WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled = 0",
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = FALSE",
         )
         .bind(token_hash)
         .fetch_optional(&self.read)
@@ -358,7 +360,7 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn touch_token(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1")
+        sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
             .bind(id)
             .bind(to_ms(now))
             .execute(&self.write)
@@ -371,10 +373,11 @@ impl PeopleStore for SqliteStore {
         keys: &[String],
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>> {
-        let until: Option<i64> = sqlx::query_scalar(
+        let until: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT MAX(locked_until) FROM login_throttle \
-             WHERE key IN (SELECT value FROM json_each(?1)) AND locked_until > ?2",
-        )
+             WHERE key IN (SELECT value FROM {list}) AND locked_until > $2",
+            list = dialect::list("$1", dialect::Item::Text)
+        )))
         .bind(serde_json::to_string(keys).expect("strings"))
         .bind(to_ms(now))
         .fetch_one(&self.read)
@@ -390,15 +393,15 @@ impl PeopleStore for SqliteStore {
     ) -> Result<i64> {
         let mut tx = self.write.begin().await?;
         let now_ms = to_ms(now);
-        sqlx::query("DELETE FROM login_throttle WHERE last_failure_at < ?1 AND locked_until < ?2")
+        sqlx::query("DELETE FROM login_throttle WHERE last_failure_at < $1 AND locked_until < $2")
             .bind(to_ms(now - forget_after))
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
         let failures: i64 = sqlx::query_scalar(
             "INSERT INTO login_throttle (key, failures, last_failure_at, locked_until) \
-             VALUES (?1, 1, ?2, 0) ON CONFLICT (key) DO UPDATE SET \
-             failures = failures + 1, last_failure_at = excluded.last_failure_at \
+             VALUES ($1, 1, $2, 0) ON CONFLICT (key) DO UPDATE SET \
+             failures = login_throttle.failures + 1, last_failure_at = excluded.last_failure_at \
              RETURNING failures",
         )
         .bind(key)
@@ -410,7 +413,7 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn lock_login(&self, key: &str, until: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE login_throttle SET locked_until = ?2 WHERE key = ?1")
+        sqlx::query("UPDATE login_throttle SET locked_until = $2 WHERE key = $1")
             .bind(key)
             .bind(to_ms(until))
             .execute(&self.write)
@@ -419,7 +422,7 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_throttle WHERE key = ?1")
+        sqlx::query("DELETE FROM login_throttle WHERE key = $1")
             .bind(key)
             .execute(&self.write)
             .await?;

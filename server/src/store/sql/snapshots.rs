@@ -3,17 +3,18 @@
 
 use std::collections::HashMap;
 
+use super::{Conn, Db};
 use app::model::{InstanceState, RunType};
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::QueryBuilder;
 
 use super::scheduling::promotion;
-use super::{CHUNK, SqliteStore};
+use super::{CHUNK, SqlStore};
 use crate::store::snapshots::{DayBatch, DayInstance, Gate, SnapshotNode, SnapshotStore};
-use crate::store::{Result, to_ms};
+use crate::store::{Result, WriteLock, to_ms};
 
 #[async_trait::async_trait]
-impl SnapshotStore for SqliteStore {
+impl SnapshotStore for SqlStore {
     async fn snapshot_nodes(&self) -> Result<Vec<SnapshotNode>> {
         let rows: Vec<(i64, String, String, String, String, bool)> = sqlx::query_as(
             "SELECT n.id, n.name, w.name, n.owner, n.schedule, n.paused FROM nodes n \
@@ -46,27 +47,24 @@ impl SnapshotStore for SqliteStore {
     }
 
     async fn has_snapshot(&self, run_date: NaiveDate) -> Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM snapshots WHERE run_date = ?1")
+        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM snapshots WHERE run_date = $1)")
             .bind(run_date.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(found.is_some())
+            .fetch_one(&self.read)
+            .await?)
     }
 
     async fn insert_day(&self, batch: &DayBatch, now: DateTime<Utc>) -> Result<u64> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin(WriteLock::Instances).await?;
         let created = insert_days_in(&mut tx, std::slice::from_ref(batch), &[], to_ms(now)).await?;
         tx.commit().await?;
         Ok(created)
     }
 
     async fn has_any_snapshot_before(&self, run_date: NaiveDate) -> Result<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM snapshots WHERE run_date < ?1 LIMIT 1")
-                .bind(run_date.to_string())
-                .fetch_optional(&self.read)
-                .await?;
-        Ok(found.is_some())
+        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM snapshots WHERE run_date < $1)")
+            .bind(run_date.to_string())
+            .fetch_one(&self.read)
+            .await?)
     }
 }
 
@@ -74,7 +72,7 @@ impl SnapshotStore for SqliteStore {
 /// `gates` between days (`(downstream, upstream)` as `(day, instance)` indexes), inside a
 /// transaction the caller commits. The first promotion runs after every edge is in place.
 pub(super) async fn insert_days_in(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     days: &[DayBatch],
     gates: &[Gate],
     now: i64,
@@ -124,8 +122,8 @@ pub(super) async fn insert_days_in(
         }
         if let Some(batch) = days.first().filter(|b| b.run_type == RunType::Cycle) {
             sqlx::query(
-                "INSERT INTO snapshots (run_date, created_at, instances) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (run_date) DO UPDATE SET instances = instances + excluded.instances",
+                "INSERT INTO snapshots (run_date, created_at, instances) VALUES ($1, $2, $3) \
+                 ON CONFLICT (run_date) DO UPDATE SET instances = snapshots.instances + excluded.instances",
             )
             .bind(batch.run_date.to_string())
             .bind(now)
@@ -140,14 +138,14 @@ pub(super) async fn insert_days_in(
 /// Inserts a day's instances (skipping existing ones) and returns the new ones by
 /// (node, planned time).
 async fn insert_instances(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     batch: &DayBatch,
     now: i64,
 ) -> Result<HashMap<(i64, i64), i64>> {
     let run_date = batch.run_date.to_string();
     let mut created = HashMap::new();
     for chunk in batch.instances.chunks(CHUNK) {
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = QueryBuilder::<Db>::new(
             "INSERT INTO instances (node_id, node_name, workflow, owner, run_type, job_id, \
              bizdate, run_date, planned_at, ready_at, state, paused, priority, created_at, \
              updated_at) ",
@@ -184,10 +182,10 @@ async fn insert_instances(
     Ok(created)
 }
 
-async fn insert_edges(conn: &mut SqliteConnection, edges: &[(i64, i64)]) -> Result<()> {
+async fn insert_edges(conn: &mut Conn, edges: &[(i64, i64)]) -> Result<()> {
     for chunk in edges.chunks(CHUNK) {
         let mut query =
-            QueryBuilder::<Sqlite>::new("INSERT INTO instance_deps (instance_id, upstream_id) ");
+            QueryBuilder::<Db>::new("INSERT INTO instance_deps (instance_id, upstream_id) ");
         query.push_values(chunk, |mut row, (down, up)| {
             row.push_bind(*down).push_bind(*up);
         });
@@ -198,14 +196,11 @@ async fn insert_edges(conn: &mut SqliteConnection, edges: &[(i64, i64)]) -> Resu
 }
 
 /// Ids of every instance of the batch's day, keyed by (node, planned time).
-async fn day_ids(
-    conn: &mut SqliteConnection,
-    batch: &DayBatch,
-) -> Result<HashMap<(i64, i64), i64>> {
+async fn day_ids(conn: &mut Conn, batch: &DayBatch) -> Result<HashMap<(i64, i64), i64>> {
     let run_date = batch.run_date.to_string();
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT id, node_id, planned_at FROM instances \
-         WHERE run_type = ?1 AND job_id = ?2 AND run_date = ?3",
+         WHERE run_type = $1 AND job_id = $2 AND run_date = $3",
     )
     .bind(batch.run_type)
     .bind(batch.job_id)

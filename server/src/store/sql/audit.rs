@@ -1,12 +1,14 @@
 //! The audit trail on SQLite.
 
+use super::dialect;
+use super::{Conn, Db};
 use app::audit::{
     AuditOutcome, AuditPage, AuditQuery, AuditRecord, AuditResult, AuditResultPage, FieldChange,
 };
 use app::model::{DEFAULT_PAGE_SIZE, InstanceId, MAX_PAGE_SIZE};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::QueryBuilder;
 
-use super::{CHUNK, SqliteStore, json_ids};
+use super::{CHUNK, SqlStore, json_ids};
 use crate::store::audit::{AuditEntry, AuditStore};
 use crate::store::{Result, StoreError, from_ms, to_ms};
 
@@ -54,15 +56,12 @@ const COLUMNS: &str = "a.id, a.at, a.actor, a.action, a.dry_run, a.outcome, a.su
     a.message, a.requested, a.changed, a.changes";
 
 /// Writes an entry and its per-instance results on `conn` (inside the caller's transaction).
-pub(super) async fn insert_audit(
-    conn: &mut SqliteConnection,
-    entry: &AuditEntry<'_>,
-) -> Result<i64> {
+pub(super) async fn insert_audit(conn: &mut Conn, entry: &AuditEntry<'_>) -> Result<i64> {
     let changes = (!entry.changes.is_empty())
         .then(|| serde_json::to_string(entry.changes).expect("strings serialize"));
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO audit (at, actor, action, dry_run, outcome, subject, message, requested, \
-         changed, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+         changed, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(to_ms(entry.at))
     .bind(entry.actor)
@@ -80,10 +79,11 @@ pub(super) async fn insert_audit(
     let ok: Vec<InstanceId> =
         entry.results.iter().filter(|(_, r)| r.is_ok()).map(|(id, _)| *id).collect();
     if !ok.is_empty() {
-        sqlx::query(
-            "INSERT OR IGNORE INTO audit_instances (audit_id, instance_id, result) \
-             SELECT ?1, value, 'ok' FROM json_each(?2)",
-        )
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO audit_instances (audit_id, instance_id, result) \
+             SELECT $1, value, 'ok' FROM {list} WHERE TRUE ON CONFLICT DO NOTHING",
+            list = dialect::list("$2", dialect::Item::Id)
+        )))
         .bind(id)
         .bind(json_ids(&ok))
         .execute(&mut *conn)
@@ -95,19 +95,19 @@ pub(super) async fn insert_audit(
         .filter_map(|(id, r)| r.as_ref().err().map(|reason| (*id, reason)))
         .collect();
     for chunk in failed.chunks(CHUNK) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO audit_instances (audit_id, instance_id, result) ",
-        );
+        let mut query =
+            QueryBuilder::<Db>::new("INSERT INTO audit_instances (audit_id, instance_id, result) ");
         query.push_values(chunk, |mut row, (instance, reason)| {
             row.push_bind(id).push_bind(instance.0).push_bind((*reason).clone());
         });
+        query.push(" ON CONFLICT DO NOTHING");
         query.build().execute(&mut *conn).await?;
     }
     Ok(id)
 }
 
 #[async_trait::async_trait]
-impl AuditStore for SqliteStore {
+impl AuditStore for SqlStore {
     async fn record_audit(&self, entry: &AuditEntry<'_>) -> Result<i64> {
         let mut tx = self.write.begin().await?;
         let id = insert_audit(&mut tx, entry).await?;
@@ -117,7 +117,7 @@ impl AuditStore for SqliteStore {
 
     async fn list_audit(&self, filter: &AuditQuery) -> Result<AuditPage> {
         let limit = filter.limit.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
-        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM audit a"));
+        let mut query = QueryBuilder::<Db>::new(format!("SELECT {COLUMNS} FROM audit a"));
         if let Some(instance) = filter.instance {
             query
                 .push(" JOIN audit_instances ai ON ai.audit_id = a.id AND ai.instance_id = ")
@@ -153,7 +153,7 @@ impl AuditStore for SqliteStore {
 
     async fn audit_record(&self, id: i64) -> Result<Option<AuditRecord>> {
         let row: Option<AuditRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM audit a WHERE a.id = ?1"
+            "SELECT {COLUMNS} FROM audit a WHERE a.id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.read)
@@ -168,8 +168,8 @@ impl AuditStore for SqliteStore {
         limit: u32,
     ) -> Result<AuditResultPage> {
         let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT instance_id, result FROM audit_instances WHERE audit_id = ?1 \
-             AND instance_id > ?2 ORDER BY instance_id LIMIT ?3",
+            "SELECT instance_id, result FROM audit_instances WHERE audit_id = $1 \
+             AND instance_id > $2 ORDER BY instance_id LIMIT $3",
         )
         .bind(id)
         .bind(after.map_or(i64::MIN, |a| a.0))

@@ -2,17 +2,18 @@
 
 use std::collections::HashMap;
 
+use super::{Conn, Db};
 use app::model::{InstanceId, InstanceState, RunType};
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use sqlx::{QueryBuilder, Transaction};
 
 use super::rows::date;
-use super::{CHUNK, SqliteStore, push_ids};
+use super::{CHUNK, SqlStore, push_ids};
 use crate::store::scheduling::{
     AfterAttempt, Claim, ClaimTx, Finish, FinishedAttempt, GroupLoad, NewAttempt, OpenAttempt,
     Outcome, Queued, RetryPolicy, SchedulingStore, StartedProcess,
 };
-use crate::store::{Result, StoreError, from_ms, to_ms};
+use crate::store::{Result, StoreError, WriteLock, from_ms, to_ms};
 
 use InstanceState::{NotRun, Running, Success, WaitingResources, WaitingTime};
 
@@ -29,12 +30,12 @@ pub(super) fn literal(state: InstanceState) -> String {
 /// The promotion of not-run instances whose upstream instances have all succeeded and are not
 /// paused: to waiting for time, or straight on to waiting for resources when their time has
 /// come. Callers narrow it with `AND …`.
-pub(super) fn promotion(now: i64) -> QueryBuilder<Sqlite> {
+pub(super) fn promotion(now: i64) -> QueryBuilder<Db> {
     let mut query = QueryBuilder::new("UPDATE instances SET updated_at = ");
     query.push_bind(now).push(", state = CASE WHEN ready_at <= ").push_bind(now).push(format!(
-        " THEN {} ELSE {} END WHERE state = {} AND paused = 0 AND NOT EXISTS ( \
+        " THEN {} ELSE {} END WHERE state = {} AND paused = FALSE AND NOT EXISTS ( \
          SELECT 1 FROM instance_deps d JOIN instances u ON u.id = d.upstream_id \
-         WHERE d.instance_id = instances.id AND (u.state <> {} OR u.paused <> 0))",
+         WHERE d.instance_id = instances.id AND (u.state <> {} OR u.paused <> FALSE))",
         literal(WaitingResources),
         literal(WaitingTime),
         literal(NotRun),
@@ -45,7 +46,7 @@ pub(super) fn promotion(now: i64) -> QueryBuilder<Sqlite> {
 
 /// Promotes the ready instances directly downstream of `ids`.
 pub(super) async fn promote_downstream(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ids: &[InstanceId],
     now: i64,
 ) -> Result<u64> {
@@ -95,15 +96,15 @@ impl ClaimRow {
 }
 
 #[async_trait::async_trait]
-impl SchedulingStore for SqliteStore {
+impl SchedulingStore for SqlStore {
     async fn promote_all(&self, now: DateTime<Utc>) -> Result<u64> {
         Ok(promotion(to_ms(now)).build().execute(&self.write).await?.rows_affected())
     }
 
     async fn release_due(&self, now: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE instances SET state = {}, updated_at = ?1 \
-             WHERE state = {} AND paused = 0 AND ready_at <= ?1",
+            "UPDATE instances SET state = {}, updated_at = $1 \
+             WHERE state = {} AND paused = FALSE AND ready_at <= $1",
             literal(WaitingResources),
             literal(WaitingTime)
         )))
@@ -115,7 +116,7 @@ impl SchedulingStore for SqliteStore {
 
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>> {
         let at: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT MIN(ready_at) FROM instances WHERE state = {} AND paused = 0",
+            "SELECT MIN(ready_at) FROM instances WHERE state = {} AND paused = FALSE",
             literal(WaitingTime)
         )))
         .fetch_one(&self.read)
@@ -127,7 +128,7 @@ impl SchedulingStore for SqliteStore {
         Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT g.name FROM resource_groups g WHERE EXISTS ( \
                SELECT 1 FROM instances i JOIN nodes n ON n.id = i.node_id \
-               WHERE i.state = {} AND i.paused = 0 AND n.resource_group = g.name) \
+               WHERE i.state = {} AND i.paused = FALSE AND n.resource_group = g.name) \
              AND g.slots > (SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
                WHERE i.state = {} AND n.resource_group = g.name) \
              ORDER BY g.name",
@@ -139,7 +140,7 @@ impl SchedulingStore for SqliteStore {
     }
 
     async fn begin_claim(&self, group: &str) -> Result<Box<dyn ClaimTx>> {
-        let tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = self.begin(WriteLock::Group(group)).await?;
         Ok(Box::new(SqliteClaim { tx, group: group.to_string() }))
     }
 
@@ -148,10 +149,10 @@ impl SchedulingStore for SqliteStore {
         started: &[StartedProcess],
         finished: &[FinishedAttempt],
     ) -> Result<Vec<Finish>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin(WriteLock::Instances).await?;
         for chunk in started.chunks(CHUNK) {
             let mut query =
-                QueryBuilder::<Sqlite>::new("WITH p (instance_id, attempt, pid, pid_start) AS (");
+                QueryBuilder::<Db>::new("WITH p (instance_id, attempt, pid, pid_start) AS (");
             query.push_values(chunk, |mut row, p| {
                 row.push_bind(p.instance_id.0)
                     .push_bind(p.attempt)
@@ -167,7 +168,7 @@ impl SchedulingStore for SqliteStore {
         let mut states: HashMap<(i64, i32), InstanceState> = HashMap::new();
         let mut promoted: HashMap<i64, u64> = HashMap::new();
         for chunk in finished.chunks(CHUNK) {
-            let values = |query: &mut QueryBuilder<Sqlite>| {
+            let values = |query: &mut QueryBuilder<Db>| {
                 query.push(
                     "WITH f (instance_id, attempt, ended_at, exit_code, outcome, reason, state, \
                      ready_at, retried) AS (",
@@ -196,7 +197,7 @@ impl SchedulingStore for SqliteStore {
                 });
                 query.push(") ");
             };
-            let mut query = QueryBuilder::<Sqlite>::new("");
+            let mut query = QueryBuilder::<Db>::new("");
             values(&mut query);
             query.push(
                 "UPDATE attempts SET ended_at = f.ended_at, exit_code = f.exit_code, \
@@ -205,7 +206,7 @@ impl SchedulingStore for SqliteStore {
             );
             query.build().execute(&mut *tx).await?;
 
-            let mut query = QueryBuilder::<Sqlite>::new("");
+            let mut query = QueryBuilder::<Db>::new("");
             values(&mut query);
             query
                 .push(
@@ -219,10 +220,10 @@ impl SchedulingStore for SqliteStore {
                 )
                 .push(literal(Running))
                 .push(" RETURNING instances.id, instances.attempt, instances.state");
-            let rows: Vec<(i64, i32, InstanceState)> =
+            let rows: Vec<(i64, i64, InstanceState)> =
                 query.build_query_as().fetch_all(&mut *tx).await?;
             for (id, attempt, state) in rows {
-                states.insert((id, attempt), state);
+                states.insert((id, attempt as i32), state);
             }
             let now = chunk.iter().map(|f| to_ms(f.at)).max().unwrap_or_default();
             for f in chunk {
@@ -303,15 +304,15 @@ impl SchedulingStore for SqliteStore {
         attempt: i32,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin(WriteLock::Instances).await?;
         let requeued = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE instances SET state = {}, attempt = attempt - 1, \
                started_at = p.started_at, ended_at = p.ended_at, exit_code = p.exit_code, \
-               reason = p.reason, updated_at = ?3 \
+               reason = p.reason, updated_at = $3 \
              FROM (SELECT MAX(started_at) AS started_at, MAX(ended_at) AS ended_at, \
                      MAX(exit_code) AS exit_code, MAX(reason) AS reason \
-                   FROM attempts WHERE instance_id = ?1 AND attempt = ?2 - 1) AS p \
-             WHERE instances.id = ?1 AND instances.attempt = ?2 AND instances.state = {}",
+                   FROM attempts WHERE instance_id = $1 AND attempt = $2 - 1) AS p \
+             WHERE instances.id = $1 AND instances.attempt = $2 AND instances.state = {}",
             literal(WaitingResources),
             literal(Running)
         )))
@@ -322,7 +323,7 @@ impl SchedulingStore for SqliteStore {
         .await?
         .rows_affected();
         if requeued == 1 {
-            sqlx::query("DELETE FROM attempts WHERE instance_id = ?1 AND attempt = ?2")
+            sqlx::query("DELETE FROM attempts WHERE instance_id = $1 AND attempt = $2")
                 .bind(id.0)
                 .bind(attempt)
                 .execute(&mut *tx)
@@ -336,7 +337,7 @@ impl SchedulingStore for SqliteStore {
 /// Claiming the slots of one group: `BEGIN IMMEDIATE` holds the write lock, so the load read
 /// is still true when the claim is written.
 struct SqliteClaim {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Db>,
     group: String,
 }
 
@@ -346,7 +347,7 @@ impl ClaimTx for SqliteClaim {
         let row: Option<(i64, Option<i64>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT g.slots, g.backfill_slots, (SELECT COUNT(*) FROM instances i \
                JOIN nodes n ON n.id = i.node_id WHERE i.state = {} AND n.resource_group = g.name) \
-             FROM resource_groups g WHERE g.name = ?1",
+             FROM resource_groups g WHERE g.name = $1",
             literal(Running)
         )))
         .bind(&self.group)
@@ -364,8 +365,8 @@ impl ClaimTx for SqliteClaim {
     async fn queued(&mut self, limit: u32) -> Result<Vec<Queued>> {
         let rows: Vec<(i64, RunType)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT i.id, i.run_type FROM instances i JOIN nodes n ON n.id = i.node_id \
-             WHERE i.state = {} AND i.paused = 0 AND n.resource_group = ?1 \
-             ORDER BY i.priority, i.ready_at, i.id LIMIT ?2",
+             WHERE i.state = {} AND i.paused = FALSE AND n.resource_group = $1 \
+             ORDER BY i.priority, i.ready_at, i.id LIMIT $2",
             literal(WaitingResources)
         )))
         .bind(&self.group)
@@ -384,7 +385,7 @@ impl ClaimTx for SqliteClaim {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
+        let mut query = QueryBuilder::<Db>::new(format!(
             "UPDATE instances SET state = {}, attempt = attempt + 1, started_at = ",
             literal(Running)
         ));
@@ -394,7 +395,10 @@ impl ClaimTx for SqliteClaim {
             .push_bind(host.to_string())
             .push(", reason = NULL, updated_at = ")
             .push_bind(to_ms(now))
-            .push(format!(" WHERE state = {} AND paused = 0 AND id", literal(WaitingResources)));
+            .push(format!(
+                " WHERE state = {} AND paused = FALSE AND id",
+                literal(WaitingResources)
+            ));
         push_ids(&mut query, ids);
         query.push(" RETURNING id");
         let claimed: Vec<InstanceId> = query
@@ -407,7 +411,7 @@ impl ClaimTx for SqliteClaim {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = QueryBuilder::<Db>::new(
             "SELECT i.id, i.attempt, i.auto_retries, i.run_type, i.bizdate, i.run_date, \
              i.planned_at, n.name, n.command, n.timeout_secs, n.retries, n.retry_delay_secs \
              FROM instances i JOIN nodes n ON n.id = i.node_id WHERE i.id",
@@ -424,7 +428,7 @@ impl ClaimTx for SqliteClaim {
 
     async fn start_attempts(&mut self, attempts: &[NewAttempt]) -> Result<()> {
         for chunk in attempts.chunks(CHUNK) {
-            let mut query = QueryBuilder::<Sqlite>::new(
+            let mut query = QueryBuilder::<Db>::new(
                 "INSERT INTO attempts (instance_id, attempt, started_at, host, log_path) ",
             );
             query.push_values(chunk, |mut row, a| {

@@ -1,20 +1,22 @@
 //! Reading instances on SQLite.
 
+use super::Db;
+use super::dialect;
 use app::flow::FlowInstance;
 use app::model::{
     Attempt, HistoryPoint, Instance, InstanceFilter, InstanceId, InstancePage, InstanceState,
     RunType, StateCounts,
 };
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
 use super::definitions::like_pattern;
 use super::rows::{INSTANCE_COLUMNS, InstanceRow};
 use super::scheduling::literal;
-use super::{SqliteStore, json_ids, push_in};
+use super::{SqlStore, json_ids, push_in};
 use crate::store::instances::{Flow, InstanceStore, WaitFacts};
 use crate::store::{Result, from_ms};
 
-pub(super) fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: &InstanceFilter) {
+pub(super) fn push_filter(query: &mut QueryBuilder<Db>, filter: &InstanceFilter) {
     query.push(" WHERE 1 = 1");
     if !filter.state.is_empty() {
         query.push(" AND i.state");
@@ -24,7 +26,10 @@ pub(super) fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: &InstanceFil
         query.push(" AND i.owner = ").push_bind(owner.clone());
     }
     if let Some(node) = &filter.node {
-        query.push(" AND i.node_name LIKE ").push_bind(like_pattern(node)).push(" ESCAPE '\\'");
+        query
+            .push(format!(" AND i.node_name {} ", dialect::LIKE))
+            .push_bind(like_pattern(node))
+            .push(" ESCAPE '\\'");
     }
     if let Some(workflow) = &filter.workflow {
         query.push(" AND i.workflow = ").push_bind(workflow.clone());
@@ -44,14 +49,14 @@ pub(super) fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: &InstanceFil
 }
 
 #[async_trait::async_trait]
-impl InstanceStore for SqliteStore {
+impl InstanceStore for SqlStore {
     async fn list_instances(
         &self,
         filter: &InstanceFilter,
         before: Option<InstanceId>,
         limit: u32,
     ) -> Result<InstancePage> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
+        let mut query = QueryBuilder::<Db>::new(format!(
             "SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id"
         ));
         push_filter(&mut query, filter);
@@ -71,7 +76,7 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn instance_stats(&self, filter: &InstanceFilter) -> Result<StateCounts> {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT i.state, COUNT(*) FROM instances i");
+        let mut query = QueryBuilder::<Db>::new("SELECT i.state, COUNT(*) FROM instances i");
         push_filter(&mut query, filter);
         query.push(" GROUP BY i.state");
         let rows: Vec<(InstanceState, i64)> = query.build_query_as().fetch_all(&self.read).await?;
@@ -85,7 +90,7 @@ impl InstanceStore for SqliteStore {
     async fn get_instance(&self, id: InstanceId) -> Result<Option<Instance>> {
         let row: Option<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id \
-             WHERE i.id = ?1"
+             WHERE i.id = $1"
         )))
         .bind(id.0)
         .fetch_optional(&self.read)
@@ -107,7 +112,7 @@ impl InstanceStore for SqliteStore {
             Option<String>,
         )> = sqlx::query_as(
             "SELECT attempt, started_at, ended_at, exit_code, host, pid, log_path, outcome, \
-                 reason FROM attempts WHERE instance_id = ?1 ORDER BY attempt",
+                 reason FROM attempts WHERE instance_id = $1 ORDER BY attempt",
         )
         .bind(id.0)
         .fetch_all(&self.read)
@@ -134,10 +139,10 @@ impl InstanceStore for SqliteStore {
     async fn descendants(&self, id: InstanceId, limit: u32) -> Result<Vec<Instance>> {
         let rows: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "WITH RECURSIVE down (id) AS ( \
-               SELECT instance_id FROM instance_deps WHERE upstream_id = ?1 \
+               SELECT instance_id FROM instance_deps WHERE upstream_id = $1 \
                UNION SELECT d.instance_id FROM instance_deps d JOIN down ON d.upstream_id = down.id) \
              SELECT {INSTANCE_COLUMNS} FROM down JOIN instances i ON i.id = down.id \
-             JOIN nodes n ON n.id = i.node_id ORDER BY i.id LIMIT ?2"
+             JOIN nodes n ON n.id = i.node_id ORDER BY i.id LIMIT $2"
         )))
         .bind(id.0)
         .bind(limit as i64)
@@ -150,14 +155,14 @@ impl InstanceStore for SqliteStore {
     async fn neighbors(&self, id: InstanceId) -> Result<(Vec<Instance>, Vec<Instance>)> {
         let upstream: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INSTANCE_COLUMNS} FROM instance_deps d JOIN instances i ON i.id = d.upstream_id \
-             JOIN nodes n ON n.id = i.node_id WHERE d.instance_id = ?1 ORDER BY i.id"
+             JOIN nodes n ON n.id = i.node_id WHERE d.instance_id = $1 ORDER BY i.id"
         )))
         .bind(id.0)
         .fetch_all(&self.read)
         .await?;
         let downstream: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INSTANCE_COLUMNS} FROM instance_deps d JOIN instances i ON i.id = d.instance_id \
-             JOIN nodes n ON n.id = i.node_id WHERE d.upstream_id = ?1 ORDER BY i.id"
+             JOIN nodes n ON n.id = i.node_id WHERE d.upstream_id = $1 ORDER BY i.id"
         )))
         .bind(id.0)
         .fetch_all(&self.read)
@@ -171,7 +176,8 @@ impl InstanceStore for SqliteStore {
     async fn instances_by_ids(&self, ids: &[InstanceId]) -> Result<Vec<Instance>> {
         let rows: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id \
-             WHERE i.id IN (SELECT value FROM json_each(?1)) ORDER BY i.id DESC"
+             WHERE i.id IN (SELECT value FROM {list}) ORDER BY i.id DESC",
+            list = dialect::list("$1", dialect::Item::Id)
         )))
         .bind(json_ids(ids))
         .fetch_all(&self.read)
@@ -182,8 +188,8 @@ impl InstanceStore for SqliteStore {
     async fn history(&self, id: InstanceId, limit: u32) -> Result<Vec<HistoryPoint>> {
         let rows: Vec<(i64, String, RunType, InstanceState, i64, Option<i64>)> = sqlx::query_as(
             "SELECT h.id, h.bizdate, h.run_type, h.state, h.started_at, h.ended_at \
-             FROM instances h WHERE h.node_id = (SELECT node_id FROM instances WHERE id = ?1) \
-             AND h.started_at IS NOT NULL ORDER BY h.planned_at DESC, h.id DESC LIMIT ?2",
+             FROM instances h WHERE h.node_id = (SELECT node_id FROM instances WHERE id = $1) \
+             AND h.started_at IS NOT NULL ORDER BY h.planned_at DESC, h.id DESC LIMIT $2",
         )
         .bind(id.0)
         .bind(limit as i64)
@@ -205,19 +211,22 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn flow_around(&self, id: InstanceId, limit: u32) -> Result<Flow> {
-        let rows: Vec<(i64, String, String, InstanceState, bool)> = sqlx::query_as(
-            "WITH RECURSIVE \
-               up (id) AS (SELECT ?1 UNION SELECT d.upstream_id FROM instance_deps d \
-                           JOIN up ON d.instance_id = up.id LIMIT ?2), \
-               down (id) AS (SELECT ?1 UNION SELECT d.instance_id FROM instance_deps d \
-                             JOIN down ON d.upstream_id = down.id LIMIT ?2) \
-             SELECT i.id, i.node_name, i.owner, i.state, i.paused FROM instances i \
-             WHERE i.id IN (SELECT id FROM up UNION SELECT id FROM down) ORDER BY i.id",
-        )
-        .bind(id.0)
-        .bind(limit as i64 + 1)
-        .fetch_all(&self.read)
-        .await?;
+        let (inner, outer) = dialect::recursion_limit("$2");
+        let rows: Vec<(i64, String, String, InstanceState, bool)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "WITH RECURSIVE \
+                   up (id) AS (SELECT CAST($1 AS BIGINT) UNION SELECT d.upstream_id \
+                     FROM instance_deps d JOIN up ON d.instance_id = up.id {inner}), \
+                   down (id) AS (SELECT CAST($1 AS BIGINT) UNION SELECT d.instance_id \
+                     FROM instance_deps d JOIN down ON d.upstream_id = down.id {inner}) \
+                 SELECT i.id, i.node_name, i.owner, i.state, i.paused FROM instances i \
+                 WHERE i.id IN (SELECT id FROM (SELECT id FROM up {outer}) AS u \
+                   UNION SELECT id FROM (SELECT id FROM down {outer}) AS d) ORDER BY i.id",
+            )))
+            .bind(id.0)
+            .bind(limit as i64 + 1)
+            .fetch_all(&self.read)
+            .await?;
         let truncated = rows.len() > 2 * limit as usize;
         let instances = rows
             .into_iter()
@@ -233,10 +242,12 @@ impl InstanceStore for SqliteStore {
         let members: std::collections::HashSet<i64> = ids.iter().copied().collect();
         // Every upstream edge of the members, driven through the primary key (CROSS JOIN keeps
         // SQLite from scanning the edge table), then only those between members.
-        let edges: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT d.upstream_id, d.instance_id FROM json_each(?1) j \
-             CROSS JOIN instance_deps d ON d.instance_id = j.value",
-        )
+        let edges: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT d.upstream_id, d.instance_id FROM {list} \
+             {join} instance_deps d ON d.instance_id = j.value",
+            list = dialect::list("$1", dialect::Item::Id),
+            join = dialect::JOIN_FROM_LIST
+        )))
         .bind(serde_json::to_string(&ids).expect("numbers"))
         .fetch_all(&self.read)
         .await?;
@@ -251,7 +262,7 @@ impl InstanceStore for SqliteStore {
     async fn wait_facts(&self, id: InstanceId) -> Result<Option<WaitFacts>> {
         let row: Option<(i64, i64, String, i64, bool)> = sqlx::query_as(
             "SELECT i.ready_at, i.planned_at, n.resource_group, i.priority, n.paused \
-             FROM instances i JOIN nodes n ON n.id = i.node_id WHERE i.id = ?1",
+             FROM instances i JOIN nodes n ON n.id = i.node_id WHERE i.id = $1",
         )
         .bind(id.0)
         .fetch_optional(&self.read)
@@ -262,17 +273,17 @@ impl InstanceStore for SqliteStore {
         let pending: Vec<(i64, String, InstanceState, bool)> = sqlx::query_as(
             "SELECT u.id, u.node_name, u.state, u.paused FROM instance_deps d \
              JOIN instances u ON u.id = d.upstream_id \
-             WHERE d.instance_id = ?1 AND (u.state <> ?2 OR u.paused <> 0) ORDER BY u.id",
+             WHERE d.instance_id = $1 AND (u.state <> $2 OR u.paused <> FALSE) ORDER BY u.id",
         )
         .bind(id.0)
         .bind(InstanceState::Success)
         .fetch_all(&self.read)
         .await?;
         let (slots, backfill_slots, running): (i64, Option<i64>, i64) = sqlx::query_as(
-            "SELECT COALESCE((SELECT slots FROM resource_groups WHERE name = ?1), 0), \
-               (SELECT backfill_slots FROM resource_groups WHERE name = ?1), \
+            "SELECT COALESCE((SELECT slots FROM resource_groups WHERE name = $1), 0), \
+               (SELECT backfill_slots FROM resource_groups WHERE name = $1), \
                (SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
-                WHERE i.state = ?2 AND n.resource_group = ?1)",
+                WHERE i.state = $2 AND n.resource_group = $1)",
         )
         .bind(&group)
         .bind(InstanceState::Running)
@@ -280,8 +291,8 @@ impl InstanceStore for SqliteStore {
         .await?;
         let ahead: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
-             WHERE i.state = {} AND i.paused = 0 AND n.resource_group = ?1 \
-             AND (i.priority, i.ready_at, i.id) < (?2, ?3, ?4)",
+             WHERE i.state = {} AND i.paused = FALSE AND n.resource_group = $1 \
+             AND (i.priority, i.ready_at, i.id) < ($2, $3, $4)",
             literal(InstanceState::WaitingResources)
         )))
         .bind(&group)

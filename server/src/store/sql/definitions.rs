@@ -2,18 +2,20 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::dialect;
+use super::{Conn, Db};
 use app::model::NodeId;
 use app::nodes::{Node, NodePage, NodeSpec, ResourceGroup};
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use sqlx::{QueryBuilder, Transaction};
 
-use super::SqliteStore;
+use super::SqlStore;
 use super::audit::insert_audit;
 use super::rows::{NODE_COLUMNS, NodeRow};
 use crate::store::definitions::{
     DefinitionStore, DefinitionTx, LiveGraph, NodeListFilter, WorkflowGraph,
 };
-use crate::store::{AuditEntry, Result, StoreError, to_ms};
+use crate::store::{AuditEntry, Result, StoreError, WriteLock, to_ms};
 
 /// `%text%` with LIKE's wildcards escaped.
 pub(super) fn like_pattern(text: &str) -> String {
@@ -21,7 +23,7 @@ pub(super) fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-async fn resource_groups(conn: &mut SqliteConnection) -> Result<Vec<ResourceGroup>> {
+async fn resource_groups(conn: &mut Conn) -> Result<Vec<ResourceGroup>> {
     let rows: Vec<(String, i64, Option<i64>)> =
         sqlx::query_as("SELECT name, slots, backfill_slots FROM resource_groups ORDER BY name")
             .fetch_all(&mut *conn)
@@ -37,21 +39,21 @@ async fn resource_groups(conn: &mut SqliteConnection) -> Result<Vec<ResourceGrou
 }
 
 #[async_trait::async_trait]
-impl DefinitionStore for SqliteStore {
+impl DefinitionStore for SqlStore {
     async fn resource_groups(&self) -> Result<Vec<ResourceGroup>> {
         let mut conn = self.read.acquire().await?;
         resource_groups(&mut conn).await
     }
 
     async fn begin_definitions(&self) -> Result<Box<dyn DefinitionTx>> {
-        let tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = self.begin(WriteLock::Definitions).await?;
         Ok(Box::new(SqliteDefinitions { tx }))
     }
 
     async fn get_node(&self, name: &str) -> Result<Option<Node>> {
         let mut conn = self.read.acquire().await?;
         let id: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM nodes WHERE name = ?1 AND deleted_at IS NULL")
+            sqlx::query_scalar("SELECT id FROM nodes WHERE name = $1 AND deleted_at IS NULL")
                 .bind(name)
                 .fetch_optional(&mut *conn)
                 .await?;
@@ -63,12 +65,15 @@ impl DefinitionStore for SqliteStore {
 
     async fn list_nodes(&self, filter: &NodeListFilter) -> Result<NodePage> {
         let limit = filter.limit.clamp(1, app::model::MAX_PAGE_SIZE);
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
+        let mut query = QueryBuilder::<Db>::new(format!(
             "SELECT {NODE_COLUMNS} FROM nodes n JOIN workflows w ON w.id = n.workflow_id \
              WHERE n.deleted_at IS NULL"
         ));
         if let Some(name) = &filter.name {
-            query.push(" AND n.name LIKE ").push_bind(like_pattern(name)).push(" ESCAPE '\\'");
+            query
+                .push(format!(" AND n.name {} ", dialect::LIKE))
+                .push_bind(like_pattern(name))
+                .push(" ESCAPE '\\'");
         }
         if let Some(owner) = &filter.owner {
             query.push(" AND n.owner = ").push_bind(owner.clone());
@@ -110,7 +115,7 @@ impl DefinitionStore for SqliteStore {
         let mut nodes: Vec<(i64, String, String, String, bool)> = sqlx::query_as(
             "SELECT n.id, n.name, w.name, n.owner, n.paused FROM nodes n \
              JOIN workflows w ON w.id = n.workflow_id \
-             WHERE w.name = ?1 AND n.deleted_at IS NULL ORDER BY n.name LIMIT ?2",
+             WHERE w.name = $1 AND n.deleted_at IS NULL ORDER BY n.name LIMIT $2",
         )
         .bind(workflow)
         .bind(limit as i64 + 1)
@@ -119,25 +124,30 @@ impl DefinitionStore for SqliteStore {
         let truncated = nodes.len() > limit as usize;
         nodes.truncate(limit as usize);
         let ids: Vec<i64> = nodes.iter().map(|n| n.0).collect();
-        let edges: Vec<(i64, String, i64, String)> = sqlx::query_as(
-            "SELECT u.id, u.name, d.id, d.name FROM json_each(?1) j \
-             CROSS JOIN node_upstreams nu ON nu.node_id = j.value \
+        let edges: Vec<(i64, String, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT u.id, u.name, d.id, d.name FROM {list} \
+             {join} node_upstreams nu ON nu.node_id = j.value \
              JOIN nodes u ON u.id = nu.upstream_id JOIN nodes d ON d.id = nu.node_id \
              WHERE u.deleted_at IS NULL",
-        )
+            list = dialect::list("$1", dialect::Item::Id),
+            join = dialect::JOIN_FROM_LIST
+        )))
         .bind(serde_json::to_string(&ids).expect("numbers"))
         .fetch_all(&self.read)
         .await?;
         let known: HashSet<i64> = ids.iter().copied().collect();
         let outside: Vec<i64> = edges.iter().map(|e| e.0).filter(|u| !known.contains(u)).collect();
         if !outside.is_empty() {
-            let more: Vec<(i64, String, String, String, bool)> = sqlx::query_as(
-                "SELECT n.id, n.name, w.name, n.owner, n.paused FROM json_each(?1) j \
-                 CROSS JOIN nodes n ON n.id = j.value JOIN workflows w ON w.id = n.workflow_id",
-            )
-            .bind(serde_json::to_string(&outside).expect("numbers"))
-            .fetch_all(&self.read)
-            .await?;
+            let more: Vec<(i64, String, String, String, bool)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT n.id, n.name, w.name, n.owner, n.paused FROM {list} \
+                 {join} nodes n ON n.id = j.value JOIN workflows w ON w.id = n.workflow_id",
+                    list = dialect::list("$1", dialect::Item::Id),
+                    join = dialect::JOIN_FROM_LIST
+                )))
+                .bind(serde_json::to_string(&outside).expect("numbers"))
+                .fetch_all(&self.read)
+                .await?;
             let mut seen = HashSet::new();
             nodes.extend(more.into_iter().filter(|n| seen.insert(n.0)));
         }
@@ -154,10 +164,12 @@ impl DefinitionStore for SqliteStore {
     async fn node_owners(&self, names: &[String]) -> Result<HashMap<String, String>> {
         let mut out = HashMap::new();
         for chunk in names.chunks(10_000) {
-            let rows: Vec<(String, String)> = sqlx::query_as(
-                "SELECT n.name, n.owner FROM json_each(?1) j \
-                 CROSS JOIN nodes n ON n.name = j.value WHERE n.deleted_at IS NULL",
-            )
+            let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT n.name, n.owner FROM {list} \
+                 {join} nodes n ON n.name = j.value WHERE n.deleted_at IS NULL",
+                list = dialect::list("$1", dialect::Item::Text),
+                join = dialect::JOIN_FROM_LIST
+            )))
             .bind(serde_json::to_string(chunk).expect("strings"))
             .fetch_all(&self.read)
             .await?;
@@ -170,7 +182,7 @@ impl DefinitionStore for SqliteStore {
         Ok(sqlx::query_scalar(
             "WITH RECURSIVE down (id) AS ( \
                SELECT nu.node_id FROM node_upstreams nu JOIN nodes n ON n.id = nu.upstream_id \
-               WHERE n.name = ?1 AND n.deleted_at IS NULL \
+               WHERE n.name = $1 AND n.deleted_at IS NULL \
                UNION SELECT nu.node_id FROM node_upstreams nu JOIN down ON nu.upstream_id = down.id) \
              SELECT n.name FROM down JOIN nodes n ON n.id = down.id \
              WHERE n.deleted_at IS NULL ORDER BY n.name",
@@ -184,7 +196,7 @@ impl DefinitionStore for SqliteStore {
         Ok(sqlx::query_scalar(
             "SELECT d.name FROM nodes u JOIN node_upstreams nu ON nu.upstream_id = u.id \
              JOIN nodes d ON d.id = nu.node_id \
-             WHERE u.name = ?1 AND u.deleted_at IS NULL AND d.deleted_at IS NULL ORDER BY d.name",
+             WHERE u.name = $1 AND u.deleted_at IS NULL AND d.deleted_at IS NULL ORDER BY d.name",
         )
         .bind(name)
         .fetch_all(&self.read)
@@ -194,7 +206,7 @@ impl DefinitionStore for SqliteStore {
     async fn workflow_nodes(&self, workflow: &str) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT n.name FROM nodes n JOIN workflows w ON w.id = n.workflow_id \
-             WHERE w.name = ?1 AND n.deleted_at IS NULL ORDER BY n.name",
+             WHERE w.name = $1 AND n.deleted_at IS NULL ORDER BY n.name",
         )
         .bind(workflow)
         .fetch_all(&self.read)
@@ -204,7 +216,7 @@ impl DefinitionStore for SqliteStore {
 
 /// A change of definitions: `BEGIN IMMEDIATE`, so the graph read is the graph written to.
 struct SqliteDefinitions {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Db>,
 }
 
 #[async_trait::async_trait]
@@ -242,9 +254,11 @@ impl DefinitionTx for SqliteDefinitions {
         let mut out = Vec::new();
         for chunk in names.chunks(10_000) {
             let rows: Vec<NodeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {NODE_COLUMNS} FROM json_each(?1) j \
-                 CROSS JOIN nodes n ON n.name = j.value JOIN workflows w ON w.id = n.workflow_id \
-                 WHERE n.deleted_at IS NULL"
+                "SELECT {NODE_COLUMNS} FROM {list} \
+                 {join} nodes n ON n.name = j.value JOIN workflows w ON w.id = n.workflow_id \
+                 WHERE n.deleted_at IS NULL",
+                list = dialect::list("$1", dialect::Item::Text),
+                join = dialect::JOIN_FROM_LIST
             )))
             .bind(serde_json::to_string(chunk).expect("strings"))
             .fetch_all(&mut *self.tx)
@@ -260,7 +274,7 @@ impl DefinitionTx for SqliteDefinitions {
 
     async fn put_resource_group(&mut self, group: &ResourceGroup) -> Result<()> {
         sqlx::query(
-            "INSERT INTO resource_groups (name, slots, backfill_slots) VALUES (?1, ?2, ?3) \
+            "INSERT INTO resource_groups (name, slots, backfill_slots) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET slots = excluded.slots, \
              backfill_slots = excluded.backfill_slots",
         )
@@ -278,7 +292,7 @@ impl DefinitionTx for SqliteDefinitions {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO nodes (name, workflow_id, owner, command, schedule, resource_group, \
              timeout_secs, retries, retry_delay_secs, paused, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&spec.name)
@@ -301,9 +315,9 @@ impl DefinitionTx for SqliteDefinitions {
         let now = to_ms(now);
         let workflow_id = ensure_workflow(&mut self.tx, &spec.workflow, now).await?;
         let done = sqlx::query(
-            "UPDATE nodes SET workflow_id = ?2, owner = ?3, command = ?4, schedule = ?5, \
-             resource_group = ?6, timeout_secs = ?7, retries = ?8, retry_delay_secs = ?9, \
-             paused = ?10, updated_at = ?11 WHERE id = ?1 AND deleted_at IS NULL",
+            "UPDATE nodes SET workflow_id = $2, owner = $3, command = $4, schedule = $5, \
+             resource_group = $6, timeout_secs = $7, retries = $8, retry_delay_secs = $9, \
+             paused = $10, updated_at = $11 WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id.0)
         .bind(workflow_id)
@@ -325,13 +339,13 @@ impl DefinitionTx for SqliteDefinitions {
     }
 
     async fn set_upstream(&mut self, id: NodeId, upstream: &[NodeId]) -> Result<()> {
-        sqlx::query("DELETE FROM node_upstreams WHERE node_id = ?1")
+        sqlx::query("DELETE FROM node_upstreams WHERE node_id = $1")
             .bind(id.0)
             .execute(&mut *self.tx)
             .await?;
         for chunk in upstream.chunks(super::CHUNK) {
             let mut query =
-                QueryBuilder::<Sqlite>::new("INSERT INTO node_upstreams (node_id, upstream_id) ");
+                QueryBuilder::<Db>::new("INSERT INTO node_upstreams (node_id, upstream_id) ");
             query.push_values(chunk, |mut row, up| {
                 row.push_bind(id.0).push_bind(up.0);
             });
@@ -343,7 +357,7 @@ impl DefinitionTx for SqliteDefinitions {
     async fn live_downstream(&mut self, id: NodeId) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT n.name FROM node_upstreams nu JOIN nodes n ON n.id = nu.node_id \
-             WHERE nu.upstream_id = ?1 AND n.deleted_at IS NULL ORDER BY n.name",
+             WHERE nu.upstream_id = $1 AND n.deleted_at IS NULL ORDER BY n.name",
         )
         .bind(id.0)
         .fetch_all(&mut *self.tx)
@@ -351,12 +365,12 @@ impl DefinitionTx for SqliteDefinitions {
     }
 
     async fn delete_node(&mut self, id: NodeId, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE nodes SET deleted_at = ?1, updated_at = ?1 WHERE id = ?2")
+        sqlx::query("UPDATE nodes SET deleted_at = $1, updated_at = $1 WHERE id = $2")
             .bind(to_ms(now))
             .bind(id.0)
             .execute(&mut *self.tx)
             .await?;
-        sqlx::query("DELETE FROM node_upstreams WHERE node_id = ?1")
+        sqlx::query("DELETE FROM node_upstreams WHERE node_id = $1")
             .bind(id.0)
             .execute(&mut *self.tx)
             .await?;
@@ -369,7 +383,7 @@ impl DefinitionTx for SqliteDefinitions {
         paused: bool,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE nodes SET paused = ?2, updated_at = ?3 WHERE id = ?1")
+        sqlx::query("UPDATE nodes SET paused = $2, updated_at = $3 WHERE id = $1")
             .bind(id.0)
             .bind(paused)
             .bind(to_ms(now))
@@ -388,25 +402,25 @@ impl DefinitionTx for SqliteDefinitions {
     }
 }
 
-async fn ensure_workflow(conn: &mut SqliteConnection, name: &str, now: i64) -> Result<i64> {
+async fn ensure_workflow(conn: &mut Conn, name: &str, now: i64) -> Result<i64> {
     sqlx::query(
-        "INSERT INTO workflows (project_id, name, created_at) VALUES (1, ?1, ?2) \
+        "INSERT INTO workflows (project_id, name, created_at) VALUES (1, $1, $2) \
          ON CONFLICT (name) DO NOTHING",
     )
     .bind(name)
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(sqlx::query_scalar("SELECT id FROM workflows WHERE name = ?1")
+    Ok(sqlx::query_scalar("SELECT id FROM workflows WHERE name = $1")
         .bind(name)
         .fetch_one(&mut *conn)
         .await?)
 }
 
-async fn node_by_id(conn: &mut SqliteConnection, id: i64) -> Result<Option<Node>> {
+async fn node_by_id(conn: &mut Conn, id: i64) -> Result<Option<Node>> {
     let row: Option<NodeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {NODE_COLUMNS} FROM nodes n JOIN workflows w ON w.id = n.workflow_id \
-         WHERE n.id = ?1"
+         WHERE n.id = $1"
     )))
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -418,13 +432,13 @@ async fn node_by_id(conn: &mut SqliteConnection, id: i64) -> Result<Option<Node>
 
 /// Upstream names (in name order) of the given nodes.
 async fn upstream_names(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, Vec<String>>> {
     let ids: Vec<i64> = ids.into_iter().collect();
     let mut out: HashMap<i64, Vec<String>> = HashMap::new();
     for chunk in ids.chunks(super::CHUNK) {
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = QueryBuilder::<Db>::new(
             "SELECT nu.node_id, u.name FROM node_upstreams nu JOIN nodes u ON u.id = nu.upstream_id \
              WHERE nu.node_id",
         );

@@ -1,16 +1,18 @@
 //! Operations on instances on SQLite: one `BEGIN IMMEDIATE` transaction.
 
+use super::Db;
+use super::dialect;
 use app::model::{InstanceFilter, InstanceId, InstanceState};
 use app::rules::PausedGuard;
 use chrono::{DateTime, Utc};
-use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, QueryBuilder, Transaction};
 
 use super::audit::insert_audit;
 use super::instances::push_filter;
 use super::scheduling::{literal, promote_downstream, promotion};
-use super::{SqliteStore, json_ids, push_ids};
+use super::{SqlStore, json_ids, push_ids};
 use crate::store::operations::{Guard, OperationStore, OperationTx, Target, Transition};
-use crate::store::{AuditEntry, Result, to_ms};
+use crate::store::{AuditEntry, Result, WriteLock, to_ms};
 
 #[derive(sqlx::FromRow)]
 struct TargetRow {
@@ -19,7 +21,7 @@ struct TargetRow {
     owner: String,
     state: InstanceState,
     paused: bool,
-    attempt: i32,
+    attempt: i64,
 }
 
 impl From<TargetRow> for Target {
@@ -30,7 +32,7 @@ impl From<TargetRow> for Target {
             owner: row.owner,
             state: row.state,
             paused: row.paused,
-            attempt: row.attempt,
+            attempt: row.attempt as i32,
         }
     }
 }
@@ -42,15 +44,15 @@ fn targets(rows: Vec<TargetRow>) -> Vec<Target> {
 const TARGET_COLUMNS: &str = "i.id, i.node_name AS node, i.owner, i.state, i.paused, i.attempt";
 
 #[async_trait::async_trait]
-impl OperationStore for SqliteStore {
+impl OperationStore for SqlStore {
     async fn begin_operation(&self) -> Result<Box<dyn OperationTx>> {
-        let tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = self.begin(WriteLock::Instances).await?;
         Ok(Box::new(SqliteOperation { tx }))
     }
 }
 
 struct SqliteOperation {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Db>,
 }
 
 #[async_trait::async_trait]
@@ -58,9 +60,10 @@ impl OperationTx for SqliteOperation {
     async fn targets(&mut self, ids: &[InstanceId]) -> Result<Vec<Target>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(10_000) {
-            let rows: Vec<TargetRow> = sqlx::query_as(AssertSqlSafe(format!(
+            let rows: Vec<TargetRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {TARGET_COLUMNS} FROM instances i \
-                 WHERE i.id IN (SELECT value FROM json_each(?1)) ORDER BY i.id"
+                 WHERE i.id IN (SELECT value FROM {list}) ORDER BY i.id",
+                list = dialect::list("$1", dialect::Item::Id)
             )))
             .bind(json_ids(chunk))
             .fetch_all(&mut *self.tx)
@@ -77,7 +80,7 @@ impl OperationTx for SqliteOperation {
         limit: usize,
     ) -> Result<Vec<Target>> {
         let mut query =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {TARGET_COLUMNS} FROM instances i"));
+            QueryBuilder::<Db>::new(format!("SELECT {TARGET_COLUMNS} FROM instances i"));
         push_filter(&mut query, filter);
         query.push(" ORDER BY i.id LIMIT ").push_bind(limit as i64);
         Ok(targets(query.build_query_as().fetch_all(&mut *self.tx).await?))
@@ -87,11 +90,11 @@ impl OperationTx for SqliteOperation {
         Ok(targets(
             sqlx::query_as(AssertSqlSafe(format!(
                 "WITH RECURSIVE down (id) AS ( \
-                   SELECT instance_id FROM instance_deps WHERE upstream_id = ?1 \
+                   SELECT instance_id FROM instance_deps WHERE upstream_id = $1 \
                    UNION SELECT d.instance_id FROM instance_deps d \
                    JOIN down ON d.upstream_id = down.id) \
                  SELECT {TARGET_COLUMNS} FROM instances i JOIN down ON down.id = i.id \
-                 ORDER BY i.id LIMIT ?2"
+                 ORDER BY i.id LIMIT $2"
             )))
             .bind(root.0)
             .bind(limit as i64)
@@ -103,7 +106,7 @@ impl OperationTx for SqliteOperation {
     async fn waiting_downstream(&mut self, ids: &[InstanceId]) -> Result<Vec<Target>> {
         Ok(targets(
             sqlx::query_as(AssertSqlSafe(format!(
-                "WITH RECURSIVE start (id) AS (SELECT value FROM json_each(?1)), \
+                "WITH RECURSIVE start (id) AS (SELECT value FROM {list}), \
                  down (id) AS ( \
                    SELECT d.instance_id FROM instance_deps d JOIN start ON d.upstream_id = start.id \
                    UNION SELECT d.instance_id FROM instance_deps d \
@@ -111,7 +114,8 @@ impl OperationTx for SqliteOperation {
                      JOIN instances u ON u.id = down.id WHERE u.state = {not_run}) \
                  SELECT {TARGET_COLUMNS} FROM instances i JOIN down ON down.id = i.id \
                  WHERE i.state = {not_run} AND i.id NOT IN (SELECT id FROM start) ORDER BY i.id",
-                not_run = literal(InstanceState::NotRun)
+                not_run = literal(InstanceState::NotRun),
+                list = dialect::list("$1", dialect::Item::Id)
             )))
             .bind(json_ids(ids))
             .fetch_all(&mut *self.tx)
@@ -123,10 +127,12 @@ impl OperationTx for SqliteOperation {
         let members: std::collections::HashSet<InstanceId> = ids.iter().copied().collect();
         // Driven from the id list through the primary key (CROSS JOIN fixes the order); only
         // the edges between members are kept.
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT d.instance_id, d.upstream_id FROM json_each(?1) j \
-             CROSS JOIN instance_deps d ON d.instance_id = j.value",
-        )
+        let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT d.instance_id, d.upstream_id FROM {list} \
+             {join} instance_deps d ON d.instance_id = j.value",
+            list = dialect::list("$1", dialect::Item::Id),
+            join = dialect::JOIN_FROM_LIST
+        )))
         .bind(json_ids(ids))
         .fetch_all(&mut *self.tx)
         .await?;
@@ -146,7 +152,7 @@ impl OperationTx for SqliteOperation {
         now: DateTime<Utc>,
     ) -> Result<u64> {
         let now = to_ms(now);
-        let mut query = QueryBuilder::<Sqlite>::new("UPDATE instances SET ");
+        let mut query = QueryBuilder::<Db>::new("UPDATE instances SET ");
         match transition {
             Transition::Stop => {
                 query.push(format!("state = {}", literal(InstanceState::Stopped)));
@@ -164,10 +170,10 @@ impl OperationTx for SqliteOperation {
                 query.push(format!("state = {}", literal(InstanceState::Success)));
             }
             Transition::Pause => {
-                query.push("paused = 1");
+                query.push("paused = TRUE");
             }
             Transition::Resume => {
-                query.push("paused = 0");
+                query.push("paused = FALSE");
             }
         }
         query.push(", reason = ").push_bind(reason.to_string());
@@ -179,10 +185,10 @@ impl OperationTx for SqliteOperation {
         match guard.paused {
             PausedGuard::Any => {}
             PausedGuard::Paused => {
-                query.push(" AND paused = 1");
+                query.push(" AND paused = TRUE");
             }
             PausedGuard::NotPaused => {
-                query.push(" AND paused = 0");
+                query.push(" AND paused = FALSE");
             }
         }
         let changed = query.build().execute(&mut *self.tx).await?.rows_affected();

@@ -1,0 +1,121 @@
+//! The PostgreSQL store, for teams: several `nightshift` processes on several machines share one
+//! database, which is what coordinates them. One pool serves reads and writes. Write
+//! transactions that change instances' states serialize on one transaction-level advisory lock
+//! (what SQLite's single writer gives for free): a success and the promotion of its downstream
+//! must see every other success committed before it, or two upstreams finishing at once on
+//! two workers would each leave their shared downstream waiting. Claims serialize per resource
+//! group only, so a group's slot limit holds across workers while groups claim in parallel.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::{Result, StoreOptions};
+
+pub(crate) type Db = sqlx::Postgres;
+
+#[path = "sql/mod.rs"]
+mod sql;
+
+pub use sql::SqlStore as PostgresStore;
+
+/// Connects and brings the schema up to date: (read, write) pools, the same pool.
+async fn connect(options: &StoreOptions) -> Result<(PgPool, PgPool)> {
+    let connect = PgConnectOptions::from_str(&options.url)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections.max(2))
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(connect)
+        .await?;
+    // Several processes may start at once: one migrates, the others wait for it (sqlx takes an
+    // advisory lock around the migrations).
+    sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+    Ok((pool.clone(), pool))
+}
+
+/// What PostgreSQL says differently.
+pub(crate) mod dialect {
+    use sqlx::{Pool, QueryBuilder, Transaction};
+
+    use super::Db;
+    use crate::store::{Result, WriteLock};
+
+    /// LIKE is case-sensitive in PostgreSQL; ILIKE is what SQLite's LIKE does.
+    /// Whether several processes may share the database.
+    pub const SHARED: bool = true;
+    pub const LIKE: &str = "ILIKE";
+    pub const JOIN_FROM_LIST: &str = "JOIN";
+
+    #[derive(Clone, Copy)]
+    pub enum Item {
+        Id,
+        Text,
+    }
+
+    fn elements(param: &str, item: Item) -> String {
+        match item {
+            Item::Id => format!(
+                "(SELECT CAST(value AS BIGINT) AS value \
+                 FROM json_array_elements_text(CAST({param} AS JSON))) AS j"
+            ),
+            Item::Text => {
+                format!("(SELECT value FROM json_array_elements_text(CAST({param} AS JSON))) AS j")
+            }
+        }
+    }
+
+    /// How a recursive query stops after `param` rows: PostgreSQL refuses a LIMIT in the
+    /// recursion but computes a recursive query only as far as its reader fetches: (inside the
+    /// recursion, on the outer read).
+    pub fn recursion_limit(param: &str) -> (String, String) {
+        (String::new(), format!("LIMIT {param}"))
+    }
+
+    /// A bound JSON array (the parameter `param`) as the table `j (value)`.
+    pub fn list(param: &str, item: Item) -> String {
+        elements(param, item)
+    }
+
+    /// [`list`] with the JSON array bound here.
+    pub fn push_list(query: &mut QueryBuilder<Db>, json: String, item: Item) {
+        let cast = match item {
+            Item::Id => "CAST(value AS BIGINT)",
+            Item::Text => "value",
+        };
+        query
+            .push(format!("(SELECT {cast} AS value FROM json_array_elements_text(CAST("))
+            .push_bind(json)
+            .push(" AS JSON))) AS j");
+    }
+
+    /// The advisory-lock namespace of Nightshift's write locks ("NS").
+    const NAMESPACE: i32 = 0x4e53;
+
+    /// A write transaction under its lock, released at commit or rollback.
+    pub async fn begin(pool: &Pool<Db>, lock: WriteLock<'_>) -> Result<Transaction<'static, Db>> {
+        let mut tx = pool.begin().await?;
+        match lock {
+            WriteLock::Instances => {
+                sqlx::query("SELECT pg_advisory_xact_lock($1, 1)")
+                    .bind(NAMESPACE)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            WriteLock::Definitions => {
+                sqlx::query("SELECT pg_advisory_xact_lock($1, 2)")
+                    .bind(NAMESPACE)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            WriteLock::Group(group) => {
+                sqlx::query("SELECT pg_advisory_xact_lock($1 + 1, hashtext($2))")
+                    .bind(NAMESPACE)
+                    .bind(group)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        Ok(tx)
+    }
+}
