@@ -40,6 +40,8 @@ async fn run_chains(dir: &Path, chains: usize, length: usize) -> Run {
     let config = EngineConfig {
         data_dir: dir.to_path_buf(),
         host: "bench".into(),
+        roles: server::engine::Roles::ALL,
+        worker: server::engine::WorkerSetup::default(),
         tz: Tz::UTC,
         nightly: NightlySchedule {
             tz: Tz::UTC,

@@ -33,6 +33,8 @@ fn main() {
         let config = EngineConfig {
             data_dir: dir.path().to_path_buf(),
             host: "bench".into(),
+            roles: server::engine::Roles::ALL,
+            worker: server::engine::WorkerSetup::default(),
             tz: Tz::UTC,
             nightly: NightlySchedule {
                 tz: Tz::UTC,

@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the scheduler and the web UI (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Upsert definitions from a workflow-as-code TOML file or a directory of them.
     Import(ImportArgs),
     /// Generate the cycle instances of one run date now (idempotent).
@@ -147,6 +147,48 @@ pub struct ServeArgs {
     /// as failed.
     #[arg(long, env = "NIGHTSHIFT_ON_SHUTDOWN", value_enum, default_value_t = OnShutdown::Keep)]
     pub on_shutdown: OnShutdown,
+    /// What this process does: `api` (the UI and REST), `scheduler` (the nightly snapshot,
+    /// promotions, lapsed leases), `worker` (runs commands), or `all`; comma-separated
+    /// combinations. Roles other than `all` need a shared (PostgreSQL) database.
+    #[arg(long, env = "NIGHTSHIFT_ROLE", value_enum, value_delimiter = ',', default_value = "all")]
+    pub role: Vec<Role>,
+    /// This process's name, shown as the host of the instances it runs (default `host:pid`). A
+    /// worker that comes back under the same name adopts the commands it left running.
+    #[arg(long, env = "NIGHTSHIFT_WORKER_NAME")]
+    pub worker_name: Option<String>,
+    /// The resource groups this worker runs (comma-separated; default: all).
+    #[arg(long, env = "NIGHTSHIFT_RESOURCE_GROUPS", value_delimiter = ',')]
+    pub resource_groups: Vec<String>,
+    /// The most commands this worker runs at once, whatever the groups' slots (default: no
+    /// limit of its own).
+    #[arg(long, env = "NIGHTSHIFT_WORKER_SLOTS")]
+    pub worker_slots: Option<u32>,
+    /// Seconds a worker's running attempts stay its own without a heartbeat (it beats every
+    /// third of it); then a scheduler fails them with the reason and retries them per policy.
+    #[arg(long, env = "NIGHTSHIFT_LEASE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(3..=86_400))]
+    pub lease_secs: u32,
+}
+
+/// What one `nightshift serve` process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    All,
+    Api,
+    Scheduler,
+    Worker,
+}
+
+impl ServeArgs {
+    /// The roles this process takes.
+    pub fn roles(&self) -> crate::engine::Roles {
+        let has = |role| self.role.contains(&Role::All) || self.role.contains(&role);
+        crate::engine::Roles {
+            api: has(Role::Api),
+            scheduler: has(Role::Scheduler),
+            worker: has(Role::Worker),
+        }
+    }
 }
 
 /// What a shutdown does to running commands.

@@ -30,11 +30,16 @@ async fn main() -> anyhow::Result<()> {
     server::engine::sandbox::private_dir(&common.data_dir).with_context(|| {
         format!("cannot create the data directory {}", common.data_dir.display())
     })?;
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    match cli.command.unwrap_or(Command::Serve(Box::new(cli.serve))) {
         Command::Serve(args) => {
             let signals = server::serve::Signals::catch().context("cannot catch signals")?;
             let server = Server::start(&args, Arc::new(SystemClock)).await?;
-            println!("Nightshift is serving http://{}", server.addr);
+            if server.engine.config().roles.api {
+                println!("Nightshift is serving http://{}", server.addr);
+            } else {
+                let config = server.engine.config();
+                println!("Nightshift is running as {} ({})", config.host, config.roles.names());
+            }
             server.wait_for_signal(signals).await;
         }
         Command::Import(args) => {

@@ -13,7 +13,7 @@ use crate::config::ServeArgs;
 use crate::engine::clock::SharedClock;
 use crate::engine::sandbox::{CommandSetup, RunAs, private_dir};
 use crate::engine::snapshot::NightlySchedule;
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::{Engine, EngineConfig, WorkerSetup};
 use crate::http::guard::AllowedHosts;
 use crate::service::Core;
 use crate::store::{Store, StoreError};
@@ -64,14 +64,60 @@ pub fn engine_config(args: &ServeArgs) -> Result<EngineConfig, StartError> {
         Some(name) => Some(RunAs::lookup(name).map_err(StartError::Config)?),
         None => None,
     };
+    let roles = args.roles();
+    if !roles.worker && (!args.resource_groups.is_empty() || args.worker_slots.is_some()) {
+        return Err(StartError::Config(
+            "--resource-groups and --worker-slots are for workers (--role worker)".into(),
+        ));
+    }
+    let name = args
+        .worker_name
+        .clone()
+        .unwrap_or_else(|| format!("{}:{}", host_name(), std::process::id()));
+    if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(StartError::Config(
+            "--worker-name must be 1 to 200 printable characters".into(),
+        ));
+    }
     Ok(EngineConfig {
         data_dir: args.common.data_dir.clone(),
-        host: host_name(),
+        host: name,
+        roles,
+        worker: WorkerSetup {
+            groups: (!args.resource_groups.is_empty()).then(|| args.resource_groups.clone()),
+            slots: args.worker_slots,
+            lease: Duration::from_secs(args.lease_secs.into()),
+        },
         tz: args.common.timezone,
         nightly: NightlySchedule { tz: args.common.timezone, at: args.snapshot_at },
         kill_grace: Duration::from_secs(args.kill_grace_secs),
         commands: CommandSetup { run_as, variables: args.command_env.clone() },
     })
+}
+
+/// Refuses what cannot work: several roles apart on a database of one process (SQLite), a
+/// worker for resource groups that do not exist.
+async fn check_roles(store: &Store, config: &EngineConfig) -> Result<(), StartError> {
+    if config.roles != crate::engine::Roles::ALL && !store.is_shared() {
+        return Err(StartError::Config(
+            "SQLite serves one process: use --role all (the default), or a shared database              (--database-url postgres://…) for separate api, scheduler and worker processes"
+                .into(),
+        ));
+    }
+    if let Some(groups) = &config.worker.groups {
+        let known: Vec<String> =
+            store.resource_groups().await?.into_iter().map(|g| g.name).collect();
+        let unknown: Vec<&str> =
+            groups.iter().filter(|g| !known.contains(g)).map(String::as_str).collect();
+        if !unknown.is_empty() {
+            return Err(StartError::Config(format!(
+                "--resource-groups names groups that do not exist: {} (known: {})",
+                unknown.join(", "),
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Server {
@@ -83,6 +129,7 @@ impl Server {
         })?;
         let config = engine_config(args)?;
         let store = Store::open(&args.common.store_options()).await?;
+        check_roles(&store, &config).await?;
         let engine = Engine::new(store, clock, config);
         let cancel = CancellationToken::new();
         let tasks = engine.start(cancel.clone()).await?;
@@ -91,45 +138,18 @@ impl Server {
             crate::demo::load(&engine).await.map_err(StartError::Demo)?;
             auth.ensure_demo_accounts().await.map_err(StartError::Demo)?;
         }
-        let listen = |source| StartError::Listen { address: args.listen, source };
-        let listener = TcpListener::bind(args.listen).await.map_err(listen)?;
-        let addr = listener.local_addr().map_err(listen)?;
-        let options = crate::web::leptos_options(&args.site_root, addr);
-        let core = Core {
-            engine: engine.clone(),
-            auth: auth.clone(),
-            demo: args.demo,
-            limits: args.limits(),
+        let (addr, http) = if engine.config().roles.api {
+            serve_http(args, &engine, &auth, cancel.clone()).await?
+        } else {
+            let http = TaskTracker::new();
+            http.close();
+            (args.listen, http)
         };
-        let app = axum::Router::new()
-            .nest("/api/v1", crate::http::router(core.clone()))
-            .merge(crate::web::router(core, options))
-            .layer(axum::middleware::from_fn_with_state(
-                auth.clone(),
-                crate::http::language::language,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                auth.clone(),
-                crate::http::auth::authenticate,
-            ))
-            .layer(axum::middleware::from_fn(crate::http::guard::secure_response))
-            .layer(axum::middleware::from_fn_with_state(
-                std::sync::Arc::new(AllowedHosts::new(addr, &args.allowed_hosts)),
-                crate::http::guard::check_request,
-            ))
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let shutdown = cancel.clone();
-        let http = TaskTracker::new();
-        http.spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                shutdown.cancelled().await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
-        });
-        http.close();
-        tracing::info!(%addr, "nightshift is listening");
+        tracing::info!(
+            name = %engine.config().host,
+            roles = %engine.config().roles.names(),
+            "nightshift is running"
+        );
         let all = TaskTracker::new();
         all.spawn(async move {
             tasks.wait().await;
@@ -147,6 +167,11 @@ impl Server {
         if self.on_shutdown == crate::config::OnShutdown::Stop {
             self.engine.stop_all_attempts().await;
         }
+        // A worker that leaves commands running stays registered: its lease lapses unless it
+        // comes back (under the same name) in time to adopt them.
+        if self.engine.running().count() == 0 {
+            self.engine.unregister().await;
+        }
         self.engine.store().close().await;
     }
 
@@ -159,6 +184,45 @@ impl Server {
         tracing::info!("shutting down");
         self.stop().await;
     }
+}
+
+/// The UI and the REST API on `args.listen` (an `api` process).
+async fn serve_http(
+    args: &ServeArgs,
+    engine: &Engine,
+    auth: &Auth,
+    cancel: CancellationToken,
+) -> Result<(SocketAddr, TaskTracker), StartError> {
+    let listen = |source| StartError::Listen { address: args.listen, source };
+    let listener = TcpListener::bind(args.listen).await.map_err(listen)?;
+    let addr = listener.local_addr().map_err(listen)?;
+    let options = crate::web::leptos_options(&args.site_root, addr);
+    let core =
+        Core { engine: engine.clone(), auth: auth.clone(), demo: args.demo, limits: args.limits() };
+    let app = axum::Router::new()
+        .nest("/api/v1", crate::http::router(core.clone()))
+        .merge(crate::web::router(core, options))
+        .layer(axum::middleware::from_fn_with_state(auth.clone(), crate::http::language::language))
+        .layer(axum::middleware::from_fn_with_state(auth.clone(), crate::http::auth::authenticate))
+        .layer(axum::middleware::from_fn(crate::http::guard::secure_response))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(AllowedHosts::new(addr, &args.allowed_hosts)),
+            crate::http::guard::check_request,
+        ))
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let shutdown = cancel.clone();
+    let http = TaskTracker::new();
+    http.spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            shutdown.cancelled().await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    http.close();
+    tracing::info!(%addr, "nightshift is listening");
+    Ok((addr, http))
 }
 
 /// SIGTERM and SIGINT, caught from before the server starts: one that arrives while it starts

@@ -84,7 +84,8 @@ fn rpc<F: ServerFn>(body: &str) -> Call {
     }
 }
 
-/// Tables whose rows a refusal may add to (it is audited; sign-ins make sessions).
+/// Tables whose rows a refusal may add to (it is audited; sign-ins make sessions; processes
+/// beat their hearts).
 const UNWATCHED: &str =
     "'audit', 'audit_instances', 'sessions', 'login_throttle', '_sqlx_migrations'";
 

@@ -45,6 +45,8 @@ fn start_server(dir: &Path, fault: Option<&str>, extra: &[&str]) -> Child {
         .arg(dir)
         .arg("--database-url")
         .arg(common::database_url(dir))
+        // The same worker each time (on a shared database a worker adopts only its own).
+        .args(["--worker-name", "crash-test"])
         .env("NIGHTSHIFT_LOG", "error")
         .stdout(std::fs::File::create(dir.join("server.out")).unwrap())
         .stderr(Stdio::null());

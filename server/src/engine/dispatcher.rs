@@ -5,17 +5,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, Notify, broadcast};
+use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use chrono::{DateTime, Utc};
 
-use super::EngineEvent;
 use super::admission;
+use super::bus::Events;
 use super::clock::SharedClock;
 use super::executor::Executor;
 use super::running::Running;
+use super::{EngineEvent, Roles, WorkerSetup};
 use crate::logs;
 use crate::store::{Claim, NewAttempt, Result, Store};
 
@@ -27,11 +28,14 @@ pub struct Dispatcher {
     pub(super) attempts: TaskTracker,
     pub(super) running: Arc<Running>,
     pub(super) claim_lock: Arc<Mutex<()>>,
-    pub(super) events: broadcast::Sender<EngineEvent>,
+    pub(super) events: Events,
+    /// A scheduler releases due instances; a worker claims and runs them.
+    pub(super) roles: Roles,
+    pub(super) worker: WorkerSetup,
 }
 
-/// Changes made by another process (the `import` and `snapshot` commands) wake nobody here;
-/// this is how soon the dispatcher notices them anyway.
+/// Changes made by another process that tells nobody (the `import` and `snapshot` commands, a
+/// lost notification) wake nobody here; this is how soon the dispatcher notices them anyway.
 const FALLBACK_POLL: Duration = Duration::from_secs(5);
 
 impl Dispatcher {
@@ -69,15 +73,31 @@ impl Dispatcher {
     /// the free slots.
     async fn tick(&self, next_due: Option<DateTime<Utc>>) -> Result<()> {
         let now = self.clock.now();
-        if next_due.is_some_and(|at| at <= now) {
-            self.store.release_due(now).await?;
+        if self.roles.scheduler
+            && next_due.is_some_and(|at| at <= now)
+            && self.store.release_due(now).await? > 0
+        {
+            self.events.send(EngineEvent::Ready);
+        }
+        if !self.roles.worker {
+            return Ok(());
         }
         let host = &self.executor.config().host;
         for group in self.store.groups_with_work().await? {
+            if self.worker.groups.as_ref().is_some_and(|mine| !mine.contains(&group)) {
+                continue;
+            }
+            let room = match self.worker.slots {
+                Some(slots) => slots.saturating_sub(self.running.count() as u32),
+                None => u32::MAX,
+            };
+            if room == 0 {
+                break;
+            }
             // Claimed and registered under one lock: an operation that stops instances takes
             // it too, so it never sees a running instance this server does not know about.
             let claiming = self.claim_lock.lock().await;
-            let claims = self.claim(&group, host, now).await?;
+            let claims = self.claim(&group, host, now, room).await?;
             let started: Vec<_> = claims
                 .into_iter()
                 .map(|claim| {
@@ -88,7 +108,7 @@ impl Dispatcher {
             drop(claiming);
             if !started.is_empty() {
                 let instances = started.iter().map(|(c, _)| c.instance_id).collect();
-                let _ = self.events.send(EngineEvent::Started { instances });
+                self.events.send(EngineEvent::Started { instances });
             }
             for (claim, guard) in started {
                 let executor = self.executor.clone();
@@ -98,12 +118,18 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Starts what the group's free slots admit (production first, see [`admission`]), in one
-    /// transaction that also records the attempts and where their logs go.
-    async fn claim(&self, group: &str, host: &str, now: DateTime<Utc>) -> Result<Vec<Claim>> {
+    /// Starts what the group's free slots admit (production first, see [`admission`]), at most
+    /// `room`, in one transaction that also records the attempts and where their logs go.
+    async fn claim(
+        &self,
+        group: &str,
+        host: &str,
+        now: DateTime<Utc>,
+        room: u32,
+    ) -> Result<Vec<Claim>> {
         let mut tx = self.store.begin_claim(group).await?;
         let load = tx.load().await?;
-        let free = load.slots.saturating_sub(load.running);
+        let free = load.slots.saturating_sub(load.running).min(room);
         if free == 0 {
             return Ok(Vec::new());
         }

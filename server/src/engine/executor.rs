@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 use tracing::Instrument;
 
 use super::EngineEvent;
+use super::bus::Events;
 use super::clock::SharedClock;
 use super::marks::{self, End};
 use super::params::RunParams;
@@ -25,7 +26,10 @@ use super::recorder::Recorder;
 use super::retry;
 use super::running::RunningGuard;
 use super::sandbox::CommandSetup;
-use crate::store::{Claim, FinishedAttempt, OpenAttempt, Outcome, RetryPolicy, StartedProcess};
+use super::shipping;
+use crate::store::{
+    Claim, FinishedAttempt, OpenAttempt, Outcome, RetryPolicy, StartedProcess, Store,
+};
 use app::model::InstanceId;
 use tokio_util::sync::CancellationToken;
 
@@ -69,19 +73,29 @@ pub struct Executor {
     clock: SharedClock,
     config: ExecutorConfig,
     wake: Arc<Notify>,
-    events: broadcast::Sender<EngineEvent>,
+    events: Events,
+    /// On a shared database, where logs are shipped (see [`shipping`]).
+    shipping: Option<Store>,
 }
 
 impl Executor {
     pub fn new(
         recorder: Recorder,
+        shipping: Option<Store>,
         clock: SharedClock,
         config: ExecutorConfig,
         wake: Arc<Notify>,
-        events: broadcast::Sender<EngineEvent>,
+        events: Events,
     ) -> Self {
         let shutting_down = std::sync::atomic::AtomicBool::new(false);
-        Executor { shutting_down, recorder, clock, config, wake, events }
+        Executor { shutting_down, recorder, clock, config, wake, events, shipping }
+    }
+
+    /// Ships the log of an attempt while it runs (on a shared database); the returned handle
+    /// ships the rest once the attempt is over.
+    fn ship(&self, id: InstanceId, attempt: i32, log_path: &str) -> Option<shipping::Shipping> {
+        let store = self.shipping.clone()?;
+        Some(shipping::Shipping::start(store, self.config.data_dir.join(log_path), id, attempt))
     }
 
     /// From now on, a stopped attempt was stopped by the server's shutdown, not by a person.
@@ -119,7 +133,11 @@ impl Executor {
     }
 
     async fn run_traced(&self, claim: Claim, guard: RunningGuard) {
+        let shipping = self.ship(claim.instance_id, claim.attempt, &claim.log_path);
         let outcome = self.execute(&claim, &guard.stop).await;
+        if let Some(shipping) = shipping {
+            shipping.finish().await;
+        }
         self.conclude(Attempt::from(&claim), outcome, guard).await;
     }
 
@@ -139,8 +157,7 @@ impl Executor {
             }
         };
         self.wake.notify_one();
-        let _ =
-            self.events.send(EngineEvent::AttemptFinished { instance: id, attempt: number, state });
+        self.events.send(EngineEvent::AttemptFinished { instance: id, attempt: number, state });
         drop(guard);
     }
 
@@ -157,7 +174,14 @@ impl Executor {
         let span =
             tracing::info_span!("adopted", instance = open.instance_id.0, attempt = open.attempt);
         async move {
+            let shipping = open
+                .log_path
+                .as_deref()
+                .and_then(|log| self.ship(open.instance_id, open.attempt, log));
             let outcome = self.watch(&open, pid, pid_start, &guard.stop).await;
+            if let Some(shipping) = shipping {
+                shipping.finish().await;
+            }
             self.conclude(Attempt::from(&open), outcome, guard).await;
         }
         .instrument(span)

@@ -2,10 +2,12 @@
 //! around one [`Store`] and one [`Clock`](clock::Clock).
 
 pub mod admission;
+pub mod bus;
 pub mod clock;
 pub mod deps;
 pub mod dispatcher;
 pub mod executor;
+mod lease;
 pub mod marks;
 pub mod params;
 pub mod process;
@@ -15,6 +17,7 @@ pub mod retry;
 pub mod running;
 pub mod sandbox;
 pub mod schedule;
+pub mod shipping;
 pub mod snapshot;
 mod stop;
 
@@ -25,20 +28,27 @@ use std::time::Duration;
 use app::model::{InstanceId, InstanceState};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use self::bus::Events;
 use self::clock::SharedClock;
 use self::dispatcher::Dispatcher;
 use self::executor::{Executor, ExecutorConfig};
+pub use self::lease::{Roles, WorkerSetup, lapsed_reason};
 use self::snapshot::NightlySchedule;
 use crate::store::{Result, Store};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub data_dir: PathBuf,
+    /// This process's name (the worker name): the host of the instances it runs.
     pub host: String,
+    /// What this process does.
+    pub roles: Roles,
+    /// How it works as a worker.
+    pub worker: WorkerSetup,
     pub tz: Tz,
     pub nightly: NightlySchedule,
     pub kill_grace: Duration,
@@ -46,8 +56,9 @@ pub struct EngineConfig {
     pub commands: sandbox::CommandSetup,
 }
 
-/// Things the engine reports as they happen (tests and live views listen).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Things the engine reports as they happen (tests and live views listen; on a shared
+/// database every process hears every other's, see [`bus`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EngineEvent {
     SnapshotMade {
         run_date: NaiveDate,
@@ -63,21 +74,32 @@ pub enum EngineEvent {
     Started {
         instances: Vec<InstanceId>,
     },
-    /// A person changed these instances.
+    /// A person changed these instances (empty: possibly many).
     Operated {
         instances: Vec<InstanceId>,
     },
+    /// Instances became ready to start (their time came).
+    Ready,
 }
 
 impl EngineEvent {
     /// The instances the event is about (empty: possibly many, e.g. a whole new day).
     pub fn instances(&self) -> Vec<InstanceId> {
         match self {
-            EngineEvent::SnapshotMade { .. } => Vec::new(),
+            EngineEvent::SnapshotMade { .. } | EngineEvent::Ready => Vec::new(),
             EngineEvent::AttemptFinished { instance, .. } => vec![*instance],
             EngineEvent::Started { instances } | EngineEvent::Operated { instances } => {
                 instances.clone()
             }
+        }
+    }
+
+    /// The same event without its list of instances ("possibly many").
+    pub fn without_instances(self) -> EngineEvent {
+        match self {
+            EngineEvent::Started { .. } => EngineEvent::Started { instances: Vec::new() },
+            EngineEvent::Operated { .. } => EngineEvent::Operated { instances: Vec::new() },
+            other => other,
         }
     }
 }
@@ -93,7 +115,11 @@ struct Inner {
     clock: SharedClock,
     config: EngineConfig,
     wake: Arc<Notify>,
-    events: broadcast::Sender<EngineEvent>,
+    /// Another process operated on instances: a worker checks what it runs.
+    operated: Arc<Notify>,
+    events: Events,
+    /// Where this process's events wait to be sent to the others (taken at start).
+    outbox: std::sync::Mutex<Option<mpsc::UnboundedReceiver<EngineEvent>>>,
     executor: Arc<Executor>,
     attempts: TaskTracker,
     running: Arc<running::Running>,
@@ -105,9 +131,10 @@ struct Inner {
 impl Engine {
     pub fn new(store: Store, clock: SharedClock, config: EngineConfig) -> Engine {
         let wake = Arc::new(Notify::new());
-        let (events, _) = broadcast::channel(1024);
+        let (events, outbox) = Events::new(store.is_shared());
         let executor = Arc::new(Executor::new(
             recorder::Recorder::start(store.clone()),
+            store.is_shared().then(|| store.clone()),
             clock.clone(),
             ExecutorConfig {
                 data_dir: config.data_dir.clone(),
@@ -125,7 +152,9 @@ impl Engine {
                 clock,
                 config,
                 wake,
+                operated: Arc::default(),
                 events,
+                outbox: std::sync::Mutex::new(outbox),
                 executor,
                 attempts: TaskTracker::new(),
                 running: Arc::default(),
@@ -167,9 +196,13 @@ impl Engine {
         }
     }
 
-    /// Tells listeners (live views) what happened.
+    /// Tells listeners (live views, other processes) what happened.
     pub fn announce(&self, event: EngineEvent) {
-        let _ = self.inner.events.send(event);
+        self.inner.events.send(event);
+    }
+
+    pub fn events(&self) -> &Events {
+        &self.inner.events
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
@@ -181,45 +214,81 @@ impl Engine {
         self.inner.wake.notify_one();
     }
 
-    /// Recovers from a crash, then starts the dispatcher and the nightly snapshot loop.
+    /// Registers this process, recovers what a previous run of this worker left (all running
+    /// instances on a database of its own), then starts what its roles ask: the dispatcher
+    /// (a scheduler releases due instances, a worker claims and runs them), the nightly
+    /// snapshot loop (schedulers), the heartbeats.
     pub async fn start(&self, cancel: CancellationToken) -> Result<TaskTracker> {
         let inner = &self.inner;
         let _ = inner.stop.set(cancel.clone());
+        let (roles, shared) = (inner.config.roles, inner.store.is_shared());
+        self.register().await?;
+        let outbox = inner.outbox.lock().expect("not poisoned").take();
+        if let Some(outbox) = outbox {
+            let me = bus::process_id(&inner.config.host);
+            inner
+                .events
+                .start(
+                    inner.store.clone(),
+                    outbox,
+                    me,
+                    inner.wake.clone(),
+                    inner.operated.clone(),
+                    cancel.clone(),
+                )
+                .await?;
+        }
         let now = inner.clock.now();
-        let recovered = recovery::recover(&inner.store, &inner.config.data_dir, now).await?;
-        let (ended, requeued) = (recovered.ended, recovered.requeued);
-        if ended + requeued + recovered.adopt.len() > 0 {
-            tracing::warn!(
-                adopted = recovered.adopt.len(),
-                ended,
-                requeued,
-                "took over the instances a previous server left running"
-            );
+        if roles.worker {
+            let mine = shared.then_some(inner.config.host.as_str());
+            let recovered =
+                recovery::recover(&inner.store, &inner.config.data_dir, mine, now).await?;
+            let (ended, requeued) = (recovered.ended, recovered.requeued);
+            if ended + requeued + recovered.adopt.len() > 0 {
+                tracing::warn!(
+                    adopted = recovered.adopt.len(),
+                    ended,
+                    requeued,
+                    "took over the instances a previous server left running"
+                );
+            }
+            for (open, pid, pid_start) in recovered.adopt {
+                let guard = inner.running.register(open.instance_id, open.attempt);
+                let executor = inner.executor.clone();
+                inner
+                    .attempts
+                    .spawn(async move { executor.adopt(open, pid, pid_start, guard).await });
+            }
         }
-        for (open, pid, pid_start) in recovered.adopt {
-            let guard = inner.running.register(open.instance_id, open.attempt);
-            let executor = inner.executor.clone();
-            inner.attempts.spawn(async move { executor.adopt(open, pid, pid_start, guard).await });
+        if roles.scheduler {
+            inner.store.promote_all(now).await?;
         }
-        inner.store.promote_all(now).await?;
         let tasks = TaskTracker::new();
-        let dispatcher = Dispatcher {
-            store: inner.store.clone(),
-            clock: inner.clock.clone(),
-            executor: inner.executor.clone(),
-            wake: inner.wake.clone(),
-            attempts: inner.attempts.clone(),
-            running: inner.running.clone(),
-            claim_lock: inner.claim_lock.clone(),
-            events: inner.events.clone(),
-        };
-        tasks.spawn(dispatcher.run(cancel.clone()));
-        let engine = self.clone();
-        // Decided now, not when the task first runs, so a clock moved right after start-up
-        // cannot slip past tonight's moment.
-        let started_at = inner.clock.now();
-        self.catch_up(started_at).await?;
-        tasks.spawn(async move { engine.nightly(started_at, cancel).await });
+        if roles.scheduler || roles.worker {
+            let dispatcher = Dispatcher {
+                store: inner.store.clone(),
+                clock: inner.clock.clone(),
+                executor: inner.executor.clone(),
+                wake: inner.wake.clone(),
+                attempts: inner.attempts.clone(),
+                running: inner.running.clone(),
+                claim_lock: inner.claim_lock.clone(),
+                events: inner.events.clone(),
+                roles,
+                worker: inner.config.worker.clone(),
+            };
+            tasks.spawn(dispatcher.run(cancel.clone()));
+        }
+        tasks.spawn(self.clone().keep_lease(cancel.clone()));
+        if roles.scheduler {
+            let engine = self.clone();
+            // Decided now, not when the task first runs, so a clock moved right after start-up
+            // cannot slip past tonight's moment.
+            let started_at = inner.clock.now();
+            self.catch_up(started_at).await?;
+            let cancel = cancel.clone();
+            tasks.spawn(async move { engine.nightly(started_at, cancel).await });
+        }
         tasks.close();
         Ok(tasks)
     }
@@ -229,7 +298,7 @@ impl Engine {
         let inner = &self.inner;
         let created =
             snapshot::generate(&inner.store, inner.config.tz, run_date, inner.clock.now()).await?;
-        let _ = inner.events.send(EngineEvent::SnapshotMade { run_date, created });
+        inner.events.send(EngineEvent::SnapshotMade { run_date, created });
         self.wake();
         Ok(created)
     }

@@ -56,11 +56,17 @@ pub struct Recovered {
     pub requeued: usize,
 }
 
-pub async fn recover(store: &Store, data_dir: &Path, now: DateTime<Utc>) -> Result<Recovered> {
+/// Recovers the running instances of `worker` (all of them when `None`: one process).
+pub async fn recover(
+    store: &Store,
+    data_dir: &Path,
+    worker: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Recovered> {
     let mut recovered = Recovered::default();
     // Written together at the end, in one transaction.
     let (mut started, mut finished) = (Vec::new(), Vec::new());
-    for open in store.open_attempts().await? {
+    for open in store.open_attempts(worker).await? {
         let log = open.log_path.as_ref().map(|log| data_dir.join(log));
         let read = match &log {
             Some(log) => {

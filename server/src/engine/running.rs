@@ -64,6 +64,15 @@ impl Running {
         self.entries.lock().expect("not poisoned").keys().copied().collect()
     }
 
+    /// The attempts this server runs.
+    pub fn attempts(&self) -> Vec<(InstanceId, i32)> {
+        self.entries.lock().expect("not poisoned").iter().map(|(id, e)| (*id, e.attempt)).collect()
+    }
+
+    pub fn count(&self) -> usize {
+        self.entries.lock().expect("not poisoned").len()
+    }
+
     pub fn is_running(&self, id: InstanceId) -> bool {
         self.entries.lock().expect("not poisoned").contains_key(&id)
     }

@@ -4,24 +4,58 @@ use std::time::Duration;
 
 use app::model::InstanceId;
 
-use super::{Engine, process};
+use super::{Engine, EngineEvent, process};
 
 impl Engine {
-    /// Stops the processes of killed running instances and returns once every one is gone.
+    /// Stops the processes of killed running instances and returns once every one is gone: the
+    /// ones this process runs itself, and on a shared database the ones other workers run (told
+    /// through the bus; their ends recorded by them).
     pub async fn stop_processes(&self, ids: &[InstanceId]) {
         let grace = self.config().kill_grace;
         let mut waits = Vec::new();
+        let mut elsewhere = Vec::new();
         for id in ids {
             match self.running().stop(*id) {
                 Some(stopping) => waits.push(stopping),
+                None if self.store().is_shared() => elsewhere.push(*id),
                 None => self.stop_orphan(*id, grace).await,
             }
         }
         let limit = grace + Duration::from_secs(15);
+        if !elsewhere.is_empty() {
+            self.announce(EngineEvent::Operated { instances: elsewhere.clone() });
+            self.wait_ended_elsewhere(&elsewhere, limit).await;
+        }
         for stopping in waits {
             if tokio::time::timeout(limit, stopping.wait()).await.is_err() {
                 tracing::error!("a killed attempt did not end within {limit:?}");
             }
+        }
+    }
+
+    /// Waits until the workers that ran these instances recorded their attempts' ends.
+    async fn wait_ended_elsewhere(&self, ids: &[InstanceId], limit: Duration) {
+        let mut attempts = Vec::new();
+        for id in ids {
+            if let Ok(list) = self.store().attempts(*id).await
+                && let Some(last) = list.last()
+                && last.ended_at.is_none()
+            {
+                attempts.push((*id, last.attempt));
+            }
+        }
+        let deadline = tokio::time::Instant::now() + limit;
+        while !attempts.is_empty() {
+            match self.store().unended(&attempts).await {
+                Ok(open) if open.is_empty() => return,
+                Ok(open) => attempts.retain(|(id, _)| open.contains(id)),
+                Err(error) => tracing::warn!(%error, "could not check killed attempts"),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::error!(count = attempts.len(), "killed attempts did not end in {limit:?}");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

@@ -20,6 +20,7 @@ pub mod postgres;
 mod scheduling;
 mod snapshots;
 pub mod sqlite;
+pub mod workers;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use scheduling::{
     Outcome, Queued, RetryPolicy, SchedulingStore, StartedProcess,
 };
 pub use snapshots::{DayBatch, DayInstance, Gate, NewInstance, SnapshotNode, SnapshotStore};
+pub use workers::{LapsedAttempt, WorkerRecord, WorkerStore};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -103,6 +105,7 @@ pub trait Database:
     + JobStore
     + PeopleStore
     + AuditStore
+    + WorkerStore
     + Send
     + Sync
 {

@@ -15,6 +15,8 @@ use super::{Result, StoreOptions};
 
 pub(crate) type Db = sqlx::Postgres;
 
+// The same SQL as the other database, compiled for this one (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 mod sql;
 
@@ -117,5 +119,52 @@ pub(crate) mod dialect {
             }
         }
         Ok(tx)
+    }
+
+    /// A bound JSON array of `[id, attempt]` pairs as the table `p (id, attempt)`.
+    pub fn pairs(param: &str) -> String {
+        format!(
+            "(SELECT CAST(value->>0 AS BIGINT) AS id, CAST(value->>1 AS BIGINT) AS attempt \
+             FROM json_array_elements(CAST({param} AS JSON))) AS p"
+        )
+    }
+
+    /// The channel every process of this Nightshift listens on: one per schema, so several
+    /// Nightshifts (or tests) in one database do not hear each other.
+    const CHANNEL: &str = "'nightshift.' || current_schema()";
+
+    /// NOTIFY on the channel (delivered at commit; this is its own transaction).
+    pub async fn publish(pool: &Pool<Db>, message: &str) -> Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_notify({CHANNEL}, $1)")))
+            .bind(message)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
+    /// LISTEN on the channel, on a connection of its own that sqlx re-establishes when it
+    /// drops (what was published meanwhile is missed: listeners also poll as a fallback).
+    pub async fn subscribe(
+        pool: &Pool<Db>,
+    ) -> Result<Option<futures_util::stream::BoxStream<'static, String>>> {
+        let channel: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {CHANNEL}")))
+            .fetch_one(pool)
+            .await?;
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(&channel).await?;
+        let stream = futures_util::stream::unfold(listener, |mut listener| async move {
+            loop {
+                match listener.recv().await {
+                    Ok(notification) => {
+                        return Some((notification.payload().to_string(), listener));
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "lost the database's notifications; reconnecting");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(Box::pin(stream)))
     }
 }

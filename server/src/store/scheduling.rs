@@ -149,8 +149,9 @@ pub trait SchedulingStore: Send + Sync {
         finished: &[FinishedAttempt],
     ) -> Result<Vec<Finish>>;
 
-    /// Running instances with their current attempt's process, for recovery after a restart.
-    async fn open_attempts(&self) -> Result<Vec<OpenAttempt>>;
+    /// Running instances with their current attempt's process, for recovery after a restart:
+    /// all of them, or those `worker` runs (on a database several workers share).
+    async fn open_attempts(&self, worker: Option<&str>) -> Result<Vec<OpenAttempt>>;
 
     /// Takes back an attempt whose command never started (the server died between the claim
     /// and the start): the attempt row goes, and the instance waits for a slot again with the

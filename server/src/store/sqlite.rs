@@ -15,6 +15,8 @@ use super::{Result, StoreError, StoreOptions};
 
 pub(crate) type Db = sqlx::Sqlite;
 
+// The same SQL as the other database, compiled for this one (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 mod sql;
 
@@ -111,5 +113,24 @@ pub(crate) mod dialect {
     /// is still true when it writes.
     pub async fn begin(pool: &Pool<Db>, _lock: WriteLock<'_>) -> Result<Transaction<'static, Db>> {
         Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// A bound JSON array of `[id, attempt]` pairs as the table `p (id, attempt)`.
+    pub fn pairs(param: &str) -> String {
+        format!(
+            "(SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS attempt \
+             FROM json_each({param})) AS p"
+        )
+    }
+
+    /// One process: nobody else to tell.
+    pub async fn publish(_pool: &Pool<Db>, _message: &str) -> Result<()> {
+        Ok(())
+    }
+
+    pub async fn subscribe(
+        _pool: &Pool<Db>,
+    ) -> Result<Option<futures_util::stream::BoxStream<'static, String>>> {
+        Ok(None)
     }
 }

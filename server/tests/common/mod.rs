@@ -84,6 +84,8 @@ pub fn engine_config(dir: &TempDir) -> EngineConfig {
     EngineConfig {
         data_dir: dir.path().to_path_buf(),
         host: "test-host".into(),
+        roles: server::engine::Roles::ALL,
+        worker: server::engine::WorkerSetup::default(),
         tz: Tz::UTC,
         nightly: NightlySchedule {
             tz: Tz::UTC,

@@ -15,6 +15,7 @@ mod people;
 mod rows;
 mod scheduling;
 mod snapshots;
+mod workers;
 
 use sqlx::{Pool, QueryBuilder, Transaction};
 

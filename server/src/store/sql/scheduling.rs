@@ -57,6 +57,48 @@ pub(super) async fn promote_downstream(
     Ok(query.build().execute(&mut *conn).await?.rows_affected())
 }
 
+/// The columns of [`OpenRow`], read `FROM {OPEN_FROM}`.
+pub(super) const OPEN_COLUMNS: &str = "i.id, i.attempt, a.log_path, a.pid, a.pid_start, \
+    n.retries, n.retry_delay_secs, i.auto_retries, \
+    COALESCE(a.started_at, i.started_at, 0) AS started_at, n.timeout_secs, i.host";
+pub(super) const OPEN_FROM: &str = "instances i JOIN nodes n ON n.id = i.node_id \
+    LEFT JOIN attempts a ON a.instance_id = i.id AND a.attempt = i.attempt";
+
+/// A running instance with its current attempt, as recovery and the lease check read it.
+#[derive(sqlx::FromRow)]
+pub(super) struct OpenRow {
+    id: i64,
+    attempt: i64,
+    log_path: Option<String>,
+    pid: Option<i64>,
+    pid_start: Option<i64>,
+    retries: i64,
+    retry_delay_secs: i64,
+    auto_retries: i64,
+    started_at: i64,
+    timeout_secs: i64,
+    pub host: Option<String>,
+}
+
+impl OpenRow {
+    pub(super) fn into_open(self) -> OpenAttempt {
+        OpenAttempt {
+            instance_id: InstanceId(self.id),
+            attempt: self.attempt as i32,
+            log_path: self.log_path,
+            pid: self.pid,
+            pid_start: self.pid_start,
+            retry: RetryPolicy {
+                retries: self.retries as u32,
+                delay_secs: self.retry_delay_secs as u32,
+            },
+            auto_retries: self.auto_retries as u32,
+            started_at: from_ms(self.started_at),
+            timeout_secs: self.timeout_secs as u32,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ClaimRow {
     id: i64,
@@ -243,59 +285,16 @@ impl SchedulingStore for SqlStore {
             .collect())
     }
 
-    async fn open_attempts(&self) -> Result<Vec<OpenAttempt>> {
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(
-            i64,
-            i64,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-        )> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT i.id, i.attempt, a.log_path, a.pid, a.pid_start, n.retries, \
-                 n.retry_delay_secs, i.auto_retries, COALESCE(a.started_at, i.started_at, 0), \
-                 n.timeout_secs \
-                 FROM instances i JOIN nodes n ON n.id = i.node_id \
-                 LEFT JOIN attempts a ON a.instance_id = i.id AND a.attempt = i.attempt \
-                 WHERE i.state = {} ORDER BY i.id",
+    async fn open_attempts(&self, worker: Option<&str>) -> Result<Vec<OpenAttempt>> {
+        let rows: Vec<OpenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {OPEN_COLUMNS} FROM {OPEN_FROM} \
+             WHERE i.state = {} AND ($1 IS NULL OR i.host = $1) ORDER BY i.id",
             literal(Running)
         )))
+        .bind(worker)
         .fetch_all(&self.read)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    attempt,
-                    log_path,
-                    pid,
-                    pid_start,
-                    retries,
-                    delay,
-                    auto_retries,
-                    at,
-                    timeout,
-                )| {
-                    OpenAttempt {
-                        instance_id: InstanceId(id),
-                        attempt: attempt as i32,
-                        log_path,
-                        pid,
-                        pid_start,
-                        retry: RetryPolicy { retries: retries as u32, delay_secs: delay as u32 },
-                        auto_retries: auto_retries as u32,
-                        started_at: from_ms(at),
-                        timeout_secs: timeout as u32,
-                    }
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(OpenRow::into_open).collect())
     }
 
     async fn requeue_unstarted(
