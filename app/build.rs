@@ -8,7 +8,7 @@ use leptos_i18n_parser::parse_locales::parse_locales;
 
 /// The namespaces, one file per language each: `locales/<language>/<namespace>.json`.
 const NAMESPACES: &[&str] =
-    &["common", "instances", "actions", "tasks", "detail", "people", "audit", "errors"];
+    &["common", "instances", "actions", "tasks", "detail", "people", "audit", "errors", "workers"];
 
 fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));

@@ -188,3 +188,8 @@ pub async fn create_token(token: NewToken) -> Result<CreatedToken, AppError> {
 pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     call(move |s| async move { s.revoke_token(id).await }).await
 }
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn fetch_workers() -> Result<Vec<crate::workers::WorkerInfo>, AppError> {
+    call(move |s| async move { s.workers().await }).await
+}

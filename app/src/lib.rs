@@ -21,6 +21,7 @@ pub mod text;
 #[cfg(feature = "ssr")]
 pub mod usecases;
 pub mod waiting;
+pub mod workers;
 
 // The translations, generated from `locales/` by build.rs: `i18n::Locale` and its typed keys.
 include!(concat!(env!("OUT_DIR"), "/i18n.rs"));
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <A href="/test">{td_string!(l, common.nav.test)}</A>
                     <A href="/backfill">{td_string!(l, common.nav.backfill)}</A>
                     <A href="/audit">{td_string!(l, common.nav.audit)}</A>
+                    <A href="/workers">{td_string!(l, common.nav.workers)}</A>
                     {may_manage_people.then(|| view! { <A href="/users">{td_string!(l, common.nav.people)}</A> })}
                 </nav>
                 <span class="spacer"></span>
@@ -154,6 +156,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("account") view={Lazy::<lazy::AccountRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("users") view={Lazy::<lazy::UsersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("audit") view={Lazy::<lazy::AuditRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("workers") view={Lazy::<lazy::WorkersRoute>::new()} ssr=SsrMode::Async/>
                     <Route
                         path=(StaticSegment("tasks"), StaticSegment("new"))
                         view={Lazy::<lazy::NewNodeRoute>::new()}

@@ -135,10 +135,19 @@ pub trait AuditTrail: Send + Sync {
     async fn audit_entry(&self, id: i64, cursor: Option<String>) -> Result<AuditDetail>;
 }
 
-/// Every use case of the UI.
-pub trait UseCases: Instances + Operations + Nodes + Jobs + People + AuditTrail {}
+/// The processes serving the project.
+#[async_trait::async_trait]
+pub trait Processes: Send + Sync {
+    async fn workers(&self) -> Result<Vec<crate::workers::WorkerInfo>>;
+}
 
-impl<T: Instances + Operations + Nodes + Jobs + People + AuditTrail> UseCases for T {}
+/// Every use case of the UI.
+pub trait UseCases:
+    Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes
+{
+}
+
+impl<T: Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes> UseCases for T {}
 
 pub type SharedUseCases = Arc<dyn UseCases>;
 

@@ -22,9 +22,30 @@ struct Run {
     tasks: usize,
 }
 
+/// SQLite in `dir`, or a fresh schema of the PostgreSQL database `NIGHTSHIFT_BENCH_POSTGRES_URL`
+/// names.
+async fn database_url(dir: &Path) -> String {
+    let Ok(base) = std::env::var("NIGHTSHIFT_BENCH_POSTGRES_URL") else {
+        return format!("sqlite://{}", dir.join("bench.db").display());
+    };
+    use sqlx::{Connection, Executor};
+    let schema = format!(
+        "bench_{}_{}",
+        std::process::id(),
+        dir.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).await.unwrap();
+    conn.close().await.unwrap();
+    format!("{base}?options[search_path]={schema}")
+}
+
 async fn run_chains(dir: &Path, chains: usize, length: usize) -> Run {
     std::fs::create_dir_all(dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    let url = database_url(dir).await;
     let store = Store::open(&StoreOptions::new(url)).await.unwrap();
     let mut toml = format!("[[resource_groups]]\nname = \"default\"\nslots = {}\n", chains.max(1));
     for c in 0..chains {
@@ -134,6 +155,8 @@ fn main() {
         // Warm up: first process spawns and SQLite file creation are slower.
         let base = bench_dir();
         run_chains(&base.join("warmup"), 1, 5).await;
+        let backend = if std::env::var("NIGHTSHIFT_BENCH_POSTGRES_URL").is_ok() { "PostgreSQL" } else { "SQLite" };
+        println!("database: {backend}");
         let chain = run_chains(&base.join("chain"), 1, 40).await;
         let wide = run_chains(&base.join("wide"), 100, 10).await;
         println!("nightshift engine benchmark (no-op `true` tasks, SQLite, {} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));

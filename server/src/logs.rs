@@ -1,5 +1,6 @@
-//! Attempt logs on disk: where an attempt's log lives (the one place that knows the layout)
-//! and reading one in pieces for the live tail.
+//! Attempt logs: where an attempt's log lives on its worker's disk (the one place that knows the
+//! layout), and reading one, whole or in pieces for the live tail, from this machine's disk or,
+//! on a shared database, from the copy its worker shipped there (`engine::shipping`).
 
 use std::path::Path;
 
@@ -7,6 +8,8 @@ use app::error::AppError;
 use app::model::{Attempt, InstanceId, LogChunk};
 use chrono::NaiveDate;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::store::Store;
 
 /// The most bytes one piece carries.
 pub const CHUNK: u64 = 256 * 1024;
@@ -18,15 +21,39 @@ pub fn attempt_log_path(run_date: NaiveDate, id: InstanceId, attempt: i32) -> St
     format!("logs/{run_date}/{}/{id}.{attempt}.log", id.0 % 64)
 }
 
-/// The log of `attempt` (under `data_dir`) from byte `offset` on, at most [`CHUNK`] bytes.
+/// Where logs are read: this machine's data directory, and the shipped copies when the database
+/// is shared.
+pub struct LogStore<'a> {
+    pub data_dir: &'a Path,
+    pub shipped: Option<&'a Store>,
+}
+
+/// The log of `attempt` of instance `id` from byte `offset` on, at most [`CHUNK`] bytes.
 pub async fn read_chunk(
-    data_dir: &Path,
+    logs: LogStore<'_>,
+    id: InstanceId,
     attempt: &Attempt,
     offset: u64,
 ) -> Result<LogChunk, AppError> {
-    let path = data_dir.join(&attempt.log_path);
+    let path = logs.data_dir.join(&attempt.log_path);
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
+        Err(error) if logs.shipped.is_some() => {
+            let store = logs.shipped.expect("checked");
+            return match store.shipped_log(id, attempt.attempt, offset, CHUNK).await? {
+                Some(bytes) => {
+                    let done = attempt.ended_at.is_some() && (bytes.len() as u64) < CHUNK;
+                    Ok(piece(attempt, offset, &bytes, done))
+                }
+                None if attempt.ended_at.is_none() => Ok(LogChunk {
+                    attempt: attempt.attempt,
+                    text: String::new(),
+                    next_offset: 0,
+                    done: false,
+                }),
+                None => Err(missing(&path, attempt, error)),
+            };
+        }
         Err(_) if attempt.ended_at.is_none() => {
             // Claimed, not yet started: nothing written so far.
             return Ok(LogChunk {
@@ -48,23 +75,55 @@ pub async fn read_chunk(
         .read_to_end(&mut bytes)
         .await
         .map_err(|e| AppError::internal(e.to_string()))?;
-    // Never cut a UTF-8 character in half: stop before an incomplete one at the end.
+    let mut chunk = piece(attempt, start, &bytes, false);
+    chunk.done = attempt.ended_at.is_some() && chunk.next_offset >= length;
+    Ok(chunk)
+}
+
+/// `bytes` read from `start`, as text that never cuts a UTF-8 character in half (it stops
+/// before an incomplete one at the end).
+fn piece(attempt: &Attempt, start: u64, bytes: &[u8], done: bool) -> LogChunk {
     let mut keep = bytes.len();
-    if let Err(e) = std::str::from_utf8(&bytes)
+    if let Err(e) = std::str::from_utf8(bytes)
         && e.error_len().is_none()
     {
         keep = e.valid_up_to();
     }
     let text = String::from_utf8_lossy(&bytes[..keep]).into_owned();
-    let next_offset = start + keep as u64;
-    let done = attempt.ended_at.is_some() && next_offset >= length;
-    Ok(LogChunk { attempt: attempt.attempt, text, next_offset, done })
+    LogChunk { attempt: attempt.attempt, text, next_offset: start + keep as u64, done }
 }
 
-/// The whole log of `attempt`, opened for streaming.
-pub async fn open(data_dir: &Path, attempt: &Attempt) -> Result<tokio::fs::File, AppError> {
-    let path = data_dir.join(&attempt.log_path);
-    tokio::fs::File::open(&path).await.map_err(|e| missing(&path, attempt, e))
+/// A whole log: a file on this machine, or the shipped copy.
+pub enum WholeLog {
+    File(tokio::fs::File),
+    Shipped(Vec<u8>),
+}
+
+/// The whole log of `attempt` of instance `id`, for streaming.
+pub async fn open(
+    logs: LogStore<'_>,
+    id: InstanceId,
+    attempt: &Attempt,
+) -> Result<WholeLog, AppError> {
+    let path = logs.data_dir.join(&attempt.log_path);
+    match tokio::fs::File::open(&path).await {
+        Ok(file) => Ok(WholeLog::File(file)),
+        Err(error) => {
+            if let Some(store) = logs.shipped {
+                let mut all = Vec::new();
+                while let Some(bytes) =
+                    store.shipped_log(id, attempt.attempt, all.len() as u64, 4 * CHUNK).await?
+                    && !bytes.is_empty()
+                {
+                    all.extend_from_slice(&bytes);
+                }
+                if !all.is_empty() {
+                    return Ok(WholeLog::Shipped(all));
+                }
+            }
+            Err(missing(&path, attempt, error))
+        }
+    }
 }
 
 fn missing(path: &Path, attempt: &Attempt, error: std::io::Error) -> AppError {

@@ -67,6 +67,10 @@ async fn main() -> anyhow::Result<()> {
                 chrono::Utc::now(),
             )
             .await?;
+            // Running servers hear of it at once (on a shared database; else within seconds).
+            let made =
+                server::engine::EngineEvent::SnapshotMade { run_date: args.run_date, created };
+            server::engine::bus::tell(&store, made).await?;
             println!("run date {}: {created} instances created", args.run_date);
         }
         Command::User(UserCommand::Add(args)) => {

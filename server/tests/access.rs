@@ -317,6 +317,7 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
         // A developer's batch is judged per instance: someone else's is refused inside a 200.
         call("POST", "/instances/batch/rerun", "/instances/batch/rerun".into(), Some(&format!(r#"{{"ids": [{other}]}}"#))).expect(NO, Refused(200), Ok),
         call("GET", "/audit", "/audit".into(), None),
+        call("GET", "/workers", "/workers".into(), None),
         call("GET", "/audit/{id}", format!("/audit/{audit_id}"), None),
         call("POST", "/tests", "/tests".into(), Some(r#"{"node": "o_other", "bizdate": "2026-01-05"}"#)).expect(NO, NO, Ok),
         call("POST", "/tests", "/tests".into(), Some(r#"{"node": "d_own", "bizdate": "2026-01-05"}"#)).expect(NO, Ok, Ok),
@@ -362,6 +363,7 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
         rpc::<f::FetchNode>(r#"{"name": "d_own"}"#),
         rpc::<f::FetchDefinitionGraph>(r#"{"workflow": "default"}"#),
         rpc::<f::FetchWorkflows>("{}"),
+        rpc::<f::FetchWorkers>("{}"),
         rpc::<f::FetchResourceGroups>("{}"),
         rpc::<f::CreateNode>(&format!(r#"{{"spec": {olgas_node}}}"#).replace("o_new", "o_rpc"))
             .expect(NO, NO, Ok),

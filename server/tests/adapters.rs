@@ -313,6 +313,19 @@ async fn each_use_case_answers_the_same_over_rest_and_as_a_server_function() {
     )
     .await;
 
+    // The processes: the same list (their heartbeat ages move with the clock between the calls).
+    let names = |list: serde_json::Value| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|w| (w["name"].clone(), w["roles"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let rest = said(&vera.get("/api/v1/workers").await).1;
+    let rpc = said(&vera.post(f::FetchWorkers::PATH, "{}").await).1;
+    assert_eq!(names(rest.clone()), names(rpc));
+    assert_eq!(rest[0]["roles"], serde_json::json!(["api", "scheduler", "worker"]), "{rest}");
+
     // People: the same accounts (administrators only), the same refusal of anybody else.
     for api in [&admin, &vera] {
         agree::<f::FetchUsers>(api, ("GET", "/users?limit=2", None), r#"{"query": {"limit": 2}}"#)

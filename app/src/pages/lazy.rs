@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use super::{account, audit, detail, flow, log, login, node, tasks, users};
+use super::{account, audit, detail, flow, log, login, node, tasks, users, workers};
 
 /// A route whose view is split out of the main bundle; it needs no data of its own before the
 /// view loads (each page starts its own resources).
@@ -38,3 +38,4 @@ lazy_page!(LoginRoute => view! { <login::LoginPage/> });
 lazy_page!(AccountRoute => view! { <account::AccountPage/> });
 lazy_page!(UsersRoute => view! { <users::UsersPage/> });
 lazy_page!(AuditRoute => view! { <audit::AuditPage/> });
+lazy_page!(WorkersRoute => view! { <workers::WorkersPage/> });

@@ -12,3 +12,4 @@ pub(crate) mod markup;
 pub mod node;
 pub mod tasks;
 pub mod users;
+pub mod workers;

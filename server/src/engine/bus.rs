@@ -111,6 +111,17 @@ impl Events {
     }
 }
 
+/// Tells the running processes of a shared database about one event (from a command such as
+/// `nightshift snapshot`, which runs no engine).
+pub async fn tell(store: &Store, event: EngineEvent) -> crate::store::Result<()> {
+    if store.is_shared() {
+        for message in messages(&process_id("command"), vec![event]) {
+            store.publish(&message).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn publish(
     store: Store,
     mut inbox: mpsc::UnboundedReceiver<EngineEvent>,

@@ -53,6 +53,10 @@ impl Default for WorkerSetup {
     }
 }
 
+/// The reason of an attempt whose instance moved on (it was killed) while its worker was gone.
+pub const LAPSED_UNRECORDED: &str = "its worker stopped renewing its lease before it recorded \
+    the end: what became of the command is unknown";
+
 /// Why a scheduler took an attempt back from a worker.
 pub fn lapsed_reason(worker: &str, lease: Duration) -> String {
     format!(
@@ -161,6 +165,13 @@ impl Engine {
     async fn reap(&self) -> Result<()> {
         let now = self.clock().now();
         let lease = self.config().worker.lease;
+        let closed = self
+            .store()
+            .close_lapsed_attempts(now, lease.as_secs() as u32, LAPSED_UNRECORDED)
+            .await?;
+        if closed > 0 {
+            tracing::warn!(closed, "closed the attempts of workers gone before recording them");
+        }
         let lapsed = self.store().lapsed_attempts(now, lease.as_secs() as u32).await?;
         let lapsed: Vec<_> =
             lapsed.into_iter().filter(|l| !self.running().is_running(l.open.instance_id)).collect();

@@ -33,13 +33,28 @@ impl Engine {
         }
     }
 
-    /// Waits until the workers that ran these instances recorded their attempts' ends.
+    /// Waits until the workers that ran these instances recorded their attempts' ends (not for
+    /// workers whose lease lapsed: a scheduler closes their attempts).
     async fn wait_ended_elsewhere(&self, ids: &[InstanceId], limit: Duration) {
+        let alive: Vec<String> = match self.store().workers().await {
+            Ok(workers) => {
+                let now = self.clock().now();
+                workers
+                    .into_iter()
+                    .filter(|(w, _)| {
+                        (now - w.heartbeat_at).num_seconds() <= i64::from(w.lease_secs)
+                    })
+                    .map(|(w, _)| w.name)
+                    .collect()
+            }
+            Err(_) => Vec::new(),
+        };
         let mut attempts = Vec::new();
         for id in ids {
             if let Ok(list) = self.store().attempts(*id).await
                 && let Some(last) = list.last()
                 && last.ended_at.is_none()
+                && alive.contains(&last.host)
             {
                 attempts.push((*id, last.attempt));
             }

@@ -92,7 +92,10 @@ async fn instance_log(
         (header::CONTENT_DISPOSITION, disposition),
     ];
     let body = match log.file {
-        Some(file) => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+        Some(crate::logs::WholeLog::File(file)) => {
+            Body::from_stream(tokio_util::io::ReaderStream::new(file))
+        }
+        Some(crate::logs::WholeLog::Shipped(bytes)) => Body::from(bytes),
         None => Body::empty(),
     };
     Ok((headers, body))

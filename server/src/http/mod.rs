@@ -15,6 +15,7 @@ pub mod nodes;
 pub mod operations;
 pub mod people;
 pub mod redirect;
+pub mod workers;
 
 use app::error::AppError;
 use axum::Json;
@@ -44,6 +45,7 @@ pub fn router(core: Core) -> Router {
         .merge(jobs::routes())
         .merge(people::routes())
         .merge(audit::routes())
+        .merge(workers::routes())
         .fallback(|| async {
             ApiError(AppError::not_found("no such API endpoint (see /api/v1/openapi.json)"))
         })

@@ -40,7 +40,7 @@ pub struct Neighbors {
 /// An attempt's whole log, to stream: `None` when the instance never started.
 pub struct LogFile {
     pub node: String,
-    pub file: Option<tokio::fs::File>,
+    pub file: Option<logs::WholeLog>,
 }
 
 impl Service {
@@ -52,6 +52,14 @@ impl Service {
 
     /// The attempt whose log to read (the latest by default), once the rules allow reading it;
     /// `None` when the instance has no attempt yet.
+    /// Where this process reads logs.
+    fn log_store(&self) -> logs::LogStore<'_> {
+        logs::LogStore {
+            data_dir: &self.engine().config().data_dir,
+            shipped: self.store().is_shared().then(|| self.engine().store()),
+        }
+    }
+
     async fn log_attempt(
         &self,
         id: InstanceId,
@@ -93,7 +101,7 @@ impl Service {
     ) -> Result<LogFile, AppError> {
         let (instance, attempt) = self.log_attempt(id, attempt).await?;
         let file = match attempt {
-            Some(attempt) => Some(logs::open(&self.engine().config().data_dir, &attempt).await?),
+            Some(attempt) => Some(logs::open(self.log_store(), id, &attempt).await?),
             // Stopped before it ever started: its log is empty.
             None => None,
         };
@@ -169,9 +177,7 @@ impl Instances for Service {
     async fn log_chunk(&self, id: InstanceId, request: LogRequest) -> Result<LogChunk, AppError> {
         let (_, attempt) = self.log_attempt(id, request.attempt).await?;
         match attempt {
-            Some(attempt) => {
-                logs::read_chunk(&self.engine().config().data_dir, &attempt, request.offset).await
-            }
+            Some(attempt) => logs::read_chunk(self.log_store(), id, &attempt, request.offset).await,
             None => Ok(LogChunk { attempt: 0, text: String::new(), next_offset: 0, done: true }),
         }
     }

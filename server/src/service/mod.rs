@@ -17,6 +17,7 @@ mod nodes;
 mod operations;
 mod people;
 mod snapshots;
+mod workers;
 
 use app::error::AppError;
 use app::people::Actor;

@@ -55,6 +55,15 @@ pub trait WorkerStore: Send + Sync {
         unregistered_lease_secs: u32,
     ) -> Result<Vec<LapsedAttempt>>;
 
+    /// Ends, as failed with `reason`, the open attempts of workers whose lease lapsed whose
+    /// instances have moved on without them (killed meanwhile); returns how many.
+    async fn close_lapsed_attempts(
+        &self,
+        now: DateTime<Utc>,
+        unregistered_lease_secs: u32,
+        reason: &str,
+    ) -> Result<u64>;
+
     /// Of these attempts, the ones the database no longer has running (killed, set to success,
     /// taken back after a lapsed lease): their processes must stop.
     async fn no_longer_running(&self, attempts: &[(InstanceId, i32)]) -> Result<Vec<InstanceId>>;

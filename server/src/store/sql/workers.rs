@@ -134,6 +134,29 @@ impl WorkerStore for SqlStore {
             .collect())
     }
 
+    async fn close_lapsed_attempts(
+        &self,
+        now: DateTime<Utc>,
+        unregistered_lease_secs: u32,
+        reason: &str,
+    ) -> Result<u64> {
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE attempts SET ended_at = $1, outcome = 'failed', reason = $3 \
+             WHERE ended_at IS NULL \
+               AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = attempts.instance_id \
+                 AND i.state = {} AND i.attempt = attempts.attempt) \
+               AND (host IN (SELECT name FROM workers WHERE heartbeat_at + lease_secs * 1000 < $1) \
+                 OR (host NOT IN (SELECT name FROM workers) AND started_at + $2 < $1))",
+            literal(Running)
+        )))
+        .bind(to_ms(now))
+        .bind(unregistered_lease_secs as i64 * 1000)
+        .bind(reason)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn no_longer_running(&self, attempts: &[(InstanceId, i32)]) -> Result<Vec<InstanceId>> {
         if attempts.is_empty() {
             return Ok(Vec::new());
