@@ -10,7 +10,14 @@ base = os.environ["NIGHTSHIFT_TEST_POSTGRES_URL"]
 
 
 def psql(url, sql):
-    out = subprocess.run(["psql", url, "-tAqc", sql], check=True, capture_output=True, text=True)
+    """`sql` in the schema the URL names (psql does not read sqlx's options[search_path])."""
+    base_url, _, schema = url.partition("?options[search_path]=")
+    if schema:
+        sql = f"SET search_path TO {schema}; {sql}"
+    out = subprocess.run(["psql", base_url, "-tAqc", sql], capture_output=True, text=True)
+    if out.returncode != 0:
+        # Never the URL: it holds the password.
+        sys.exit(f"psql failed: {out.stderr.strip()}")
     return out.stdout.strip()
 
 
@@ -34,18 +41,20 @@ def run(workers):
         procs.append(subprocess.Popen(
             [binary, "serve", "--role", "worker", "--worker-name", f"w{w}", "--worker-slots", "8",
              *common], env=env, stdout=subprocess.DEVNULL))
-    while psql(url, "SELECT COUNT(*) FROM workers") != str(workers + 1):
-        time.sleep(0.05)
-    started = time.monotonic()
-    subprocess.run([binary, "snapshot", "--run-date", "2020-01-02", *common], check=True,
-                   capture_output=True)
-    while psql(url, "SELECT COUNT(*) FROM instances WHERE state = 'success'") != str(count):
-        time.sleep(0.05)
-    took = time.monotonic() - started
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        p.wait()
+    try:
+        while psql(url, "SELECT COUNT(*) FROM workers") != str(workers + 1):
+            time.sleep(0.05)
+        started = time.monotonic()
+        subprocess.run([binary, "snapshot", "--run-date", "2020-01-02", *common], check=True,
+                       capture_output=True)
+        while psql(url, "SELECT COUNT(*) FROM instances WHERE state = 'success'") != str(count):
+            time.sleep(0.05)
+        took = time.monotonic() - started
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait()
     spread = psql(url, "SELECT string_agg(host || '=' || n, ' ') FROM "
                        "(SELECT host, COUNT(*) AS n FROM instances GROUP BY host ORDER BY host) h")
     return count / took, took, spread

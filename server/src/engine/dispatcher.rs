@@ -83,6 +83,10 @@ impl Dispatcher {
             return Ok(());
         }
         let host = &self.executor.config().host;
+        // A worker with no room of its own asks nothing of the database.
+        if self.worker.slots.is_some_and(|slots| self.running.count() as u32 >= slots) {
+            return Ok(());
+        }
         for group in self.store.groups_with_work().await? {
             if self.worker.groups.as_ref().is_some_and(|mine| !mine.contains(&group)) {
                 continue;

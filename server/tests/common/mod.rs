@@ -76,8 +76,15 @@ pub fn database_url(dir: &Path) -> String {
     format!("{base}?options[search_path]={schema}")
 }
 
+/// Connections per store in a test: tests run side by side, and PostgreSQL serves 100 in all.
+pub const TEST_CONNECTIONS: u32 = 4;
+
 pub async fn open_store(dir: &TempDir) -> Store {
-    Store::open(&StoreOptions::new(database_url(dir.path()))).await.unwrap()
+    let options = StoreOptions {
+        max_connections: TEST_CONNECTIONS,
+        ..StoreOptions::new(database_url(dir.path()))
+    };
+    Store::open(&options).await.unwrap()
 }
 
 pub fn engine_config(dir: &TempDir) -> EngineConfig {
@@ -247,6 +254,8 @@ pub async fn start_server(clock: SharedClock, extra: &[&str]) -> (Server, TempDi
         dir.path().to_str().unwrap(),
         "--database-url",
         &url,
+        "--db-max-connections",
+        "4",
     ];
     args.extend_from_slice(extra);
     let cli = server::config::Cli::parse_from(args);
