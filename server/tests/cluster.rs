@@ -116,6 +116,33 @@ async fn sqlite_refuses_roles_apart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_configurations_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_nightshift"))
+            .args(["--listen", "127.0.0.1:0", "--site-root", "/nonexistent", "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // Nothing listens on port 1.
+    let said = refused(&["--database-url", "postgres://nightshift:hush@127.0.0.1:1/nightshift"]);
+    assert!(said.contains("database error") && !said.contains("hush"), "{said}");
+    if on_postgres() {
+        let url = database_url(dir.path());
+        let said =
+            refused(&["--database-url", &url, "--role", "worker", "--resource-groups", "gpu"]);
+        assert!(said.contains("groups that do not exist: gpu"), "{said}");
+        let said = refused(&["--database-url", &url, "--role", "api", "--worker-slots", "3"]);
+        assert!(said.contains("for workers"), "{said}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_api_two_schedulers_three_workers_lose_nothing_and_run_nothing_twice() {
     if !on_postgres() {
         eprintln!("runs on PostgreSQL only (NIGHTSHIFT_TEST_BACKEND=postgres)");
@@ -312,6 +339,42 @@ async fn one_api_two_schedulers_three_workers_lose_nothing_and_run_nothing_twice
     .await
     .unwrap();
     assert!(retried > 0, "no lapsed attempt was retried to success");
+
+    // The API process's live view hears what another process does: a snapshot made by the
+    // `snapshot` command (nothing else happens now).
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\
+             {}: {}\r\n\r\n",
+            client.headers[0].0, client.headers[0].1
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut received = String::new();
+        let mut buffer = [0u8; 4096];
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !received.contains(": connected") {
+            let n =
+                tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await.unwrap().unwrap();
+            received.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+        let tomorrow = (today + chrono::Duration::days(1)).to_string();
+        let made = Command::new(env!("CARGO_BIN_EXE_nightshift"))
+            .args(["snapshot", "--run-date", &tomorrow, "--timezone", &tz, "--data-dir"])
+            .arg(d.join("cli"))
+            .args(["--database-url", &url])
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        while !received.contains("event: changed") {
+            let n = tokio::time::timeout_at(deadline, stream.read(&mut buffer))
+                .await
+                .expect("the API process heard of the snapshot")
+                .unwrap();
+            received.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    }
 
     for mut child in workers.into_iter().skip(1).chain(schedulers.into_iter().skip(1)) {
         kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();

@@ -25,6 +25,12 @@ pub use sql::SqlStore as PostgresStore;
 /// Connects and brings the schema up to date: (read, write) pools, the same pool.
 async fn connect(options: &StoreOptions) -> Result<(PgPool, PgPool)> {
     let connect = PgConnectOptions::from_str(&options.url)?;
+    // One connection first, so a database that is not there says so at once (the pool would
+    // retry until its timeout).
+    sqlx::Connection::close(
+        <sqlx::PgConnection as sqlx::Connection>::connect_with(&connect).await?,
+    )
+    .await?;
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections.max(2))
         .acquire_timeout(Duration::from_secs(30))
