@@ -156,10 +156,9 @@ fn main() {
         let base = bench_dir();
         run_chains(&base.join("warmup"), 1, 5).await;
         let backend = if std::env::var("NIGHTSHIFT_BENCH_POSTGRES_URL").is_ok() { "PostgreSQL" } else { "SQLite" };
-        println!("database: {backend}");
         let chain = run_chains(&base.join("chain"), 1, 40).await;
         let wide = run_chains(&base.join("wide"), 100, 10).await;
-        println!("nightshift engine benchmark (no-op `true` tasks, SQLite, {} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        println!("nightshift engine benchmark (no-op `true` tasks, {backend}, {} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
         for (name, run, target) in [("40 tasks in a chain", &chain, 0.2), ("1,000 tasks as 100 chains x 10", &wide, 1.0)] {
             let per_task = run.total.as_secs_f64() * 1000.0 / run.tasks as f64;
             println!(
