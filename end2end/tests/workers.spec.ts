@@ -24,6 +24,10 @@ test('the workers page shows this server with all three roles, its heartbeat and
   // one younger than the lease.
   await page.getByRole('button', { name: t('workers.refresh'), exact: true }).click();
   await expect(row.locator('.badge')).toHaveText(t('workers.alive'));
+  // The top bar keeps every section on one line.
+  for (const link of await page.locator('.topbar nav a, .topbar .brand, .topbar button').all()) {
+    expect((await link.boundingBox())!.height).toBeLessThanOrEqual(34);
+  }
   // The whole row fits the page.
   const box = await page.locator('table.workers').boundingBox();
   expect(box!.x + box!.width).toBeLessThanOrEqual(page.viewportSize()!.width);
