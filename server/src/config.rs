@@ -65,7 +65,7 @@ pub struct CommonArgs {
     pub data_dir: PathBuf,
     /// `sqlite://path/file.db` (default `<data-dir>/nightshift.db`), or
     /// `postgres://user:password@host:port/database` to share one database between processes.
-    #[arg(long, env = "NIGHTSHIFT_DATABASE_URL")]
+    #[arg(long, env = "NIGHTSHIFT_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// The project time zone: schedules, the nightly snapshot and `${cyctime}` use it.
     #[arg(long, env = "NIGHTSHIFT_TIMEZONE", default_value = "UTC")]

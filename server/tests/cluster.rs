@@ -139,6 +139,27 @@ async fn bad_configurations_are_refused_at_start() {
         assert!(said.contains("groups that do not exist: gpu"), "{said}");
         let said = refused(&["--database-url", &url, "--role", "api", "--worker-slots", "3"]);
         assert!(said.contains("for workers"), "{said}");
+        // A name a live process holds is not taken over.
+        let mut first = nightshift(
+            dir.path(),
+            &url,
+            "UTC",
+            &["--role", "worker", "--worker-name", "dup"],
+            "dup",
+        );
+        let store = server::store::Store::open(&server::store::StoreOptions::new(url.clone()))
+            .await
+            .unwrap();
+        eventually("dup registered", async || {
+            let workers = store.workers().await.unwrap();
+            workers.iter().any(|(w, _)| w.name == "dup").then_some(())
+        })
+        .await;
+        let said = refused(&["--database-url", &url, "--role", "worker", "--worker-name", "dup"]);
+        assert!(said.contains("live process named 'dup"), "{said}");
+        kill(Pid::from_raw(first.id() as i32), Signal::SIGTERM).unwrap();
+        first.wait().unwrap();
+        store.close().await;
     }
 }
 

@@ -44,6 +44,9 @@ impl Dispatcher {
         let mut next_due = Some(self.clock.now());
         loop {
             next_due = match self.tick(next_due).await {
+                // Only a scheduler releases due instances: a worker waits for the word that
+                // some are ready (or the fallback poll), never for a time it cannot act on.
+                Ok(()) if !self.roles.scheduler => None,
                 Ok(()) => self.store.next_due_at().await.unwrap_or_else(|e| {
                     tracing::error!(error = %e, "could not read the next planned time");
                     Some(self.clock.now() + chrono::Duration::seconds(1))

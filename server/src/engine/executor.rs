@@ -93,9 +93,16 @@ impl Executor {
 
     /// Ships the log of an attempt while it runs (on a shared database); the returned handle
     /// ships the rest once the attempt is over.
-    fn ship(&self, id: InstanceId, attempt: i32, log_path: &str) -> Option<shipping::Shipping> {
+    fn ship(
+        &self,
+        id: InstanceId,
+        attempt: i32,
+        log_path: &str,
+        resume: bool,
+    ) -> Option<shipping::Shipping> {
         let store = self.shipping.clone()?;
-        Some(shipping::Shipping::start(store, self.config.data_dir.join(log_path), id, attempt))
+        let path = self.config.data_dir.join(log_path);
+        Some(shipping::Shipping::start(store, path, id, attempt, resume))
     }
 
     /// From now on, a stopped attempt was stopped by the server's shutdown, not by a person.
@@ -133,7 +140,7 @@ impl Executor {
     }
 
     async fn run_traced(&self, claim: Claim, guard: RunningGuard) {
-        let shipping = self.ship(claim.instance_id, claim.attempt, &claim.log_path);
+        let shipping = self.ship(claim.instance_id, claim.attempt, &claim.log_path, false);
         let outcome = self.execute(&claim, &guard.stop).await;
         if let Some(shipping) = shipping {
             shipping.finish().await;
@@ -177,7 +184,7 @@ impl Executor {
             let shipping = open
                 .log_path
                 .as_deref()
-                .and_then(|log| self.ship(open.instance_id, open.attempt, log));
+                .and_then(|log| self.ship(open.instance_id, open.attempt, log, true));
             let outcome = self.watch(&open, pid, pid_start, &guard.stop).await;
             if let Some(shipping) = shipping {
                 shipping.finish().await;

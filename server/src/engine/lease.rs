@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::executor::Attempt;
+use super::process;
 use super::{Engine, EngineEvent};
-use crate::store::{Outcome, Result, WorkerRecord};
+use crate::store::{Outcome, Result, StoreError, WorkerRecord};
 
 /// What one process does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +82,26 @@ impl Engine {
         }
     }
 
-    /// Puts this process in the registry.
+    /// Puts this process in the registry; refuses a name a live process holds (on another
+    /// machine, or a process of this machine that still runs), which would take its attempts.
     pub(super) async fn register(&self) -> Result<()> {
-        self.store().register_worker(&self.record(self.clock().now())).await
+        let now = self.clock().now();
+        let record = self.record(now);
+        if self.store().is_shared()
+            && let Some((other, _)) =
+                self.store().workers().await?.into_iter().find(|(w, _)| w.name == record.name)
+        {
+            let fresh = (now - other.heartbeat_at).num_seconds() <= i64::from(other.lease_secs);
+            let itself = other.host == record.host && other.pid == record.pid;
+            let gone_here = other.host == record.host && process::start_time(other.pid).is_none();
+            if fresh && !itself && !gone_here {
+                return Err(StoreError::Taken {
+                    what: "live process named",
+                    name: format!("{} (on {}, pid {})", other.name, other.host, other.pid),
+                });
+            }
+        }
+        self.store().register_worker(&record).await
     }
 
     /// Leaves the registry (an orderly stop).
@@ -99,10 +117,12 @@ impl Engine {
         let beat = lease / 3;
         let shared = self.store().is_shared();
         let mut last_beat = std::time::Instant::now();
+        // The beat keeps its rhythm whatever else wakes this loop.
+        let mut next_beat = tokio::time::Instant::now() + beat;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(beat) => {}
+                _ = tokio::time::sleep_until(next_beat) => {}
                 _ = self.inner.operated.notified() => {
                     if shared && self.config().roles.worker {
                         self.reconcile().await;
@@ -110,7 +130,17 @@ impl Engine {
                     continue;
                 }
             }
-            match self.store().heartbeat(&self.config().host, self.clock().now()).await {
+            next_beat = tokio::time::Instant::now() + beat;
+            // A beat that cannot get through within its own period counts as missed.
+            let beaten = tokio::time::timeout(
+                beat,
+                self.store().heartbeat(&self.config().host, self.clock().now()),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(crate::store::StoreError::Corrupt("the heartbeat timed out".into()))
+            });
+            match beaten {
                 Ok(true) => last_beat = std::time::Instant::now(),
                 Ok(false) => {
                     if let Err(error) = self.register().await {
@@ -121,7 +151,9 @@ impl Engine {
                 }
                 Err(error) => {
                     tracing::error!(%error, "could not renew the lease");
-                    if shared && last_beat.elapsed() > lease && self.config().roles.worker {
+                    // Stop a beat before the lease ends: schedulers take attempts back only a
+                    // beat after it (see `reap`).
+                    if shared && last_beat.elapsed() + beat >= lease && self.config().roles.worker {
                         tracing::error!(
                             "cut off from the database for a whole lease: stopping every command \
                              this worker runs (a scheduler retries them elsewhere)"
@@ -151,6 +183,14 @@ impl Engine {
         let mine = self.running().attempts();
         match self.store().no_longer_running(&mine).await {
             Ok(gone) if !gone.is_empty() => {
+                // Only if it still runs the attempt that was checked (not a new one since).
+                let gone: Vec<_> = gone
+                    .into_iter()
+                    .filter(|id| {
+                        let now = self.running().attempts();
+                        mine.iter().any(|m| m.0 == *id && now.contains(m))
+                    })
+                    .collect();
                 tracing::warn!(count = gone.len(), "stopping commands taken away from this worker");
                 let engine = self.clone();
                 // Not awaited here: the heartbeats go on while they stop.
@@ -163,8 +203,11 @@ impl Engine {
 
     /// Fails, and retries per policy, the attempts of workers whose lease lapsed.
     async fn reap(&self) -> Result<()> {
-        let now = self.clock().now();
         let lease = self.config().worker.lease;
+        // A beat of margin over the lease: the worker stops its commands a beat before it ends.
+        let margin = chrono::Duration::from_std(lease / 3).unwrap_or_default();
+        let at = self.clock().now();
+        let now = at - margin;
         let closed = self
             .store()
             .close_lapsed_attempts(now, lease.as_secs() as u32, LAPSED_UNRECORDED)
@@ -183,7 +226,7 @@ impl Engine {
             .map(|l| {
                 let reason = lapsed_reason(&l.worker, lease);
                 tracing::warn!(instance = l.open.instance_id.0, worker = %l.worker, "lease lapsed");
-                Attempt::from(&l.open).finished(Outcome::Failed { exit_code: None, reason }, now)
+                Attempt::from(&l.open).finished(Outcome::Failed { exit_code: None, reason }, at)
             })
             .collect();
         let finishes = self.store().record_attempts(&[], &finished).await?;

@@ -26,11 +26,21 @@ pub struct Shipping {
 }
 
 impl Shipping {
-    pub fn start(store: Store, path: PathBuf, id: InstanceId, attempt: i32) -> Shipping {
+    /// Ships the log at `path`; `resume`: after what an earlier process shipped (an adopted
+    /// attempt), else from the start.
+    pub fn start(
+        store: Store,
+        path: PathBuf,
+        id: InstanceId,
+        attempt: i32,
+        resume: bool,
+    ) -> Shipping {
         let done = CancellationToken::new();
         let over = done.clone();
         let task = tokio::spawn(async move {
-            let mut shipped = 0;
+            let mut shipped =
+                if resume { store.shipped_end(id, attempt).await.unwrap_or(0) } else { 0 };
+            let mut failures = 0;
             loop {
                 let last = tokio::select! {
                     _ = over.cancelled() => true,
@@ -41,6 +51,12 @@ impl Shipping {
                     match ship(&store, &path, id, attempt, shipped).await {
                         Ok(0) => break,
                         Ok(n) => shipped += n,
+                        // The last pieces are worth a few tries.
+                        Err(error) if last && failures < 5 => {
+                            failures += 1;
+                            tracing::warn!(%error, "could not ship a log; trying again");
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
                         Err(error) => {
                             tracing::warn!(%error, "could not ship a log");
                             break;

@@ -80,6 +80,9 @@ pub trait WorkerStore: Send + Sync {
     /// Appends a piece of an attempt's log at byte `at`.
     async fn ship_log(&self, id: InstanceId, attempt: i32, at: u64, bytes: &[u8]) -> Result<()>;
 
+    /// Where the shipped log of an attempt ends (0: nothing shipped).
+    async fn shipped_end(&self, id: InstanceId, attempt: i32) -> Result<u64>;
+
     /// The shipped log of an attempt from byte `from`, at most `max` bytes, and whether any was
     /// shipped at all.
     async fn shipped_log(

@@ -244,7 +244,8 @@ impl SchedulingStore for SqlStore {
             query.push(
                 "UPDATE attempts SET ended_at = f.ended_at, exit_code = f.exit_code, \
                  outcome = f.outcome, reason = f.reason FROM f \
-                 WHERE attempts.instance_id = f.instance_id AND attempts.attempt = f.attempt",
+                 WHERE attempts.instance_id = f.instance_id AND attempts.attempt = f.attempt \
+                   AND attempts.ended_at IS NULL",
             );
             query.build().execute(&mut *tx).await?;
 

@@ -212,6 +212,18 @@ impl WorkerStore for SqlStore {
         Ok(())
     }
 
+    async fn shipped_end(&self, id: InstanceId, attempt: i32) -> Result<u64> {
+        let end: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(at_byte + length(data)), 0) AS BIGINT) FROM attempt_logs \
+             WHERE instance_id = $1 AND attempt = $2",
+        )
+        .bind(id.0)
+        .bind(attempt)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(end as u64)
+    }
+
     async fn shipped_log(
         &self,
         id: InstanceId,
