@@ -405,3 +405,58 @@ async fn one_api_two_schedulers_three_workers_lose_nothing_and_run_nothing_twice
     api.wait().unwrap();
     db.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_back_under_a_new_name_adopts_what_it_left_on_its_machine() {
+    if !on_postgres() {
+        eprintln!("runs on PostgreSQL only (NIGHTSHIFT_TEST_BACKEND=postgres)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(dir.path());
+    let store = open_store(&dir).await;
+    let (gate, started) = (dir.path().join("gate"), dir.path().join("started"));
+    let project = format!(
+        "[[nodes]]\nname = \"held\"\ncommand = \"touch {}; {}\"\nschedule = \"0 1 2 1 *\"\n",
+        started.display(),
+        common::wait_for_file(&gate)
+    );
+    let file = DefinitionFile::parse("held.toml", &project).unwrap();
+    apply(&store, file, ApplyMode::Upsert, By::System, chrono::Utc::now()).await.unwrap();
+    let today = common::date("2020-01-02");
+    server::engine::snapshot::generate(&store, chrono_tz::Tz::UTC, today, chrono::Utc::now())
+        .await
+        .unwrap();
+    let held = async || {
+        let filter = app::model::InstanceFilter { node: Some("held".into()), ..Default::default() };
+        store.list_instances(&filter, None, 5).await.unwrap().items.remove(0)
+    };
+    // No --worker-name: each start is `host:pid`, a new name.
+    // The same data directory each time (where the logs are).
+    let start = || nightshift(dir.path(), &url, "UTC", &["--listen", "127.0.0.1:0"], "node");
+    let mut first = start();
+    let first_name = eventually("held running its command", async || {
+        let i = held().await;
+        (i.state == app::model::InstanceState::Running && started.exists()).then(|| i.host.unwrap())
+    })
+    .await;
+    sigkill(&mut first);
+    let mut second = start();
+    let taken = eventually("held taken over, still running", async || {
+        let i = held().await;
+        (i.state == app::model::InstanceState::Running && i.host.as_deref() != Some(&first_name))
+            .then_some(i)
+    })
+    .await;
+    assert_eq!(taken.attempt, 1);
+    std::fs::write(&gate, "").unwrap();
+    let done = eventually("held ended", async || {
+        let i = held().await;
+        (i.state != app::model::InstanceState::Running).then_some(i)
+    })
+    .await;
+    assert_eq!(done.state, app::model::InstanceState::Success, "{done:?}");
+    assert_eq!(done.attempt, 1, "run once, adopted, not retried");
+    kill(Pid::from_raw(second.id() as i32), Signal::SIGTERM).unwrap();
+    second.wait().unwrap();
+}

@@ -104,6 +104,37 @@ impl Engine {
         self.store().register_worker(&record).await
     }
 
+    /// Takes over what dead workers of this machine left running (a worker restarted under a new
+    /// name, such as the default `host:pid`): on the same machine their processes are still
+    /// there to adopt. Returns how many instances it took.
+    pub(super) async fn take_over_dead_neighbours(&self) -> Result<u64> {
+        let me = self.record(self.clock().now());
+        let mut taken = 0;
+        for (other, _) in self.store().workers().await? {
+            let dead_here = other.host == me.host
+                && other.name != me.name
+                && other.roles.split(',').any(|r| r == "worker")
+                && process::start_time(other.pid).is_none();
+            // Only with their logs here (the same data directory): recovery reads what became
+            // of a command from its log, and a log it cannot see would pass for one never
+            // started.
+            let logs_here = || async {
+                let open = self.store().open_attempts(Some(&other.name)).await?;
+                Ok::<bool, crate::store::StoreError>(open.iter().all(|o| {
+                    o.log_path.as_ref().is_some_and(|l| self.config().data_dir.join(l).exists())
+                }))
+            };
+            if dead_here && logs_here().await? {
+                let moved = self.store().take_over(&other.name, &me.name).await?;
+                if moved > 0 {
+                    tracing::warn!(from = %other.name, moved, "took over a dead worker's instances");
+                }
+                taken += moved;
+            }
+        }
+        Ok(taken)
+    }
+
     /// Leaves the registry (an orderly stop).
     pub async fn unregister(&self) {
         if let Err(error) = self.store().remove_worker(&self.config().host).await {

@@ -240,6 +240,9 @@ impl Engine {
         }
         let now = inner.clock.now();
         if roles.worker {
+            if shared {
+                self.take_over_dead_neighbours().await?;
+            }
             let mine = shared.then_some(inner.config.host.as_str());
             let recovered =
                 recovery::recover(&inner.store, &inner.config.data_dir, mine, now).await?;

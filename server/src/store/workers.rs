@@ -64,6 +64,10 @@ pub trait WorkerStore: Send + Sync {
         reason: &str,
     ) -> Result<u64>;
 
+    /// Hands the running instances and open attempts of the worker `old` (gone) to `new`, and
+    /// takes `old` out of the registry; returns how many instances moved.
+    async fn take_over(&self, old: &str, new: &str) -> Result<u64>;
+
     /// Of these attempts, the ones the database no longer has running (killed, set to success,
     /// taken back after a lapsed lease): their processes must stop.
     async fn no_longer_running(&self, attempts: &[(InstanceId, i32)]) -> Result<Vec<InstanceId>>;

@@ -7,7 +7,7 @@ use futures_util::stream::BoxStream;
 use super::scheduling::{OPEN_COLUMNS, OPEN_FROM, OpenRow, literal};
 use super::{SqlStore, dialect};
 use crate::store::workers::{LapsedAttempt, WorkerRecord, WorkerStore};
-use crate::store::{Result, StoreError, from_ms, to_ms};
+use crate::store::{Result, StoreError, WriteLock, from_ms, to_ms};
 use app::model::InstanceState::Running;
 
 /// Bytes of one shipped piece at most (a reader looks this far back for the piece holding its
@@ -155,6 +155,27 @@ impl WorkerStore for SqlStore {
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn take_over(&self, old: &str, new: &str) -> Result<u64> {
+        let mut tx = self.begin(WriteLock::Instances).await?;
+        let moved = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE instances SET host = $2 WHERE state = {} AND host = $1",
+            literal(Running)
+        )))
+        .bind(old)
+        .bind(new)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE attempts SET host = $2 WHERE ended_at IS NULL AND host = $1")
+            .bind(old)
+            .bind(new)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM workers WHERE name = $1").bind(old).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(moved)
     }
 
     async fn no_longer_running(&self, attempts: &[(InstanceId, i32)]) -> Result<Vec<InstanceId>> {
