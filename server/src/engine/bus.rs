@@ -146,29 +146,31 @@ async fn publish(
     }
 }
 
-/// The events as messages under the size limit.
+/// The events as messages under the size limit: each event is encoded once (one without its
+/// instances when it alone would be too long) and the messages are assembled from the pieces.
 fn messages(me: &str, events: Vec<EngineEvent>) -> Vec<String> {
+    let encode = |event: &EngineEvent| serde_json::to_string(event).expect("events serialize");
+    let head = format!(r#"{{"from":{},"events":["#, serde_json::to_string(me).expect("a string"));
+    let (tail, comma) = ("]}", 1);
     let mut out = Vec::new();
-    let mut batch: Vec<EngineEvent> = Vec::new();
-    let encode = |events: &[EngineEvent]| {
-        serde_json::to_string(&Message { from: me.to_string(), events: events.to_vec() })
-            .expect("events serialize")
-    };
+    let mut message = head.clone();
     for event in events {
-        let event = if encode(std::slice::from_ref(&event)).len() > MAX_MESSAGE {
-            event.without_instances()
-        } else {
-            event
-        };
-        batch.push(event);
-        if encode(&batch).len() > MAX_MESSAGE {
-            let last = batch.pop().expect("just pushed");
-            out.push(encode(&batch));
-            batch = vec![last];
+        let mut piece = encode(&event);
+        if head.len() + piece.len() + tail.len() > MAX_MESSAGE {
+            piece = encode(&event.without_instances());
         }
+        let separator = if message.len() > head.len() { comma } else { 0 };
+        if message.len() + separator + piece.len() + tail.len() > MAX_MESSAGE {
+            message.push_str(tail);
+            out.push(std::mem::replace(&mut message, head.clone()));
+        } else if separator > 0 {
+            message.push(',');
+        }
+        message.push_str(&piece);
     }
-    if !batch.is_empty() {
-        out.push(encode(&batch));
+    if message.len() > head.len() {
+        message.push_str(tail);
+        out.push(message);
     }
     out
 }
