@@ -91,7 +91,7 @@ impl Engine {
             && let Some((other, _)) =
                 self.store().workers().await?.into_iter().find(|(w, _)| w.name == record.name)
         {
-            let fresh = (now - other.heartbeat_at).num_seconds() <= i64::from(other.lease_secs);
+            let fresh = other.alive_at(now);
             let itself = other.host == record.host && other.pid == record.pid;
             let gone_here = other.host == record.host && process::start_time(other.pid).is_none();
             if fresh && !itself && !gone_here {

@@ -36,29 +36,23 @@ impl Engine {
     /// Waits until the workers that ran these instances recorded their attempts' ends (not for
     /// workers whose lease lapsed: a scheduler closes their attempts).
     async fn wait_ended_elsewhere(&self, ids: &[InstanceId], limit: Duration) {
+        let now = self.clock().now();
         let alive: Vec<String> = match self.store().workers().await {
             Ok(workers) => {
-                let now = self.clock().now();
-                workers
-                    .into_iter()
-                    .filter(|(w, _)| {
-                        (now - w.heartbeat_at).num_seconds() <= i64::from(w.lease_secs)
-                    })
-                    .map(|(w, _)| w.name)
-                    .collect()
+                workers.into_iter().filter(|(w, _)| w.alive_at(now)).map(|(w, _)| w.name).collect()
             }
             Err(_) => Vec::new(),
         };
-        let mut attempts = Vec::new();
-        for id in ids {
-            if let Ok(list) = self.store().attempts(*id).await
-                && let Some(last) = list.last()
-                && last.ended_at.is_none()
-                && alive.contains(&last.host)
-            {
-                attempts.push((*id, last.attempt));
-            }
-        }
+        // Each instance's attempt and worker in one read; the ones already ended drop out at
+        // the first check below.
+        let mut attempts: Vec<(InstanceId, i32)> = match self.store().instances_by_ids(ids).await {
+            Ok(instances) => instances
+                .into_iter()
+                .filter(|i| i.host.as_ref().is_some_and(|host| alive.contains(host)))
+                .map(|i| (i.id, i.attempt))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
         let deadline = tokio::time::Instant::now() + limit;
         while !attempts.is_empty() {
             match self.store().unended(&attempts).await {

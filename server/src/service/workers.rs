@@ -21,7 +21,7 @@ impl Processes for Service {
                 let age = (now - w.heartbeat_at).num_seconds().max(0);
                 WorkerInfo {
                     roles: w.roles.split(',').map(str::to_string).collect(),
-                    alive: age <= i64::from(w.lease_secs),
+                    alive: w.alive_at(now),
                     heartbeat_age_secs: age,
                     name: w.name,
                     groups: w.groups,

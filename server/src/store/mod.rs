@@ -163,11 +163,6 @@ impl Store {
             Err(StoreError::UnsupportedUrl)
         }
     }
-
-    /// Whether several processes may share this database (PostgreSQL).
-    pub fn is_shared(&self) -> bool {
-        self.0.is_shared()
-    }
 }
 
 impl Deref for Store {

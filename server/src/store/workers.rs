@@ -25,6 +25,14 @@ pub struct WorkerRecord {
     pub heartbeat_at: DateTime<Utc>,
 }
 
+impl WorkerRecord {
+    /// Whether its lease still holds at `now` (its last heartbeat is no older than the lease).
+    /// The database's side of the same rule: `lapsed` in `store/sql/workers.rs`.
+    pub fn alive_at(&self, now: DateTime<Utc>) -> bool {
+        (now - self.heartbeat_at).num_seconds() <= i64::from(self.lease_secs)
+    }
+}
+
 /// A running attempt whose worker stopped renewing its lease.
 #[derive(Debug, Clone)]
 pub struct LapsedAttempt {

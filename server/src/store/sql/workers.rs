@@ -27,6 +27,17 @@ struct WorkerRow {
     running: i64,
 }
 
+/// Whether the worker named by the column `host` lost its lease by `$1`: its heartbeat is older
+/// than its lease, or it is not registered and the column `since` is older than `$2`
+/// milliseconds. (`WorkerRecord::alive_at` is the same rule in Rust.)
+fn lapsed(host: &str, since: &str) -> String {
+    format!(
+        "(EXISTS (SELECT 1 FROM workers w WHERE w.name = {host} \
+           AND w.heartbeat_at + w.lease_secs * 1000 < $1) \
+         OR (NOT EXISTS (SELECT 1 FROM workers w WHERE w.name = {host}) AND {since} + $2 < $1))"
+    )
+}
+
 /// A list of (instance, attempt) pairs as one bound JSON array of `[id, attempt]`.
 fn pairs(attempts: &[(InstanceId, i32)]) -> String {
     let pairs: Vec<(i64, i32)> = attempts.iter().map(|(id, a)| (id.0, *a)).collect();
@@ -114,12 +125,9 @@ impl WorkerStore for SqlStore {
         unregistered_lease_secs: u32,
     ) -> Result<Vec<LapsedAttempt>> {
         let rows: Vec<OpenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {OPEN_COLUMNS} FROM {OPEN_FROM} LEFT JOIN workers w ON w.name = i.host \
-             WHERE i.state = {} AND ( \
-               (w.name IS NOT NULL AND w.heartbeat_at + w.lease_secs * 1000 < $1) \
-               OR (w.name IS NULL AND i.updated_at + $2 < $1)) \
-             ORDER BY i.id",
-            literal(Running)
+            "SELECT {OPEN_COLUMNS} FROM {OPEN_FROM} WHERE i.state = {} AND {} ORDER BY i.id",
+            literal(Running),
+            lapsed("i.host", "i.updated_at")
         )))
         .bind(to_ms(now))
         .bind(unregistered_lease_secs as i64 * 1000)
@@ -145,9 +153,9 @@ impl WorkerStore for SqlStore {
              WHERE ended_at IS NULL \
                AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = attempts.instance_id \
                  AND i.state = {} AND i.attempt = attempts.attempt) \
-               AND (host IN (SELECT name FROM workers WHERE heartbeat_at + lease_secs * 1000 < $1) \
-                 OR (host NOT IN (SELECT name FROM workers) AND started_at + $2 < $1))",
-            literal(Running)
+               AND {}",
+            literal(Running),
+            lapsed("attempts.host", "attempts.started_at")
         )))
         .bind(to_ms(now))
         .bind(unregistered_lease_secs as i64 * 1000)
