@@ -135,6 +135,13 @@ impl StoreOptions {
     }
 }
 
+/// What a bound list holds (see `sql::list`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ListItem {
+    Id,
+    Text,
+}
+
 /// What a write transaction locks for its whole length, beyond the rows it updates. SQLite
 /// has one writer, so every write transaction holds the whole database; PostgreSQL takes the
 /// named lock (see `store/postgres.rs`).

@@ -44,34 +44,16 @@ async fn connect(options: &StoreOptions) -> Result<(PgPool, PgPool)> {
 
 /// What PostgreSQL says differently.
 pub(crate) mod dialect {
-    use sqlx::{Pool, QueryBuilder, Transaction};
+    use sqlx::{Pool, Transaction};
 
     use super::Db;
-    use crate::store::{Result, WriteLock};
+    use crate::store::{ListItem, Result, WriteLock};
 
     /// LIKE is case-sensitive in PostgreSQL; ILIKE is what SQLite's LIKE does.
     /// Whether several processes may share the database.
     pub const SHARED: bool = true;
     pub const LIKE: &str = "ILIKE";
     pub const JOIN_FROM_LIST: &str = "JOIN";
-
-    #[derive(Clone, Copy)]
-    pub enum Item {
-        Id,
-        Text,
-    }
-
-    fn elements(param: &str, item: Item) -> String {
-        match item {
-            Item::Id => format!(
-                "(SELECT CAST(value AS BIGINT) AS value \
-                 FROM json_array_elements_text(CAST({param} AS JSON))) AS j"
-            ),
-            Item::Text => {
-                format!("(SELECT value FROM json_array_elements_text(CAST({param} AS JSON))) AS j")
-            }
-        }
-    }
 
     /// How a recursive query stops after `param` rows: PostgreSQL refuses a LIMIT in the
     /// recursion but computes a recursive query only as far as its reader fetches: (inside the
@@ -80,21 +62,17 @@ pub(crate) mod dialect {
         (String::new(), format!("LIMIT {param}"))
     }
 
-    /// A bound JSON array (the parameter `param`) as the table `j (value)`.
-    pub fn list(param: &str, item: Item) -> String {
-        elements(param, item)
-    }
-
-    /// [`list`] with the JSON array bound here.
-    pub fn push_list(query: &mut QueryBuilder<Db>, json: String, item: Item) {
-        let cast = match item {
-            Item::Id => "CAST(value AS BIGINT)",
-            Item::Text => "value",
-        };
-        query
-            .push(format!("(SELECT {cast} AS value FROM json_array_elements_text(CAST("))
-            .push_bind(json)
-            .push(" AS JSON))) AS j");
+    /// A bound JSON array as the table `j (value)`: what goes before and after its parameter.
+    pub fn list_parts(item: ListItem) -> (&'static str, &'static str) {
+        match item {
+            ListItem::Id => (
+                "(SELECT CAST(value AS BIGINT) AS value FROM json_array_elements_text(CAST(",
+                " AS JSON))) AS j",
+            ),
+            ListItem::Text => {
+                ("(SELECT value FROM json_array_elements_text(CAST(", " AS JSON))) AS j")
+            }
+        }
     }
 
     /// The advisory-lock namespace of Nightshift's write locks ("NS").

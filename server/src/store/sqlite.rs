@@ -74,10 +74,10 @@ fn private_files(database: &Path) -> std::io::Result<()> {
 
 /// What SQLite says differently.
 pub(crate) mod dialect {
-    use sqlx::{Pool, QueryBuilder, Transaction};
+    use sqlx::{Pool, Transaction};
 
     use super::Db;
-    use crate::store::{Result, WriteLock};
+    use crate::store::{ListItem, Result, WriteLock};
 
     /// Case-insensitive (for ASCII) LIKE.
     /// Whether several processes may share the database.
@@ -86,27 +86,15 @@ pub(crate) mod dialect {
     /// A join SQLite must drive from its left side (a bound list) through the right side's key.
     pub const JOIN_FROM_LIST: &str = "CROSS JOIN";
 
-    /// What a bound list holds.
-    #[derive(Clone, Copy)]
-    pub enum Item {
-        Id,
-        Text,
-    }
-
     /// How a recursive query stops after `param` rows: SQLite stops the recursion itself when its
     /// recursive step carries the LIMIT: (inside the recursion, on the outer read).
     pub fn recursion_limit(param: &str) -> (String, String) {
         (format!("LIMIT {param}"), String::new())
     }
 
-    /// A bound JSON array (the parameter `param`) as the table `j (value)`.
-    pub fn list(param: &str, _item: Item) -> String {
-        format!("json_each({param}) AS j")
-    }
-
-    /// [`list`] with the JSON array bound here.
-    pub fn push_list(query: &mut QueryBuilder<Db>, json: String, _item: Item) {
-        query.push("json_each(").push_bind(json).push(") AS j");
+    /// A bound JSON array as the table `j (value)`: what goes before and after its parameter.
+    pub fn list_parts(_item: ListItem) -> (&'static str, &'static str) {
+        ("json_each(", ") AS j")
     }
 
     /// Every write transaction holds the database's write lock from its start, so what it reads

@@ -1,6 +1,5 @@
 //! The audit trail on SQLite.
 
-use super::dialect;
 use super::{Conn, Db};
 use app::audit::{
     AuditOutcome, AuditPage, AuditQuery, AuditRecord, AuditResult, AuditResultPage, FieldChange,
@@ -9,6 +8,7 @@ use app::model::{DEFAULT_PAGE_SIZE, InstanceId, MAX_PAGE_SIZE};
 use sqlx::QueryBuilder;
 
 use super::{CHUNK, SqlStore, json_ids};
+use crate::store::ListItem;
 use crate::store::audit::{AuditEntry, AuditStore};
 use crate::store::{Result, StoreError, from_ms, to_ms};
 
@@ -82,7 +82,7 @@ pub(super) async fn insert_audit(conn: &mut Conn, entry: &AuditEntry<'_>) -> Res
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO audit_instances (audit_id, instance_id, result) \
              SELECT $1, value, 'ok' FROM {list} WHERE TRUE ON CONFLICT DO NOTHING",
-            list = dialect::list("$2", dialect::Item::Id)
+            list = super::list("$2", ListItem::Id)
         )))
         .bind(id)
         .bind(json_ids(&ok))

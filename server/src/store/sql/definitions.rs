@@ -12,6 +12,7 @@ use sqlx::{QueryBuilder, Transaction};
 use super::SqlStore;
 use super::audit::insert_audit;
 use super::rows::{NODE_COLUMNS, NodeRow};
+use crate::store::ListItem;
 use crate::store::definitions::{
     DefinitionStore, DefinitionTx, LiveGraph, NodeListFilter, WorkflowGraph,
 };
@@ -129,7 +130,7 @@ impl DefinitionStore for SqlStore {
              {join} node_upstreams nu ON nu.node_id = j.value \
              JOIN nodes u ON u.id = nu.upstream_id JOIN nodes d ON d.id = nu.node_id \
              WHERE u.deleted_at IS NULL",
-            list = dialect::list("$1", dialect::Item::Id),
+            list = super::list("$1", ListItem::Id),
             join = dialect::JOIN_FROM_LIST
         )))
         .bind(serde_json::to_string(&ids).expect("numbers"))
@@ -142,7 +143,7 @@ impl DefinitionStore for SqlStore {
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT n.id, n.name, w.name, n.owner, n.paused FROM {list} \
                  {join} nodes n ON n.id = j.value JOIN workflows w ON w.id = n.workflow_id",
-                    list = dialect::list("$1", dialect::Item::Id),
+                    list = super::list("$1", ListItem::Id),
                     join = dialect::JOIN_FROM_LIST
                 )))
                 .bind(serde_json::to_string(&outside).expect("numbers"))
@@ -167,7 +168,7 @@ impl DefinitionStore for SqlStore {
             let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT n.name, n.owner FROM {list} \
                  {join} nodes n ON n.name = j.value WHERE n.deleted_at IS NULL",
-                list = dialect::list("$1", dialect::Item::Text),
+                list = super::list("$1", ListItem::Text),
                 join = dialect::JOIN_FROM_LIST
             )))
             .bind(serde_json::to_string(chunk).expect("strings"))
@@ -257,7 +258,7 @@ impl DefinitionTx for SqliteDefinitions {
                 "SELECT {NODE_COLUMNS} FROM {list} \
                  {join} nodes n ON n.name = j.value JOIN workflows w ON w.id = n.workflow_id \
                  WHERE n.deleted_at IS NULL",
-                list = dialect::list("$1", dialect::Item::Text),
+                list = super::list("$1", ListItem::Text),
                 join = dialect::JOIN_FROM_LIST
             )))
             .bind(serde_json::to_string(chunk).expect("strings"))

@@ -13,6 +13,7 @@ use super::definitions::like_pattern;
 use super::rows::{INSTANCE_COLUMNS, InstanceRow};
 use super::scheduling::literal;
 use super::{SqlStore, json_ids, push_in};
+use crate::store::ListItem;
 use crate::store::instances::{Flow, InstanceStore, WaitFacts};
 use crate::store::{Result, from_ms};
 
@@ -177,7 +178,7 @@ impl InstanceStore for SqlStore {
         let rows: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id \
              WHERE i.id IN (SELECT value FROM {list}) ORDER BY i.id DESC",
-            list = dialect::list("$1", dialect::Item::Id)
+            list = super::list("$1", ListItem::Id)
         )))
         .bind(json_ids(ids))
         .fetch_all(&self.read)
@@ -245,7 +246,7 @@ impl InstanceStore for SqlStore {
         let edges: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT d.upstream_id, d.instance_id FROM {list} \
              {join} instance_deps d ON d.instance_id = j.value",
-            list = dialect::list("$1", dialect::Item::Id),
+            list = super::list("$1", ListItem::Id),
             join = dialect::JOIN_FROM_LIST
         )))
         .bind(serde_json::to_string(&ids).expect("numbers"))

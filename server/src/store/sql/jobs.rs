@@ -13,6 +13,7 @@ use super::SqlStore;
 use super::audit::insert_audit;
 use super::rows::date;
 use super::snapshots::insert_days_in;
+use crate::store::ListItem;
 use crate::store::jobs::{JobStore, NewJob};
 use crate::store::snapshots::{DayBatch, Gate, SnapshotNode, SnapshotStore};
 use crate::store::{AuditEntry, Result, StoreError, WriteLock, from_ms, to_ms};
@@ -128,7 +129,7 @@ impl SqlStore {
         let rows: Vec<(i64, InstanceState, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT i.job_id, i.state, COUNT(*) FROM {list} \
              {join} instances i ON i.job_id = j.value GROUP BY i.job_id, i.state",
-            list = dialect::list("$1", dialect::Item::Id),
+            list = super::list("$1", ListItem::Id),
             join = dialect::JOIN_FROM_LIST
         )))
         .bind(serde_json::to_string(&ids).expect("numbers"))

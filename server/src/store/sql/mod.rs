@@ -20,7 +20,7 @@ mod workers;
 use sqlx::{Pool, QueryBuilder, Transaction};
 
 pub(super) use super::{Db, dialect};
-use crate::store::{Database, Result, StoreOptions, WriteLock};
+use crate::store::{Database, ListItem, Result, StoreOptions, WriteLock};
 use app::model::InstanceId;
 
 /// A connection of this database.
@@ -60,7 +60,19 @@ impl Database for SqlStore {
 /// Rows per multi-row statement (well under SQLite's bound-parameter limit).
 const CHUNK: usize = 400;
 
-/// A list of ids as one bound JSON array (see [`dialect::list`]).
+/// A bound JSON array (the parameter `param`) as the table `j (value)`.
+fn list(param: &str, item: ListItem) -> String {
+    let (before, after) = dialect::list_parts(item);
+    format!("{before}{param}{after}")
+}
+
+/// [`list`] with the JSON array bound here.
+fn push_list(query: &mut QueryBuilder<Db>, json: String, item: ListItem) {
+    let (before, after) = dialect::list_parts(item);
+    query.push(before).push_bind(json).push(after);
+}
+
+/// A list of ids as one bound JSON array (see [`list`]).
 fn json_ids(ids: &[InstanceId]) -> String {
     let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
     serde_json::to_string(&ids).expect("numbers serialize")
@@ -70,7 +82,7 @@ fn json_ids(ids: &[InstanceId]) -> String {
 /// for any number of ids, so the prepared-statement cache keeps it.
 fn push_ids(query: &mut QueryBuilder<Db>, ids: &[InstanceId]) {
     query.push(" IN (SELECT value FROM ");
-    dialect::push_list(query, json_ids(ids), dialect::Item::Id);
+    push_list(query, json_ids(ids), ListItem::Id);
     query.push(")");
 }
 

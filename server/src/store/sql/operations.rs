@@ -11,6 +11,7 @@ use super::audit::insert_audit;
 use super::instances::push_filter;
 use super::scheduling::{literal, promote_downstream, promotion};
 use super::{SqlStore, json_ids, push_ids};
+use crate::store::ListItem;
 use crate::store::operations::{Guard, OperationStore, OperationTx, Target, Transition};
 use crate::store::{AuditEntry, Result, WriteLock, to_ms};
 
@@ -63,7 +64,7 @@ impl OperationTx for SqliteOperation {
             let rows: Vec<TargetRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {TARGET_COLUMNS} FROM instances i \
                  WHERE i.id IN (SELECT value FROM {list}) ORDER BY i.id",
-                list = dialect::list("$1", dialect::Item::Id)
+                list = super::list("$1", ListItem::Id)
             )))
             .bind(json_ids(chunk))
             .fetch_all(&mut *self.tx)
@@ -115,7 +116,7 @@ impl OperationTx for SqliteOperation {
                  SELECT {TARGET_COLUMNS} FROM instances i JOIN down ON down.id = i.id \
                  WHERE i.state = {not_run} AND i.id NOT IN (SELECT id FROM start) ORDER BY i.id",
                 not_run = literal(InstanceState::NotRun),
-                list = dialect::list("$1", dialect::Item::Id)
+                list = super::list("$1", ListItem::Id)
             )))
             .bind(json_ids(ids))
             .fetch_all(&mut *self.tx)
@@ -130,7 +131,7 @@ impl OperationTx for SqliteOperation {
         let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT d.instance_id, d.upstream_id FROM {list} \
              {join} instance_deps d ON d.instance_id = j.value",
-            list = dialect::list("$1", dialect::Item::Id),
+            list = super::list("$1", ListItem::Id),
             join = dialect::JOIN_FROM_LIST
         )))
         .bind(json_ids(ids))

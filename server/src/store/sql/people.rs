@@ -1,12 +1,12 @@
 //! People on SQLite: accounts with their role, sessions, API tokens, the login throttle.
 
 use super::Db;
-use super::dialect;
 use app::people::{ApiToken, Role, User, UserPage};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
 use super::SqlStore;
+use crate::store::ListItem;
 use crate::store::people::{PeopleStore, SessionRecord, TokenRecord, UserUpdate};
 use crate::store::{Result, StoreError, from_ms, to_ms};
 
@@ -376,7 +376,7 @@ impl PeopleStore for SqlStore {
         let until: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT MAX(locked_until) FROM login_throttle \
              WHERE key IN (SELECT value FROM {list}) AND locked_until > $2",
-            list = dialect::list("$1", dialect::Item::Text)
+            list = super::list("$1", ListItem::Text)
         )))
         .bind(serde_json::to_string(keys).expect("strings"))
         .bind(to_ms(now))
