@@ -38,13 +38,18 @@ pub async fn read_chunk(
     let path = logs.data_dir.join(&attempt.log_path);
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
-        Err(error) if logs.shipped.is_some() => {
-            let store = logs.shipped.expect("checked");
-            return match store.shipped_log(id, attempt.attempt, offset, CHUNK).await? {
+        Err(error) => {
+            // Not on this machine: the copy its worker shipped, if the database is shared.
+            let shipped = match logs.shipped {
+                Some(store) => store.shipped_log(id, attempt.attempt, offset, CHUNK).await?,
+                None => None,
+            };
+            return match shipped {
                 Some(bytes) => {
                     let done = attempt.ended_at.is_some() && (bytes.len() as u64) < CHUNK;
                     Ok(piece(attempt, offset, &bytes, done))
                 }
+                // Claimed, not yet started: nothing written so far.
                 None if attempt.ended_at.is_none() => Ok(LogChunk {
                     attempt: attempt.attempt,
                     text: String::new(),
@@ -54,16 +59,6 @@ pub async fn read_chunk(
                 None => Err(missing(&path, attempt, error)),
             };
         }
-        Err(_) if attempt.ended_at.is_none() => {
-            // Claimed, not yet started: nothing written so far.
-            return Ok(LogChunk {
-                attempt: attempt.attempt,
-                text: String::new(),
-                next_offset: 0,
-                done: false,
-            });
-        }
-        Err(e) => return Err(missing(&path, attempt, e)),
     };
     let length = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     let start = offset.min(length);

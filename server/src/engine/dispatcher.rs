@@ -87,17 +87,14 @@ impl Dispatcher {
         }
         let host = &self.executor.config().host;
         // A worker with no room of its own asks nothing of the database.
-        if self.worker.slots.is_some_and(|slots| self.running.count() as u32 >= slots) {
+        if self.room() == 0 {
             return Ok(());
         }
         for group in self.store.groups_with_work().await? {
             if self.worker.groups.as_ref().is_some_and(|mine| !mine.contains(&group)) {
                 continue;
             }
-            let room = match self.worker.slots {
-                Some(slots) => slots.saturating_sub(self.running.count() as u32),
-                None => u32::MAX,
-            };
+            let room = self.room();
             if room == 0 {
                 break;
             }
@@ -123,6 +120,14 @@ impl Dispatcher {
             }
         }
         Ok(())
+    }
+
+    /// How many more commands this worker may run (`--worker-slots`; else no limit of its own).
+    fn room(&self) -> u32 {
+        match self.worker.slots {
+            Some(slots) => slots.saturating_sub(self.running.count() as u32),
+            None => u32::MAX,
+        }
     }
 
     /// Starts what the group's free slots admit (production first, see [`admission`]), at most

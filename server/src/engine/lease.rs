@@ -168,9 +168,8 @@ impl Engine {
                 self.store().heartbeat(&self.config().host, self.clock().now()),
             )
             .await
-            .unwrap_or_else(|_| {
-                Err(crate::store::StoreError::Corrupt("the heartbeat timed out".into()))
-            });
+            .map_err(|_| "the heartbeat did not get through in time".to_string())
+            .and_then(|beaten| beaten.map_err(|e| e.to_string()));
             match beaten {
                 Ok(true) => last_beat = std::time::Instant::now(),
                 Ok(false) => {
