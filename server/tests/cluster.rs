@@ -19,8 +19,33 @@ use server::definitions::{ApplyMode, By, DefinitionFile, apply};
 const GROUPS: usize = 50;
 const PER_GROUP: usize = 21;
 
-fn nightshift(dir: &Path, url: &str, tz: &str, args: &[&str], log: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_nightshift"))
+/// A started `nightshift`, killed when dropped: a failed test leaves no server running.
+struct Proc(Child);
+
+impl std::ops::Deref for Proc {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Proc {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = kill(Pid::from_raw(self.0.id() as i32), Signal::SIGKILL);
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn nightshift(dir: &Path, url: &str, tz: &str, args: &[&str], log: &str) -> Proc {
+    let child = Command::new(env!("CARGO_BIN_EXE_nightshift"))
         .args(["--site-root", "/nonexistent", "--kill-grace-secs", "1", "--lease-secs", "3"])
         .args(["--timezone", tz, "--data-dir"])
         .arg(dir.join(log))
@@ -30,7 +55,8 @@ fn nightshift(dir: &Path, url: &str, tz: &str, args: &[&str], log: &str) -> Chil
         .stdout(std::fs::File::create(dir.join(format!("{log}.out"))).unwrap())
         .stderr(std::fs::File::create(dir.join(format!("{log}.err"))).unwrap())
         .spawn()
-        .expect("the nightshift binary starts")
+        .expect("the nightshift binary starts");
+    Proc(child)
 }
 
 fn sigkill(child: &mut Child) {
