@@ -29,6 +29,18 @@ pub enum Command {
     /// Manage people: `user add --name NAME --role admin`, `user list`.
     #[command(subcommand)]
     User(UserCommand),
+    /// Compare the maintained instance counts behind the statistics with a fresh count of the
+    /// instances; exits 1 when they differ. `--repair` recomputes them.
+    CheckCounts(CheckCountsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckCountsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Recompute the counts from the instances when they differ (writers wait meanwhile).
+    #[arg(long)]
+    pub repair: bool,
 }
 
 #[derive(Debug, Subcommand)]

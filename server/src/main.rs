@@ -22,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
     let common = match &cli.command {
         Some(Command::Import(args)) => &args.common,
         Some(Command::Snapshot(args)) => &args.common,
+        Some(Command::CheckCounts(args)) => &args.common,
         Some(Command::User(UserCommand::Add(args))) => &args.common,
         Some(Command::User(UserCommand::List(args))) => &args.common,
         Some(Command::Serve(args)) => &args.common,
@@ -72,6 +73,29 @@ async fn main() -> anyhow::Result<()> {
                 server::engine::EngineEvent::SnapshotMade { run_date: args.run_date, created };
             server::engine::bus::tell(&store, made).await?;
             println!("run date {}: {created} instances created", args.run_date);
+        }
+        Command::CheckCounts(args) => {
+            let store = Store::open(&args.common.store_options()).await?;
+            let mismatches = store.count_mismatches().await?;
+            for m in &mismatches {
+                println!("{} {}: kept {}, counted {}", m.counts, m.key, m.kept, m.counted);
+            }
+            let differ = if mismatches.is_empty() {
+                println!("the instance counts equal a fresh count");
+                0
+            } else if args.repair {
+                store.recount().await?;
+                let left = store.count_mismatches().await?.len();
+                println!("recounted: {} keys differed, {left} differ now", mismatches.len());
+                left
+            } else {
+                println!("{} keys differ (run again with --repair to recount)", mismatches.len());
+                mismatches.len()
+            };
+            store.close().await;
+            if differ > 0 {
+                std::process::exit(1);
+            }
         }
         Command::User(UserCommand::Add(args)) => {
             let password = read_password(&args.name)?;

@@ -66,6 +66,9 @@ pub struct Ui {
     pub me: Resource<Result<Actor, AppError>>,
     /// Goes up when instances changed on the server (server-sent events, throttled).
     pub tick: RwSignal<u64>,
+    /// Goes up when the statistics should be read again: at once after an operation of our own,
+    /// at most every few seconds for changes made elsewhere (see `live.rs`).
+    pub counts_tick: RwSignal<u64>,
     pub menu: RwSignal<Option<MenuAt>>,
     /// The node (definition) menu: the node, and where.
     pub node_menu: RwSignal<Option<(NodeTarget, i32, i32)>>,
@@ -78,6 +81,7 @@ impl Ui {
         let ui = Ui {
             me: Resource::new(|| (), |_| crate::api::whoami()),
             tick: RwSignal::new(0),
+            counts_tick: RwSignal::new(0),
             menu: RwSignal::new(None),
             node_menu: RwSignal::new(None),
             dialog: RwSignal::new(None),
@@ -109,6 +113,7 @@ impl Ui {
     /// Refresh what the page shows now (after an operation of our own).
     pub fn refresh(&self) {
         self.tick.update(|t| *t += 1);
+        self.counts_tick.update(|t| *t += 1);
     }
 }
 

@@ -1,5 +1,6 @@
 //! Live updates: listens to `/api/v1/events` (server-sent events) and bumps the UI tick, at most
-//! twice a second, so lists, counters and details refresh without reloading the page.
+//! twice a second, so lists and details refresh without reloading the page; the statistics'
+//! tick at most every three seconds.
 
 use leptos::prelude::*;
 
@@ -27,6 +28,10 @@ pub fn LiveUpdates() -> impl IntoView {
     let _ = Ui::get;
 }
 
+/// The longest the statistics of a live view lag behind changes made elsewhere.
+#[cfg(feature = "hydrate")]
+const COUNTS_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
+
 #[cfg(feature = "hydrate")]
 fn connect(ui: Ui) {
     use std::cell::Cell;
@@ -35,9 +40,11 @@ fn connect(ui: Ui) {
     use wasm_bindgen::closure::Closure;
 
     let Ok(source) = web_sys::EventSource::new("/api/v1/events") else { return };
-    let pending = Rc::new(Cell::new(false));
-    let on_change =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| {
+    // Rows follow within half a second; the statistics at most every few seconds (each read
+    // sums counts on the server; a busy system must not have every viewer recount all the time).
+    let throttled = |signal: RwSignal<u64>, wait: std::time::Duration| {
+        let pending = Rc::new(Cell::new(false));
+        move || {
             if pending.replace(true) {
                 return;
             }
@@ -45,10 +52,18 @@ fn connect(ui: Ui) {
             set_timeout(
                 move || {
                     pending.set(false);
-                    ui.refresh();
+                    signal.update(|t| *t += 1);
                 },
-                std::time::Duration::from_millis(500),
+                wait,
             );
+        }
+    };
+    let rows = throttled(ui.tick, std::time::Duration::from_millis(500));
+    let counts = throttled(ui.counts_tick, COUNTS_EVERY);
+    let on_change =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| {
+            rows();
+            counts();
         });
     let _ = source.add_event_listener_with_callback("changed", on_change.as_ref().unchecked_ref());
     on_change.forget();

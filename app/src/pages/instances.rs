@@ -74,7 +74,7 @@ pub fn InstancesPage(run_type: RunType) -> impl IntoView {
     // The counters follow every filter but the state one, so each stays meaningful and clicking
     // one narrows the list to it.
     let stats = Resource::new(
-        move || (parsed.get(), ui.tick.get()),
+        move || (parsed.get(), ui.counts_tick.get()),
         |(parsed, _)| async move {
             let filter = InstanceFilter { state: Vec::new(), ..parsed?.0 };
             instance_stats(filter).await

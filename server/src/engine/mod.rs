@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod bus;
 pub mod clock;
+pub mod counts;
 pub mod deps;
 pub mod dispatcher;
 pub mod executor;
@@ -289,6 +290,9 @@ impl Engine {
             // cannot slip past tonight's moment.
             let started_at = inner.clock.now();
             self.catch_up(started_at).await?;
+            if inner.store.is_shared() {
+                tasks.spawn(counts::keep_folding(inner.store.clone(), cancel.clone()));
+            }
             let cancel = cancel.clone();
             tasks.spawn(async move { engine.nightly(started_at, cancel).await });
         }

@@ -11,6 +11,7 @@
 //! object: [`OperationTx`], [`DefinitionTx`], [`ClaimTx`]) that the caller drives and commits.
 
 mod audit;
+pub mod counts;
 mod definitions;
 mod instances;
 mod jobs;
@@ -30,6 +31,7 @@ use app::reason::{Reason, Thing};
 use chrono::{DateTime, Utc};
 
 pub use audit::{AuditEntry, AuditStore};
+pub use counts::{CountMismatch, CountStore};
 pub use definitions::WorkflowGraph;
 pub use definitions::{DefinitionStore, DefinitionTx, LiveGraph, NodeListFilter};
 pub use instances::Flow;
@@ -97,7 +99,8 @@ impl From<StoreError> for AppError {
 /// Everything one database offers.
 #[async_trait::async_trait]
 pub trait Database:
-    DefinitionStore
+    CountStore
+    + DefinitionStore
     + InstanceStore
     + SchedulingStore
     + OperationStore
@@ -133,6 +136,12 @@ impl StoreOptions {
     pub fn new(url: impl Into<String>) -> StoreOptions {
         StoreOptions { url: url.into(), synchronous_full: false, max_connections: 10 }
     }
+}
+
+/// `%text%` with LIKE's wildcards escaped (`ESCAPE '\'`).
+pub(crate) fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 /// What a bound list holds (see `sql::list`).

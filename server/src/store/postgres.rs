@@ -44,15 +44,19 @@ async fn connect(options: &StoreOptions) -> Result<(PgPool, PgPool)> {
 
 /// What PostgreSQL says differently.
 pub(crate) mod dialect {
-    use sqlx::{Pool, Transaction};
+    use sqlx::{Pool, QueryBuilder, Transaction};
 
     use super::Db;
-    use crate::store::{ListItem, Result, WriteLock};
+    use crate::store::{ListItem, Result, WriteLock, like_pattern};
 
-    /// LIKE is case-sensitive in PostgreSQL; ILIKE is what SQLite's LIKE does.
     /// Whether several processes may share the database.
     pub const SHARED: bool = true;
-    pub const LIKE: &str = "ILIKE";
+    /// Whether the triggers append instance count changes for a fold (PostgreSQL: concurrent
+    /// writers never wait on a counter row) rather than add to the counts (SQLite: one writer).
+    pub const APPENDS_COUNT_CHANGES: bool = true;
+    /// What holds every writer of instances off until the transaction ends (SQLite's write
+    /// transaction already does).
+    pub const HOLD_INSTANCE_WRITERS: Option<&str> = Some("LOCK TABLE instances IN SHARE MODE");
     pub const JOIN_FROM_LIST: &str = "JOIN";
 
     /// How a recursive query stops after `param` rows: PostgreSQL refuses a LIMIT in the
@@ -60,6 +64,15 @@ pub(crate) mod dialect {
     /// recursion, on the outer read).
     pub fn recursion_limit(param: &str) -> (String, String) {
         (String::new(), format!("LIMIT {param}"))
+    }
+
+    /// The ids of the nodes whose name contains `text` (case-insensitively), as a subquery:
+    /// ILIKE, which the trigram index `nodes_name_trigrams` (pg_trgm) serves.
+    pub fn push_nodes_named(query: &mut QueryBuilder<Db>, text: &str) {
+        query
+            .push("(SELECT id FROM nodes WHERE name ILIKE ")
+            .push_bind(like_pattern(text))
+            .push(" ESCAPE '\\')");
     }
 
     /// A bound JSON array as the table `j (value)`: what goes before and after its parameter.

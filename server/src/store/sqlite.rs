@@ -74,15 +74,19 @@ fn private_files(database: &Path) -> std::io::Result<()> {
 
 /// What SQLite says differently.
 pub(crate) mod dialect {
-    use sqlx::{Pool, Transaction};
+    use sqlx::{Pool, QueryBuilder, Transaction};
 
     use super::Db;
-    use crate::store::{ListItem, Result, WriteLock};
+    use crate::store::{ListItem, Result, WriteLock, like_pattern};
 
-    /// Case-insensitive (for ASCII) LIKE.
     /// Whether several processes may share the database.
     pub const SHARED: bool = false;
-    pub const LIKE: &str = "LIKE";
+    /// Whether the triggers append instance count changes for a fold (PostgreSQL: concurrent
+    /// writers never wait on a counter row) rather than add to the counts (SQLite: one writer).
+    pub const APPENDS_COUNT_CHANGES: bool = false;
+    /// What holds every writer of instances off until the transaction ends (SQLite's write
+    /// transaction already does).
+    pub const HOLD_INSTANCE_WRITERS: Option<&str> = None;
     /// A join SQLite must drive from its left side (a bound list) through the right side's key.
     pub const JOIN_FROM_LIST: &str = "CROSS JOIN";
 
@@ -90,6 +94,24 @@ pub(crate) mod dialect {
     /// recursive step carries the LIMIT: (inside the recursion, on the outer read).
     pub fn recursion_limit(param: &str) -> (String, String) {
         (format!("LIMIT {param}"), String::new())
+    }
+
+    /// The ids of the nodes whose name contains `text` (case-insensitively), as a subquery:
+    /// through the trigram index of `node_names` when the text has the three characters a
+    /// trigram needs, else by reading the names (a table of nodes, not of instances).
+    pub fn push_nodes_named(query: &mut QueryBuilder<Db>, text: &str) {
+        if text.chars().count() >= 3 {
+            let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+            query
+                .push("(SELECT rowid FROM node_names WHERE node_names MATCH ")
+                .push_bind(phrase)
+                .push(")");
+        } else {
+            query
+                .push("(SELECT id FROM nodes WHERE name LIKE ")
+                .push_bind(like_pattern(text))
+                .push(" ESCAPE '\\')");
+        }
     }
 
     /// A bound JSON array as the table `j (value)`: what goes before and after its parameter.

@@ -18,12 +18,6 @@ use crate::store::definitions::{
 };
 use crate::store::{AuditEntry, Result, StoreError, WriteLock, to_ms};
 
-/// `%text%` with LIKE's wildcards escaped.
-pub(super) fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 async fn resource_groups(conn: &mut Conn) -> Result<Vec<ResourceGroup>> {
     let rows: Vec<(String, i64, Option<i64>)> =
         sqlx::query_as("SELECT name, slots, backfill_slots FROM resource_groups ORDER BY name")
@@ -71,10 +65,8 @@ impl DefinitionStore for SqlStore {
              WHERE n.deleted_at IS NULL"
         ));
         if let Some(name) = &filter.name {
-            query
-                .push(format!(" AND n.name {} ", dialect::LIKE))
-                .push_bind(like_pattern(name))
-                .push(" ESCAPE '\\'");
+            query.push(" AND n.id IN ");
+            dialect::push_nodes_named(&mut query, name);
         }
         if let Some(owner) = &filter.owner {
             query.push(" AND n.owner = ").push_bind(owner.clone());

@@ -7,6 +7,7 @@
 //! timestamps are integer milliseconds, dates `YYYY-MM-DD` text.
 
 mod audit;
+mod counts;
 mod definitions;
 mod instances;
 mod jobs;
