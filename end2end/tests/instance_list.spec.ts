@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures';
-import { createNodes, deleteCreatedNodes, hydrated, row, screenshot, snapshot, unique } from './helpers';
+import { createNodes, deleteCreatedNodes, hydrated, instancesOf, row, screenshot, snapshot, unique } from './helpers';
 import { lang, state, t } from './i18n';
 
 test.afterEach(async ({ request }) => deleteCreatedNodes(request));
@@ -81,4 +81,28 @@ test('the statistics follow the filters and a counter filters by its state', asy
   await expect(page.locator('li.active [data-stat="not_run"]')).toHaveCount(1);
   // The counters keep counting every state of the filtered nodes.
   await expect(page.locator('[data-stat="total"] .count')).toHaveText('25');
+});
+
+test('a part of a node name finds its instances in any case; the counters follow changes made elsewhere', async ({ page, request }) => {
+  const prefix = unique('e2e_part');
+  const node = `${prefix}_orders_daily`;
+  await createNodes(request, [
+    { name: node, workflow: 'e2e', owner: 'bob', command: 'true', schedule: '0 * * * *' },
+  ]);
+  await snapshot(request, '2031-03-01');
+  // The middle of the name, upper-cased: a substring, found through the trigram index.
+  const part = `${prefix.slice(4)}_ORDERS`.toUpperCase();
+  await page.goto(`/cycle?state=any&node=${encodeURIComponent(part)}`);
+  await hydrated(page);
+  await expect(page.locator('[data-stat="total"] .count')).toHaveText('24');
+  await expect(page.locator('[data-stat="waiting_time"] .count')).toHaveText('24');
+  await expect(row(page, node)).toHaveCount(24);
+  // Someone else kills one: the counters follow without a reload (within a few seconds).
+  const [first] = await instancesOf(request, node);
+  const killed = await request.post(`/api/v1/instances/${first.id}/kill`, { data: {} });
+  expect(killed.status(), await killed.text()).toBe(200);
+  await expect(page.locator('[data-stat="failed"] .count')).toHaveText('1', { timeout: 10_000 });
+  await expect(page.locator('[data-stat="waiting_time"] .count')).toHaveText('23');
+  await expect(page.locator('[data-stat="total"] .count')).toHaveText('24');
+  await screenshot(page, `name-search-${lang()}`);
 });
