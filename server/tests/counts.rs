@@ -243,10 +243,9 @@ async fn run(seed: u64) {
         assert!(mismatches.is_empty(), "seed {seed} step {step}: {mismatches:?}");
         statistics_equal_a_tally(&h, seed, step, date(day), job).await;
     }
-    // A recount (what `nightshift check-counts --repair` does) changes nothing when they agree.
-    let before = h.store().instance_stats(&InstanceFilter::default()).await.unwrap();
+    // A recount (what `nightshift check-counts --repair` does) while commands still run and
+    // finish leaves the counts equal to a fresh count.
     h.store().recount().await.unwrap();
-    assert_eq!(h.store().instance_stats(&InstanceFilter::default()).await.unwrap(), before);
     assert!(h.store().count_mismatches().await.unwrap().is_empty());
     // Stop the sleeps.
     let running = InstanceFilter { state: vec![InstanceState::Running], ..Default::default() };
@@ -271,7 +270,24 @@ async fn statistics_equal_a_fresh_count_under_random_operations_seed_3() {
     run(3).await;
 }
 
-/// A count changed behind the triggers' back is found by the check and mended by a recount.
+/// `nightshift check-counts` on the test's database: its exit status and what it printed.
+fn check_counts(h: &Harness, url: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nightshift"))
+        .arg("check-counts")
+        .arg("--data-dir")
+        .arg(h.dir.path())
+        .arg("--database-url")
+        .arg(url)
+        .args(extra)
+        .env("NIGHTSHIFT_LOG", "error")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    (out.status.code(), text + &String::from_utf8_lossy(&out.stderr))
+}
+
+/// A count changed behind the triggers' back is found by the check (the store's and the
+/// command's, which names the keys and exits 1) and mended by a recount (`--repair`).
 #[tokio::test]
 async fn the_check_finds_a_wrong_count_and_a_recount_mends_it() {
     let h = Harness::start_manual("2026-03-10T12:00:00Z").await;
@@ -292,7 +308,28 @@ async fn the_check_finds_a_wrong_count_and_a_recount_mends_it() {
     let found = h.store().count_mismatches().await.unwrap();
     assert!(!found.is_empty(), "a changed count is found");
     assert!(found.iter().all(|m| m.counts == "by_day" && m.kept == m.counted + 5), "{found:?}");
+    let (status, said) = check_counts(&h, &url, &[]);
+    assert_eq!(status, Some(1), "{said}");
+    assert!(said.contains("by_day 2026-03-11 cycle") && said.contains("keys differ"), "{said}");
     h.store().recount().await.unwrap();
+    assert!(h.store().count_mismatches().await.unwrap().is_empty());
+    let (status, said) = check_counts(&h, &url, &[]);
+    assert_eq!(status, Some(0), "{said}");
+    assert!(said.contains("equal a fresh count"), "{said}");
+
+    // The command mends them too.
+    if common::on_postgres() {
+        let db = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query("DELETE FROM instance_counts_by_node").execute(&db).await.unwrap();
+        db.close().await;
+    } else {
+        let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("DELETE FROM instance_counts_by_node").execute(&db).await.unwrap();
+        db.close().await;
+    }
+    let (status, said) = check_counts(&h, &url, &["--repair"]);
+    assert_eq!(status, Some(0), "{said}");
+    assert!(said.contains("by_node") && said.contains(", 0 differ now"), "{said}");
     assert!(h.store().count_mismatches().await.unwrap().is_empty());
     h.stop().await;
 }
