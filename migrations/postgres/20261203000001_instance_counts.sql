@@ -32,6 +32,9 @@ CREATE TABLE instance_count_changes_by_node (
 );
 CREATE INDEX instance_count_changes_by_node_node ON instance_count_changes_by_node (node_id);
 
+-- Writers of an older process (a rolling upgrade) wait from the first count to the triggers, so
+-- no change falls between them.
+LOCK TABLE instances IN SHARE ROW EXCLUSIVE MODE;
 INSERT INTO instance_counts_by_day (run_date, run_type, state, n)
     SELECT run_date, run_type, state, COUNT(*) FROM instances GROUP BY run_date, run_type, state;
 INSERT INTO instance_counts_by_node (node_id, run_type, state, n)
@@ -76,9 +79,18 @@ CREATE TRIGGER instances_uncounted AFTER DELETE ON instances
 -- Node names searched by substring through an index: pg_trgm's trigram GIN index over the nodes'
 -- names (deleted nodes included: their instances are still listed). A name search finds the
 -- matching nodes, then their instances by node id. pg_trgm ships with PostgreSQL and is a
--- trusted extension: the database's owner may create it.
+-- trusted extension: a role with CREATE on the database (and on `public`) may install it; where
+-- an administrator installed it already, in any schema, that one is used.
 CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
-CREATE INDEX nodes_name_trigrams ON nodes USING gin (name public.gin_trgm_ops);
+DO $$
+DECLARE
+    home TEXT;
+BEGIN
+    SELECT n.nspname INTO home FROM pg_extension e
+        JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+    EXECUTE format('CREATE INDEX nodes_name_trigrams ON nodes USING gin (name %I.gin_trgm_ops)',
+        home);
+END $$;
 
 -- Indexes for the filters people combine: an owner's instances of one run type (every list page
 -- names its run type) by state, a run type newest first, a workflow's business date, a business

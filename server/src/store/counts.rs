@@ -17,8 +17,8 @@ pub struct CountMismatch {
 #[async_trait::async_trait]
 pub trait CountStore: Send + Sync {
     /// Adds the changes appended since the last fold to the counts and removes them, in one
-    /// transaction (readers add both, so a fold changes no answer). Returns how many change rows
-    /// it folded; nothing to do on SQLite, whose triggers add to the counts directly.
+    /// transaction (readers add both, so a fold changes no answer). Returns how many counts it
+    /// changed; nothing to do on SQLite, whose triggers add to the counts directly.
     async fn fold_count_changes(&self) -> Result<u64>;
 
     /// Every key whose maintained count (counts plus changes) differs from COUNT(*) over the
