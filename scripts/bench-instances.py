@@ -15,6 +15,8 @@ import tempfile
 import time
 import urllib.parse
 
+from benchdb import psql
+
 binary, backend, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 NODES = 10_000
 DAYS = max(count // NODES, 3)
@@ -30,21 +32,6 @@ PASSWORD = "bench-password"
 
 def node_name(k):
     return f"{LAYERS[k % 4]}_{DOMAINS[(k // 4) % len(DOMAINS)]}_{k:05d}"
-
-
-def psql(url, sql):
-    """`sql` in the schema the URL names (psql does not read sqlx's options[search_path])."""
-    base_url, _, schema = url.partition("?options[search_path]=")
-    env = dict(os.environ)
-    if schema:
-        # As a connection option, not a SET: VACUUM refuses to run inside a transaction block.
-        env["PGOPTIONS"] = f"-c search_path={schema}"
-    out = subprocess.run(["psql", base_url, "-v", "ON_ERROR_STOP=1", "-tAqc", sql],
-                         capture_output=True, text=True, env=env)
-    if out.returncode != 0:
-        # Never the URL: it holds the password.
-        sys.exit(f"psql failed: {out.stderr.strip()}")
-    return out.stdout.strip()
 
 
 def seed_sql(start, last_run):

@@ -5,20 +5,10 @@ import sys
 import tempfile
 import time
 
+from benchdb import psql
+
 binary, count = sys.argv[1], int(sys.argv[2])
 base = os.environ["NIGHTSHIFT_TEST_POSTGRES_URL"]
-
-
-def psql(url, sql):
-    """`sql` in the schema the URL names (psql does not read sqlx's options[search_path])."""
-    base_url, _, schema = url.partition("?options[search_path]=")
-    if schema:
-        sql = f"SET search_path TO {schema}; {sql}"
-    out = subprocess.run(["psql", base_url, "-tAqc", sql], capture_output=True, text=True)
-    if out.returncode != 0:
-        # Never the URL: it holds the password.
-        sys.exit(f"psql failed: {out.stderr.strip()}")
-    return out.stdout.strip()
 
 
 def run(workers):

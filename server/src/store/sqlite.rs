@@ -81,9 +81,6 @@ pub(crate) mod dialect {
 
     /// Whether several processes may share the database.
     pub const SHARED: bool = false;
-    /// Whether the triggers append instance count changes for a fold (PostgreSQL: concurrent
-    /// writers never wait on a counter row) rather than add to the counts (SQLite: one writer).
-    pub const APPENDS_COUNT_CHANGES: bool = false;
     /// What holds every writer of instances off until the transaction ends (SQLite's write
     /// transaction already does).
     pub const HOLD_INSTANCE_WRITERS: Option<&str> = None;

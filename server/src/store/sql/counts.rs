@@ -17,7 +17,9 @@ const COUNTS: [(&str, &str, &str); 2] = [
 #[async_trait::async_trait]
 impl CountStore for SqlStore {
     async fn fold_count_changes(&self) -> Result<u64> {
-        if !dialect::APPENDS_COUNT_CHANGES {
+        // Only a shared database's triggers append changes (PostgreSQL: concurrent writers never
+        // wait on a counter row); SQLite's, with one writer, add to the counts directly.
+        if !dialect::SHARED {
             return Ok(0);
         }
         let mut tx = self.begin(WriteLock::Instances).await?;
