@@ -50,12 +50,7 @@ pub async fn read_chunk(
                     Ok(piece(attempt, offset, &bytes, done))
                 }
                 // Claimed, not yet started: nothing written so far.
-                None if attempt.ended_at.is_none() => Ok(LogChunk {
-                    attempt: attempt.attempt,
-                    text: String::new(),
-                    next_offset: 0,
-                    done: false,
-                }),
+                None if attempt.ended_at.is_none() => Ok(piece(attempt, 0, &[], false)),
                 None => Err(missing(&path, attempt, error)),
             };
         }

@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use common::eventually;
-use common::http::Api;
+use common::http::{Api, EventStream};
 use serde_json::{Value, json};
 use server::engine::clock::SystemClock;
 use server::serve::Server;
@@ -228,41 +228,20 @@ async fn every_documented_endpoint_exists() {
 
 #[tokio::test]
 async fn server_sent_events_announce_changes() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (server, _dir, api) = start().await;
-    let addr = server.addr;
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\
-             {}: {}\r\n\r\n",
-        api.headers[0].0, api.headers[0].1
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut received = String::new();
-    let mut buffer = [0u8; 4096];
     // The response head first, then (after a change) an event naming the instances.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !received.contains("\r\n\r\n") {
-        let n = tokio::time::timeout_at(deadline, stream.read(&mut buffer))
-            .await
-            .expect("a head")
-            .unwrap();
-        received.push_str(&String::from_utf8_lossy(&buffer[..n]));
-    }
-    assert!(received.starts_with("HTTP/1.1 200"), "{received}");
-    assert!(received.to_lowercase().contains("content-type: text/event-stream"), "{received}");
+    let mut events = EventStream::open(&api, std::time::Duration::from_secs(10)).await;
+    events.until("\r\n\r\n", "a head").await;
+    let head = &events.received;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.to_lowercase().contains("content-type: text/event-stream"), "{head}");
     api.post("/api/v1/nodes", r#"{"name": "sse", "command": "true", "schedule": "0 1 * * *"}"#)
         .await;
     api.post("/api/v1/snapshots", r#"{"run_date": "2031-01-01"}"#).await;
     let id = api.get("/api/v1/instances?node=sse").await.json()["items"][0]["id"].as_i64().unwrap();
     assert_eq!(api.post(&format!("/api/v1/instances/{id}/pause"), "").await.status, 200);
-    while !received.contains(&format!("\"instances\":[{id}]")) {
-        let n = tokio::time::timeout_at(deadline, stream.read(&mut buffer))
-            .await
-            .expect("an event")
-            .unwrap();
-        received.push_str(&String::from_utf8_lossy(&buffer[..n]));
-    }
+    events.until(&format!("\"instances\":[{id}]"), "an event").await;
+    let received = &events.received;
     assert!(received.contains("event: changed"), "{received}");
     // Stopping the server ends the stream (a graceful shutdown does not wait for browsers).
     tokio::time::timeout(std::time::Duration::from_secs(10), server.stop()).await.expect("stopped");

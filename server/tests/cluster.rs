@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::http::EventStream;
 use common::{database_url, eventually, on_postgres, open_store};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -59,9 +60,14 @@ fn nightshift(dir: &Path, url: &str, tz: &str, args: &[&str], log: &str) -> Proc
     Proc(child)
 }
 
-fn sigkill(child: &mut Child) {
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+/// Sends `signal` and waits for the process to end.
+fn stop(child: &mut Child, signal: Signal) {
+    kill(Pid::from_raw(child.id() as i32), signal).unwrap();
     child.wait().unwrap();
+}
+
+fn sigkill(child: &mut Child) {
+    stop(child, Signal::SIGKILL);
 }
 
 fn project(notes: &Path) -> String {
@@ -173,9 +179,7 @@ async fn bad_configurations_are_refused_at_start() {
             &["--role", "worker", "--worker-name", "dup"],
             "dup",
         );
-        let store = server::store::Store::open(&server::store::StoreOptions::new(url.clone()))
-            .await
-            .unwrap();
+        let store = open_store(&dir).await;
         eventually("dup registered", async || {
             let workers = store.workers().await.unwrap();
             workers.iter().any(|(w, _)| w.name == "dup").then_some(())
@@ -183,8 +187,7 @@ async fn bad_configurations_are_refused_at_start() {
         .await;
         let said = refused(&["--database-url", &url, "--role", "worker", "--worker-name", "dup"]);
         assert!(said.contains("live process named 'dup"), "{said}");
-        kill(Pid::from_raw(first.id() as i32), Signal::SIGTERM).unwrap();
-        first.wait().unwrap();
+        stop(&mut first, Signal::SIGTERM);
         store.close().await;
     }
 }
@@ -390,22 +393,8 @@ async fn one_api_two_schedulers_three_workers_lose_nothing_and_run_nothing_twice
     // The API process's live view hears what another process does: a snapshot made by the
     // `snapshot` command (nothing else happens now).
     {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let head = format!(
-            "GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\
-             {}: {}\r\n\r\n",
-            client.headers[0].0, client.headers[0].1
-        );
-        stream.write_all(head.as_bytes()).await.unwrap();
-        let mut received = String::new();
-        let mut buffer = [0u8; 4096];
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while !received.contains(": connected") {
-            let n =
-                tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await.unwrap().unwrap();
-            received.push_str(&String::from_utf8_lossy(&buffer[..n]));
-        }
+        let mut events = EventStream::open(&client, Duration::from_secs(20)).await;
+        events.until(": connected", "the stream's greeting").await;
         let tomorrow = (today + chrono::Duration::days(1)).to_string();
         let made = Command::new(env!("CARGO_BIN_EXE_nightshift"))
             .args(["snapshot", "--run-date", &tomorrow, "--timezone", &tz, "--data-dir"])
@@ -414,21 +403,13 @@ async fn one_api_two_schedulers_three_workers_lose_nothing_and_run_nothing_twice
             .output()
             .unwrap();
         assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-        while !received.contains("event: changed") {
-            let n = tokio::time::timeout_at(deadline, stream.read(&mut buffer))
-                .await
-                .expect("the API process heard of the snapshot")
-                .unwrap();
-            received.push_str(&String::from_utf8_lossy(&buffer[..n]));
-        }
+        events.until("event: changed", "the API process heard of the snapshot").await;
     }
 
     for mut child in workers.into_iter().skip(1).chain(schedulers.into_iter().skip(1)) {
-        kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-        child.wait().unwrap();
+        stop(&mut child, Signal::SIGTERM);
     }
-    kill(Pid::from_raw(api.id() as i32), Signal::SIGTERM).unwrap();
-    api.wait().unwrap();
+    stop(&mut api, Signal::SIGTERM);
     db.close().await;
 }
 
@@ -483,6 +464,5 @@ async fn a_worker_back_under_a_new_name_adopts_what_it_left_on_its_machine() {
     .await;
     assert_eq!(done.state, app::model::InstanceState::Success, "{done:?}");
     assert_eq!(done.attempt, 1, "run once, adopted, not retried");
-    kill(Pid::from_raw(second.id() as i32), Signal::SIGTERM).unwrap();
-    second.wait().unwrap();
+    stop(&mut second, Signal::SIGTERM);
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +38,8 @@ pub struct Events {
     outbox: Option<mpsc::UnboundedSender<EngineEvent>>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// What one NOTIFY carries (written piece by piece in `messages`, read back whole).
+#[derive(Deserialize)]
 struct Message {
     /// The process that sent it (its own messages come back to it).
     from: String,

@@ -93,8 +93,7 @@ impl Engine {
         {
             let fresh = other.alive_at(now);
             let itself = other.host == record.host && other.pid == record.pid;
-            let gone_here = other.host == record.host && process::start_time(other.pid).is_none();
-            if fresh && !itself && !gone_here {
+            if fresh && !itself && !died_on(&other, &record.host) {
                 return Err(StoreError::Taken {
                     what: "live process named",
                     name: format!("{} (on {}, pid {})", other.name, other.host, other.pid),
@@ -106,15 +105,13 @@ impl Engine {
 
     /// Takes over what dead workers of this machine left running (a worker restarted under a new
     /// name, such as the default `host:pid`): on the same machine their processes are still
-    /// there to adopt. Returns how many instances it took.
-    pub(super) async fn take_over_dead_neighbours(&self) -> Result<u64> {
+    /// there to adopt.
+    pub(super) async fn take_over_dead_neighbours(&self) -> Result<()> {
         let me = self.record(self.clock().now());
-        let mut taken = 0;
         for (other, _) in self.store().workers().await? {
-            let dead_here = other.host == me.host
-                && other.name != me.name
+            let dead_here = other.name != me.name
                 && other.roles.split(',').any(|r| r == "worker")
-                && process::start_time(other.pid).is_none();
+                && died_on(&other, &me.host);
             // Only with their logs here (the same data directory): recovery reads what became
             // of a command from its log, and a log it cannot see would pass for one never
             // started.
@@ -129,10 +126,9 @@ impl Engine {
                 if moved > 0 {
                     tracing::warn!(from = %other.name, moved, "took over a dead worker's instances");
                 }
-                taken += moved;
             }
         }
-        Ok(taken)
+        Ok(())
     }
 
     /// Leaves the registry (an orderly stop).
@@ -214,12 +210,10 @@ impl Engine {
         match self.store().no_longer_running(&mine).await {
             Ok(gone) if !gone.is_empty() => {
                 // Only if it still runs the attempt that was checked (not a new one since).
+                let now = self.running().attempts();
                 let gone: Vec<_> = gone
                     .into_iter()
-                    .filter(|id| {
-                        let now = self.running().attempts();
-                        mine.iter().any(|m| m.0 == *id && now.contains(m))
-                    })
+                    .filter(|id| mine.iter().any(|m| m.0 == *id && now.contains(m)))
                     .collect();
                 tracing::warn!(count = gone.len(), "stopping commands taken away from this worker");
                 let engine = self.clone();
@@ -270,4 +264,9 @@ impl Engine {
         self.wake();
         Ok(())
     }
+}
+
+/// Whether the process on record for `worker` ran on `host` (this machine) and is gone.
+fn died_on(worker: &WorkerRecord, host: &str) -> bool {
+    worker.host == host && process::start_time(worker.pid).is_none()
 }

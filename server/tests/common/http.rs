@@ -175,3 +175,43 @@ impl Api {
         self.request("DELETE", path, None).await
     }
 }
+
+/// `GET /api/v1/events` as `api` asks for it, read as raw text so a test can wait for what the
+/// stream says.
+pub struct EventStream {
+    stream: tokio::net::TcpStream,
+    /// Everything read so far, the response head included.
+    pub received: String,
+    deadline: tokio::time::Instant,
+}
+
+impl EventStream {
+    /// Opens the stream; every [`EventStream::until`] must be done within `within` from now.
+    pub async fn open(api: &Api, within: std::time::Duration) -> EventStream {
+        use tokio::io::AsyncWriteExt;
+        let addr = api.addr;
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\
+             {}: {}\r\n\r\n",
+            api.headers[0].0, api.headers[0].1
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let deadline = tokio::time::Instant::now() + within;
+        EventStream { stream, received: String::new(), deadline }
+    }
+
+    /// Reads until the stream has said `needle`; fails, saying `what` was awaited, at the
+    /// deadline.
+    pub async fn until(&mut self, needle: &str, what: &str) {
+        use tokio::io::AsyncReadExt;
+        let mut buffer = [0u8; 4096];
+        while !self.received.contains(needle) {
+            let n = tokio::time::timeout_at(self.deadline, self.stream.read(&mut buffer))
+                .await
+                .expect(what)
+                .unwrap();
+            self.received.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    }
+}
