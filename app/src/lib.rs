@@ -2,6 +2,7 @@
 //! Nightshift's shared crate: typed models, the operation rules, the UI and its server functions.
 //! Everything that touches the database or processes is behind the `ssr` feature.
 
+pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod components;

@@ -20,6 +20,8 @@ pub enum Thing {
     Token,
     User,
     ResourceGroup,
+    AlertRule,
+    Baseline,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,6 +230,49 @@ pub enum Reason {
     FilterTooBroad {
         max: usize,
     },
+
+    // Alert rules and baselines.
+    BadTime {
+        field: String,
+        value: String,
+    },
+    EventNeeds {
+        event: String,
+        field: String,
+    },
+    EventIgnores {
+        event: String,
+        field: String,
+    },
+    /// A rule may not watch what only baselines fire.
+    BaselineEvent {
+        event: String,
+    },
+    Minutes {
+        field: String,
+        min: u32,
+        max: u32,
+    },
+    NoChannel,
+    TooManyChannels {
+        max: usize,
+    },
+    BadWebhook {
+        value: String,
+    },
+    BadEmail {
+        value: String,
+    },
+    UnknownNode {
+        field: String,
+        name: String,
+    },
+    UnknownWorkflow {
+        name: String,
+    },
+    TooManyBaselineNodes {
+        max: usize,
+    },
 }
 
 impl Reason {
@@ -254,7 +299,18 @@ impl Reason {
             | DateOutOfRange { field, .. }
             | TextLength { field, .. }
             | ControlCharacter { field, .. }
-            | InvisibleCharacter { field, .. } => Some(field),
+            | InvisibleCharacter { field, .. }
+            | BadTime { field, .. }
+            | EventNeeds { field, .. }
+            | EventIgnores { field, .. }
+            | Minutes { field, .. }
+            | UnknownNode { field, .. } => Some(field),
+            NoChannel | TooManyChannels { .. } | BadWebhook { .. } | BadEmail { .. } => {
+                Some("channels")
+            }
+            BaselineEvent { .. } => Some("event"),
+            UnknownWorkflow { .. } => Some("workflow"),
+            TooManyBaselineNodes { .. } => Some("nodes"),
             UserName { .. } | Taken { .. } | DuplicateNode { .. } | BadNodeName { .. } => {
                 Some("name")
             }
@@ -303,6 +359,8 @@ impl Reason {
                 Thing::Token => td_string!(l, errors.not_found.token, name),
                 Thing::User => td_string!(l, errors.not_found.user, name),
                 Thing::ResourceGroup => td_string!(l, errors.not_found.resource_group, name),
+                Thing::AlertRule => td_string!(l, errors.not_found.alert_rule, name),
+                Thing::Baseline => td_string!(l, errors.not_found.baseline, name),
             },
             Taken { thing, name } => match thing {
                 Thing::Node => td_string!(l, errors.taken.node, name),
@@ -402,6 +460,27 @@ impl Reason {
             IdsOrFilter => td_string!(l, errors.batch.ids_or_filter).into(),
             BatchTooLarge { max } => td_string!(l, errors.batch.too_large, max),
             FilterTooBroad { max } => td_string!(l, errors.batch.too_broad, max),
+
+            BadTime { field, value } => {
+                td_string!(l, errors.alert.bad_time, field = field_of(field), value)
+            }
+            EventNeeds { event, field } => {
+                td_string!(l, errors.alert.event_needs, event, field = field_of(field))
+            }
+            EventIgnores { event, field } => {
+                td_string!(l, errors.alert.event_ignores, event, field = field_of(field))
+            }
+            BaselineEvent { event } => td_string!(l, errors.alert.baseline_event, event),
+            Minutes { field, min, max } => {
+                td_string!(l, errors.alert.minutes, field = field_of(field), min, max)
+            }
+            NoChannel => td_string!(l, errors.alert.no_channel).into(),
+            TooManyChannels { max } => td_string!(l, errors.alert.too_many_channels, max),
+            BadWebhook { value } => td_string!(l, errors.alert.bad_webhook, value),
+            BadEmail { value } => td_string!(l, errors.alert.bad_email, value),
+            UnknownNode { name, .. } => td_string!(l, errors.not_found.node, name),
+            UnknownWorkflow { name } => td_string!(l, errors.not_found.workflow, name),
+            TooManyBaselineNodes { max } => td_string!(l, errors.alert.too_many_nodes, max),
         }
     }
 }
@@ -435,6 +514,15 @@ pub fn field_label(l: Locale, field: &str) -> String {
         "cursor" => td_string!(l, errors.fields.cursor),
         "outcome" => td_string!(l, errors.fields.outcome),
         "role" => td_string!(l, errors.fields.role),
+        "node" => td_string!(l, errors.fields.node),
+        "nodes" => td_string!(l, errors.fields.nodes),
+        "event" => td_string!(l, errors.fields.event),
+        "at" => td_string!(l, errors.fields.at),
+        "minutes" => td_string!(l, errors.fields.minutes),
+        "channels" => td_string!(l, errors.fields.channels),
+        "cooldown_mins" => td_string!(l, errors.fields.cooldown_mins),
+        "commit_by" => td_string!(l, errors.fields.commit_by),
+        "margin_mins" => td_string!(l, errors.fields.margin_mins),
         other => return other.replace('_', " "),
     };
     words.to_string()

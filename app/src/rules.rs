@@ -215,6 +215,9 @@ pub enum Permission<'a> {
     ManageUsers,
     /// Revoke an API token of the person named `owner`.
     RevokeToken { owner: &'a str },
+    /// Make, change or delete an alert rule or a baseline that watches the nodes of `owner`
+    /// (asked for every node it watches), or that `owner` made.
+    Watch { owner: &'a str },
 }
 
 /// What only administrators do.
@@ -235,6 +238,8 @@ pub enum Owned {
     Instance,
     /// A node definition (create, edit, pause, delete).
     Node,
+    /// An alert rule or baseline (what it watches, or who made it).
+    Watch,
 }
 
 /// A role that does not allow the request (a 403).
@@ -266,6 +271,9 @@ impl Denial {
             }
             Denial::NotOwner { actor, owner, thing: Owned::Node } => {
                 td_string!(l, errors.rules.not_owner_node, actor, owner)
+            }
+            Denial::NotOwner { actor, owner, thing: Owned::Watch } => {
+                td_string!(l, errors.rules.not_owner_watch, actor, owner)
             }
             Denial::AdminOnly { task } => match task {
                 AdminTask::BatchKill => td_string!(l, errors.rules.admin_batch_kill),
@@ -303,6 +311,8 @@ pub fn authorize(actor: &Actor, permission: Permission<'_>) -> Result<(), Denial
         (Role::Developer, Permission::OperateOn { owner }) => not_owner(owner, Owned::Instance),
         (Role::Developer, Permission::Define { owner }) if owner == actor.name => Ok(()),
         (Role::Developer, Permission::Define { owner }) => not_owner(owner, Owned::Node),
+        (Role::Developer, Permission::Watch { owner }) if owner == actor.name => Ok(()),
+        (Role::Developer, Permission::Watch { owner }) => not_owner(owner, Owned::Watch),
     }
 }
 
@@ -599,14 +609,15 @@ mod tests {
 
     /// Role × permission, written out. Columns: read, operate (at all), operate on ann's,
     /// operate on bob's, batch kill, define ann's, define bob's, manage project, manage users,
-    /// revoke ann's token, revoke bob's token. `Y` allowed, `.` denied. The actor is ann.
+    /// revoke ann's token, revoke bob's token, watch ann's, watch bob's. `Y` allowed, `.`
+    /// denied. The actor is ann.
     const ROLES: &[(Role, &str)] = &[
-        (Role::Admin, "Y Y Y Y Y Y Y Y Y Y Y"),
-        (Role::Developer, "Y Y Y . . Y . . . Y ."),
-        (Role::Viewer, "Y . . . . . . . . Y ."),
+        (Role::Admin, "Y Y Y Y Y Y Y Y Y Y Y Y Y"),
+        (Role::Developer, "Y Y Y . . Y . . . Y . Y ."),
+        (Role::Viewer, "Y . . . . . . . . Y . . ."),
     ];
 
-    fn permissions() -> [Permission<'static>; 11] {
+    fn permissions() -> [Permission<'static>; 13] {
         [
             Permission::Read,
             Permission::Operate,
@@ -619,6 +630,8 @@ mod tests {
             Permission::ManageUsers,
             Permission::RevokeToken { owner: "ann" },
             Permission::RevokeToken { owner: "bob" },
+            Permission::Watch { owner: "ann" },
+            Permission::Watch { owner: "bob" },
         ]
     }
 

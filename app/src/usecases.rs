@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use leptos::prelude::use_context;
 
+use crate::alerts::{AlertPage, AlertQuery, AlertRule, AlertRuleSpec};
 use crate::audit::{AuditDetail, AuditPage, AuditQuery};
 use crate::error::AppError;
 use crate::flow::{DefinitionGraph, FlowGraph};
@@ -141,13 +142,33 @@ pub trait Processes: Send + Sync {
     async fn workers(&self) -> Result<Vec<crate::workers::WorkerInfo>>;
 }
 
+/// Alert rules and what they fired.
+#[async_trait::async_trait]
+pub trait Alerts: Send + Sync {
+    async fn alert_rules(&self) -> Result<Vec<AlertRule>>;
+
+    async fn alert_rule(&self, id: i64) -> Result<AlertRule>;
+
+    async fn create_alert_rule(&self, spec: Input<AlertRuleSpec>) -> Result<AlertRule>;
+
+    async fn update_alert_rule(&self, id: i64, spec: Input<AlertRuleSpec>) -> Result<AlertRule>;
+
+    async fn delete_alert_rule(&self, id: i64) -> Result<()>;
+
+    /// What fired, newest first.
+    async fn alerts(&self, query: AlertQuery) -> Result<AlertPage>;
+}
+
 /// Every use case of the UI.
 pub trait UseCases:
-    Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes
+    Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes + Alerts
 {
 }
 
-impl<T: Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes> UseCases for T {}
+impl<T: Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes + Alerts> UseCases
+    for T
+{
+}
 
 pub type SharedUseCases = Arc<dyn UseCases>;
 

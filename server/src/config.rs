@@ -180,6 +180,42 @@ pub struct ServeArgs {
     #[arg(long, env = "NIGHTSHIFT_LEASE_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(3..=86_400))]
     pub lease_secs: u32,
+    /// The address people open the UI at (behind a proxy, its public address): the links in
+    /// alerts start with it. Default: `http://` and the listen address.
+    #[arg(long, env = "NIGHTSHIFT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The mail server alerts are sent through: `smtp://host:port` (add `?tls=required` for
+    /// STARTTLS) or `smtps://host:port`. Without it, e-mail channels fail (webhooks work).
+    #[arg(long, env = "NIGHTSHIFT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of alert e-mails.
+    #[arg(long, env = "NIGHTSHIFT_SMTP_FROM", default_value = "nightshift@localhost")]
+    pub smtp_from: String,
+    /// The mail server's user name, if it asks for one.
+    #[arg(long, env = "NIGHTSHIFT_SMTP_USER")]
+    pub smtp_user: Option<String>,
+    /// The mail server's password (prefer the environment variable: a flag is visible to
+    /// every user of the machine).
+    #[arg(long, env = "NIGHTSHIFT_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// Serve `GET /metrics` without an API token (for a Prometheus on a trusted network).
+    #[arg(long, env = "NIGHTSHIFT_METRICS_PUBLIC")]
+    pub metrics_public: bool,
+}
+
+impl ServeArgs {
+    /// The alert watcher's settings; `listen` is the address the server listens on.
+    pub fn alert_config(&self, listen: SocketAddr) -> crate::alerts::AlertConfig {
+        crate::alerts::AlertConfig {
+            public_url: self.public_url.clone().unwrap_or_else(|| format!("http://{listen}")),
+            smtp: self.smtp_url.as_ref().map(|url| crate::alerts::SmtpConfig {
+                url: url.clone(),
+                from: self.smtp_from.clone(),
+                user: self.smtp_user.clone(),
+                password: self.smtp_password.clone(),
+            }),
+        }
+    }
 }
 
 /// What one `nightshift serve` process does.

@@ -1,6 +1,7 @@
 //! The Nightshift server: configuration, the store, the engine, the REST API and the web UI.
 //! `main.rs` only parses the command line and calls into here.
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod definitions;

@@ -145,6 +145,13 @@ impl Server {
             http.close();
             (args.listen, http)
         };
+        let watch = TaskTracker::new();
+        if engine.config().roles.scheduler {
+            let watcher = crate::alerts::Watcher::new(&engine, &args.alert_config(addr))
+                .map_err(StartError::Config)?;
+            watch.spawn(watcher.run(cancel.clone()));
+        }
+        watch.close();
         tracing::info!(
             name = %engine.config().host,
             roles = %engine.config().roles.names(),
@@ -154,6 +161,7 @@ impl Server {
         all.spawn(async move {
             tasks.wait().await;
             http.wait().await;
+            watch.wait().await;
         });
         all.close();
         Ok(Server { addr, engine, auth, cancel, tasks: all, on_shutdown: args.on_shutdown })

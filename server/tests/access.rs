@@ -296,6 +296,16 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
     let admins_token =
         admin_token.get("/api/v1/tokens").await.json()["items"][0]["id"].as_i64().unwrap();
 
+    // Rules that never fire while the table runs (the clock stays at noon).
+    let watch = |node: &str| {
+        format!(
+            r#"{{"name": "w", "node": "{node}", "event": "not_finished_by", "at": "23:59", "channels": [{{"webhook": "http://127.0.0.1:9/"}}]}}"#
+        )
+    };
+    let made = admin_token.post("/api/v1/alert-rules", &watch("o_other")).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let rule = made.json()["id"].as_i64().unwrap();
+
     let anonymous = Api::anonymous(addr);
     let viewer = Api::session(addr, "vera", "vera-password").await;
     let developer = Api::session(addr, "dave", "dave-password").await;
@@ -359,6 +369,13 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
         call("GET", "/users", "/users".into(), None).expect(NO, NO, Ok),
         call("POST", "/users", "/users".into(), Some(r#"{"name": "newbie", "password": "newbie-password", "role": "viewer"}"#)).expect(NO, NO, Ok),
         call("PUT", "/users/{name}", "/users/extra".into(), Some(r#"{"role": "developer"}"#)).expect(NO, NO, Ok),
+        call("GET", "/alert-rules", "/alert-rules".into(), None),
+        call("POST", "/alert-rules", "/alert-rules".into(), Some(&watch("o_other"))).expect(NO, NO, Ok),
+        call("POST", "/alert-rules", "/alert-rules".into(), Some(&watch("d_own"))).expect(NO, Ok, Ok),
+        call("GET", "/alert-rules/{id}", format!("/alert-rules/{rule}"), None),
+        call("PUT", "/alert-rules/{id}", format!("/alert-rules/{rule}"), Some(&watch("o_other"))).expect(NO, NO, Ok),
+        call("DELETE", "/alert-rules/{id}", format!("/alert-rules/{rule}"), None).expect(NO, NO, Ok),
+        call("GET", "/alerts", "/alerts".into(), None),
     ];
 
     use app::api as f;

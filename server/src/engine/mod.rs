@@ -81,18 +81,31 @@ pub enum EngineEvent {
     },
     /// Instances became ready to start (their time came).
     Ready,
+    /// An alert's delivery was tried (`channel`: webhook or email; `outcome`: delivered,
+    /// retry or failed). Nothing for live views: the metrics count it.
+    AlertDelivery {
+        channel: String,
+        outcome: String,
+    },
 }
 
 impl EngineEvent {
     /// The instances the event is about (empty: possibly many, e.g. a whole new day).
     pub fn instances(&self) -> Vec<InstanceId> {
         match self {
-            EngineEvent::SnapshotMade { .. } | EngineEvent::Ready => Vec::new(),
+            EngineEvent::SnapshotMade { .. }
+            | EngineEvent::Ready
+            | EngineEvent::AlertDelivery { .. } => Vec::new(),
             EngineEvent::AttemptFinished { instance, .. } => vec![*instance],
             EngineEvent::Started { instances } | EngineEvent::Operated { instances } => {
                 instances.clone()
             }
         }
+    }
+
+    /// Whether live views of instances have anything to read again.
+    pub fn changes_instances(&self) -> bool {
+        !matches!(self, EngineEvent::AlertDelivery { .. })
     }
 
     /// The same event without its list of instances ("possibly many").

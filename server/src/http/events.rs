@@ -19,11 +19,14 @@ pub async fn events(
     // A first comment sends the response head at once; the stream ends when the server stops.
     let hello = futures_util::stream::once(async { Ok(Event::default().comment("connected")) });
     let changes = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        let instances = match receiver.recv().await {
-            Ok(event) => event.instances(),
-            // Too many at once: tell the view to refresh everything it shows.
-            Err(RecvError::Lagged(_)) => Vec::new(),
-            Err(RecvError::Closed) => return None,
+        let instances = loop {
+            match receiver.recv().await {
+                Ok(event) if event.changes_instances() => break event.instances(),
+                Ok(_) => {}
+                // Too many at once: tell the view to refresh everything it shows.
+                Err(RecvError::Lagged(_)) => break Vec::new(),
+                Err(RecvError::Closed) => return None,
+            }
         };
         let data = serde_json::json!({ "instances": instances }).to_string();
         Some((Ok(Event::default().event("changed").data(data)), receiver))

@@ -3,6 +3,7 @@
 //! the request, call one method of the request's [`Service`](crate::service::Service) and shape
 //! the answer. The web UI is wired in [`crate::web`].
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod error;
@@ -45,6 +46,7 @@ pub fn router(core: Core) -> Router {
         .merge(jobs::routes())
         .merge(people::routes())
         .merge(audit::routes())
+        .merge(alerts::routes())
         .merge(workers::routes())
         .fallback(|| async {
             ApiError(AppError::not_found("no such API endpoint (see /api/v1/openapi.json)"))

@@ -10,6 +10,7 @@
 //! per concern; the ones only scripts reach (import, snapshots, deleting a node…) are inherent
 //! methods beside them.
 
+mod alerts;
 mod audit;
 pub mod instances;
 mod jobs;

@@ -10,6 +10,7 @@
 //! Work that must see and change the database atomically is a unit of work (a transaction
 //! object: [`OperationTx`], [`DefinitionTx`], [`ClaimTx`]) that the caller drives and commits.
 
+pub mod alerts;
 mod audit;
 pub mod counts;
 mod definitions;
@@ -30,6 +31,7 @@ use app::error::AppError;
 use app::reason::{Reason, Thing};
 use chrono::{DateTime, Utc};
 
+pub use alerts::{AlertStore, AlertTx, WatchTx};
 pub use audit::{AuditEntry, AuditStore};
 pub use counts::{CountMismatch, CountStore};
 pub use definitions::WorkflowGraph;
@@ -99,7 +101,8 @@ impl From<StoreError> for AppError {
 /// Everything one database offers.
 #[async_trait::async_trait]
 pub trait Database:
-    CountStore
+    AlertStore
+    + CountStore
     + DefinitionStore
     + InstanceStore
     + SchedulingStore
@@ -162,6 +165,8 @@ pub(crate) enum WriteLock<'a> {
     Definitions,
     /// Claiming slots of one resource group.
     Group(&'a str),
+    /// Changing alert rules, firing alerts, recording deliveries.
+    Alerts,
 }
 
 /// A cheap handle to the database (clone it freely).

@@ -104,6 +104,12 @@ pub(crate) mod dialect {
                     .execute(&mut *tx)
                     .await?;
             }
+            WriteLock::Alerts => {
+                sqlx::query("SELECT pg_advisory_xact_lock($1, 3)")
+                    .bind(NAMESPACE)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             WriteLock::Group(group) => {
                 sqlx::query("SELECT pg_advisory_xact_lock($1 + 1, hashtext($2))")
                     .bind(NAMESPACE)

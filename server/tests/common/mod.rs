@@ -243,6 +243,11 @@ pub async fn add_user(server: &Server, name: &str, password: &str, role: Role) {
 /// directory, with no account yet; `extra` are more command-line flags.
 pub async fn start_server(clock: SharedClock, extra: &[&str]) -> (Server, TempDir) {
     let dir = tempfile::tempdir().unwrap();
+    (start_server_in(&dir, clock, extra).await, dir)
+}
+
+/// [`start_server`] on the data directory (and database) of an earlier one: a restart.
+pub async fn start_server_in(dir: &TempDir, clock: SharedClock, extra: &[&str]) -> Server {
     let url = database_url(dir.path());
     let mut args = vec![
         "nightshift",
@@ -259,7 +264,7 @@ pub async fn start_server(clock: SharedClock, extra: &[&str]) -> (Server, TempDi
     ];
     args.extend_from_slice(extra);
     let cli = server::config::Cli::parse_from(args);
-    (Server::start(&cli.serve, clock).await.unwrap(), dir)
+    Server::start(&cli.serve, clock).await.unwrap()
 }
 
 /// [`start_server`] with an administrator `admin`, and an API client signed in as them.

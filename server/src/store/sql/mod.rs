@@ -6,6 +6,7 @@
 //! `TRUE`/`FALSE`. States and run types are bound as typed values (`sqlx::Type`, TEXT columns),
 //! timestamps are integer milliseconds, dates `YYYY-MM-DD` text.
 
+mod alerts;
 mod audit;
 mod counts;
 mod definitions;

@@ -137,6 +137,30 @@ impl ClaimRow {
     }
 }
 
+/// Journals the ends that changed their instance (`rows`: id, attempt, new state) for the alert
+/// watcher, in the transaction that records them.
+async fn record_ends(
+    tx: &mut Transaction<'static, Db>,
+    finished: &[FinishedAttempt],
+    rows: &[(i64, i64, InstanceState)],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut query = QueryBuilder::<Db>::new(
+        "INSERT INTO attempt_ends (instance_id, attempt, failed, state, at) ",
+    );
+    query.push_values(rows, |mut row, (id, attempt, state)| {
+        let end =
+            finished.iter().find(|f| f.instance_id.0 == *id && i64::from(f.attempt) == *attempt);
+        let failed = end.is_some_and(|f| matches!(f.outcome, Outcome::Failed { .. }));
+        let at = end.map(|f| to_ms(f.at)).unwrap_or_default();
+        row.push_bind(*id).push_bind(*attempt).push_bind(failed).push_bind(*state).push_bind(at);
+    });
+    query.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl SchedulingStore for SqlStore {
     async fn promote_all(&self, now: DateTime<Utc>) -> Result<u64> {
@@ -265,6 +289,7 @@ impl SchedulingStore for SqlStore {
                 .push(" RETURNING instances.id, instances.attempt, instances.state");
             let rows: Vec<(i64, i64, InstanceState)> =
                 query.build_query_as().fetch_all(&mut *tx).await?;
+            record_ends(&mut tx, chunk, &rows).await?;
             for (id, attempt, state) in rows {
                 states.insert((id, attempt as i32), state);
             }

@@ -1,0 +1,300 @@
+//! The alert watcher (every scheduler runs one): matches the ends of attempts the recorder
+//! journaled against the rules, looks for runs that take too long and run dates whose deadline
+//! passed, records what fired (once per event, folded within a rule's cooldown) with one pending
+//! delivery per channel, and sends the due deliveries, trying again with backoff until they
+//! arrive. Everything it decides is in [`matching`]; everything it remembers is in the database,
+//! so a restart loses nothing and a second scheduler sends nothing twice.
+
+pub mod matching;
+pub mod send;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::alerts::{AlertEvent, AlertRule};
+use app::model::Instance;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{Engine, EngineEvent};
+use crate::store::alerts::{DeliveryResult, DueDelivery, NewAlert, Watched, WatchedRule};
+use crate::store::{Result, Store};
+use send::Sender;
+pub use send::SmtpConfig;
+
+/// How the watcher is set up (`nightshift serve` flags).
+#[derive(Debug, Clone)]
+pub struct AlertConfig {
+    /// Where people open an instance: the start of the links in alerts (`--public-url`).
+    pub public_url: String,
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// The most ends of attempts matched in one pass, and deliveries sent at once.
+const BATCH: u32 = 500;
+const SENDS: u32 = 20;
+/// The most instances one rule fires about in one check (a deadline over a whole project).
+const MAX_PER_CHECK: u32 = 1000;
+/// How long a process may take to send what it claimed before another one may.
+const CLAIM: chrono::Duration = chrono::Duration::minutes(2);
+/// How often the watcher looks, besides when it hears that an attempt ended.
+const POLL: Duration = Duration::from_secs(1);
+
+pub struct Watcher {
+    store: Store,
+    engine: Engine,
+    tz: Tz,
+    public_url: String,
+    sender: Arc<Sender>,
+    /// This process, as the claimant of deliveries.
+    me: String,
+}
+
+impl Watcher {
+    pub fn new(engine: &Engine, config: &AlertConfig) -> std::result::Result<Watcher, String> {
+        Ok(Watcher {
+            store: engine.store().clone(),
+            engine: engine.clone(),
+            tz: engine.config().tz,
+            public_url: config.public_url.trim_end_matches('/').to_string(),
+            sender: Arc::new(Sender::new(config.smtp.as_ref())?),
+            me: crate::engine::bus::process_id(&engine.config().host),
+        })
+    }
+
+    /// Watches until the server stops.
+    pub async fn run(self, cancel: CancellationToken) {
+        let mut events = self.engine.subscribe();
+        loop {
+            if let Err(error) = self.pass().await {
+                tracing::error!(%error, "the alert watcher failed; trying again");
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                heard = events.recv() => {
+                    // No sender any more (the engine is going away): fall back to the poll.
+                    if matches!(heard, Err(RecvError::Closed)) {
+                        tokio::time::sleep(POLL).await;
+                    }
+                }
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// One look at everything: new ends of attempts, slow runs, passed deadlines, due
+    /// deliveries.
+    pub async fn pass(&self) -> Result<()> {
+        let now = self.engine.clock().now();
+        let ends = self.store.attempt_ends(BATCH).await?;
+        let rules = self.store.alert_rules().await?;
+        if !ends.is_empty() {
+            let mut fired = Vec::new();
+            for end in &ends {
+                for watched in rules.iter().filter(|w| matching::fires_on(&w.rule, end)) {
+                    fired.push(self.alert(&watched.rule, &end.instance, end.attempt, end.at));
+                }
+            }
+            let seqs: Vec<i64> = ends.iter().map(|e| e.seq).collect();
+            self.fire(fired, &seqs, &[], now).await?;
+        }
+        self.check_times(&rules, now).await?;
+        self.deliver(now).await
+    }
+
+    /// Runs that take too long, and run dates whose deadline passed.
+    async fn check_times(&self, rules: &[WatchedRule], now: DateTime<Utc>) -> Result<()> {
+        let slow: Vec<&AlertRule> = rules
+            .iter()
+            .map(|w| &w.rule)
+            .filter(|r| r.event == AlertEvent::RunningLongerThan)
+            .collect();
+        let mut fired = Vec::new();
+        if let Some(shortest) = slow.iter().filter_map(|r| r.minutes).min() {
+            let running = self
+                .store
+                .running_since(now - chrono::Duration::minutes(shortest.into()), 10_000)
+                .await?;
+            for rule in slow {
+                let limit = chrono::Duration::minutes(rule.minutes.unwrap_or(0).into());
+                for instance in running.iter().filter(|i| {
+                    matching::watches(rule, i) && i.started_at.is_some_and(|s| s + limit <= now)
+                }) {
+                    fired.push(self.alert(rule, instance, instance.attempt, now));
+                }
+            }
+        }
+        let mut checked = Vec::new();
+        for watched in rules.iter().filter(|w| w.rule.event == AlertEvent::NotFinishedBy) {
+            let rule = &watched.rule;
+            let Some(at) = rule.at.as_deref().and_then(|at| app::alerts::parse_hhmm("at", at).ok())
+            else {
+                continue;
+            };
+            let due = matching::deadlines(at, self.tz, watched.checked_until, now);
+            if due.is_empty() {
+                continue;
+            }
+            let scope = Watched {
+                workflow: rule.workflow.as_deref(),
+                node: rule.node.as_deref(),
+                owner: rule.owner.as_deref(),
+            };
+            for (run_date, deadline) in due {
+                for instance in self.store.unfinished(run_date, scope, MAX_PER_CHECK).await? {
+                    if matching::watches(rule, &instance) {
+                        fired.push(self.alert(rule, &instance, 0, deadline));
+                    }
+                }
+            }
+            checked.push(rule.id);
+        }
+        if fired.is_empty() && checked.is_empty() {
+            return Ok(());
+        }
+        // Alerts of slow runs are looked for every pass: only new ones open a write.
+        let keys: Vec<String> = fired.iter().map(|f| f.key.clone()).collect();
+        let known: HashSet<String> = self.store.fired(&keys).await?.into_iter().collect();
+        fired.retain(|f| !known.contains(&f.key));
+        if fired.is_empty() && checked.is_empty() {
+            return Ok(());
+        }
+        self.fire(fired, &[], &checked, now).await
+    }
+
+    /// An alert of `rule` about `instance` (not yet folded or recorded).
+    fn alert(
+        &self,
+        rule: &AlertRule,
+        instance: &Instance,
+        attempt: i32,
+        at: DateTime<Utc>,
+    ) -> Fired {
+        let payload = json!({
+            "rule": rule.name,
+            "rule_id": rule.id,
+            "event": rule.event.as_str(),
+            "instance": {
+                "id": instance.id.0,
+                "node": instance.node,
+                "workflow": instance.workflow,
+                "owner": instance.owner,
+                "state": instance.state.as_str(),
+                "run_type": instance.run_type.as_str(),
+                "bizdate": instance.bizdate.to_string(),
+                "run_date": instance.run_date.to_string(),
+                "attempt": instance.attempt,
+                "reason": instance.reason,
+                "url": format!("{}/instances/{}", self.public_url, instance.id.0),
+            },
+            "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        Fired {
+            key: matching::key(rule.id, instance.id.0, attempt, rule.event),
+            rule: rule.clone(),
+            instance: instance.clone(),
+            attempt,
+            payload: payload.to_string(),
+        }
+    }
+
+    /// Records what fired (each key once; folded within its rule's cooldown), forgets the ends
+    /// it came from and moves the deadline watermarks, in one transaction.
+    async fn fire(
+        &self,
+        fired: Vec<Fired>,
+        seqs: &[i64],
+        checked: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.store.begin_alerts().await?;
+        let mut recorded = 0;
+        for f in &fired {
+            let last = tx.last_sent(f.rule.id).await?;
+            let alert = NewAlert {
+                key: f.key.clone(),
+                rule_id: Some(f.rule.id),
+                rule: &f.rule.name,
+                baseline: None,
+                event: f.rule.event,
+                instance_id: Some(f.instance.id),
+                node: Some(&f.instance.node),
+                run_date: Some(f.instance.run_date),
+                attempt: (f.attempt > 0).then_some(f.attempt),
+                folded: matching::folded(f.rule.cooldown_mins, last, now),
+                payload: f.payload.clone(),
+                channels: &f.rule.channels,
+                at: now,
+            };
+            if tx.fire(&alert).await?.is_some() {
+                recorded += 1;
+            }
+        }
+        tx.forget_ends(seqs).await?;
+        for rule in checked {
+            tx.checked(*rule, now).await?;
+        }
+        tx.commit().await?;
+        if recorded > 0 {
+            tracing::info!(alerts = recorded, "alerts fired");
+        }
+        Ok(())
+    }
+
+    /// Sends what is due, all at once, and records how each went.
+    async fn deliver(&self, now: DateTime<Utc>) -> Result<()> {
+        if self.store.next_delivery_at().await?.is_none_or(|at| at > now) {
+            return Ok(());
+        }
+        let due = self.store.claim_deliveries(&self.me, now, now + CLAIM, SENDS).await?;
+        let sends = due.into_iter().map(|delivery| {
+            let sender = self.sender.clone();
+            async move {
+                let outcome = sender.send(&delivery).await;
+                (delivery, outcome)
+            }
+        });
+        for (delivery, outcome) in futures_util::future::join_all(sends).await {
+            let now = self.engine.clock().now();
+            let result = match outcome {
+                Ok(()) => DeliveryResult::Delivered,
+                Err(failure) => match failure
+                    .retry
+                    .then(|| matching::retry_at(delivery.tries + 1, delivery.fired_at, now))
+                    .flatten()
+                {
+                    Some(at) => DeliveryResult::RetryAt { at, error: failure.error },
+                    None => DeliveryResult::GaveUp { error: failure.error },
+                },
+            };
+            self.store.finish_delivery(delivery.id, &result, now).await?;
+            self.announce(&delivery, &result);
+        }
+        Ok(())
+    }
+
+    fn announce(&self, delivery: &DueDelivery, result: &DeliveryResult) {
+        let outcome = match result {
+            DeliveryResult::Delivered => "delivered",
+            DeliveryResult::RetryAt { .. } => "retry",
+            DeliveryResult::GaveUp { .. } => "failed",
+        };
+        self.engine.announce(EngineEvent::AlertDelivery {
+            channel: delivery.channel.kind().to_string(),
+            outcome: outcome.to_string(),
+        });
+    }
+}
+
+/// An alert about to be recorded.
+struct Fired {
+    key: String,
+    rule: AlertRule,
+    instance: Instance,
+    attempt: i32,
+    payload: String,
+}

@@ -1,0 +1,577 @@
+//! Alert rules, the journal of attempt ends, alerts and their deliveries (see `store::alerts`).
+
+use app::alerts::{Alert, AlertEvent, AlertRule, AlertRuleSpec, AlertStatus, Channel, Delivery};
+use app::model::{Instance, InstanceId, InstanceState};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{QueryBuilder, Transaction};
+
+use super::audit::insert_audit;
+use super::rows::{INSTANCE_COLUMNS, InstanceRow};
+use super::scheduling::literal;
+use super::{Conn, Db, SqlStore, push_in};
+use crate::store::alerts::{
+    AlertFilter, AlertStore, AlertTx, AttemptEnd, DeliveryResult, DueDelivery, NewAlert, WatchTx,
+    Watched, WatchedRule,
+};
+use crate::store::{AuditEntry, Result, StoreError, WriteLock, from_ms, to_ms};
+
+const RULE_COLUMNS: &str = "id, name, workflow, node, owner, event, at, minutes, channels, \
+    cooldown_mins, created_by, created_at, updated_at, checked_until";
+
+/// The most rules read at once (the watcher reads them all every pass).
+const MAX_RULES: i64 = 10_000;
+
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    id: i64,
+    name: String,
+    workflow: Option<String>,
+    node: Option<String>,
+    owner: Option<String>,
+    event: String,
+    at: Option<String>,
+    minutes: Option<i64>,
+    channels: String,
+    cooldown_mins: i64,
+    created_by: String,
+    created_at: i64,
+    updated_at: i64,
+    checked_until: i64,
+}
+
+fn event(value: &str) -> Result<AlertEvent> {
+    AlertEvent::parse(value).ok_or_else(|| StoreError::Corrupt(format!("alert event '{value}'")))
+}
+
+fn channels(value: &str) -> Result<Vec<Channel>> {
+    serde_json::from_str(value).map_err(|_| StoreError::Corrupt("alert channels".into()))
+}
+
+fn status(value: &str) -> Result<AlertStatus> {
+    AlertStatus::parse(value).ok_or_else(|| StoreError::Corrupt(format!("alert status '{value}'")))
+}
+
+impl RuleRow {
+    fn into_watched(self) -> Result<WatchedRule> {
+        Ok(WatchedRule {
+            checked_until: from_ms(self.checked_until),
+            rule: AlertRule {
+                id: self.id,
+                name: self.name,
+                workflow: self.workflow,
+                node: self.node,
+                owner: self.owner,
+                event: event(&self.event)?,
+                at: self.at,
+                minutes: self.minutes.map(|m| m as u32),
+                channels: channels(&self.channels)?,
+                cooldown_mins: self.cooldown_mins as u32,
+                created_by: self.created_by,
+                created_at: from_ms(self.created_at),
+                updated_at: from_ms(self.updated_at),
+            },
+        })
+    }
+}
+
+async fn rule_by_id(conn: &mut Conn, id: i64) -> Result<Option<AlertRule>> {
+    let row: Option<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {RULE_COLUMNS} FROM alert_rules WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| r.into_watched().map(|w| w.rule)).transpose()
+}
+
+fn channels_json(spec: &AlertRuleSpec) -> String {
+    serde_json::to_string(&spec.channels).expect("channels serialize")
+}
+
+/// An instance row followed by the columns of a query's own.
+#[derive(sqlx::FromRow)]
+struct EndRow {
+    seq: i64,
+    end_attempt: i64,
+    failed: bool,
+    end_state: InstanceState,
+    previous_failed: bool,
+    end_at: i64,
+    #[sqlx(flatten)]
+    instance: InstanceRow,
+}
+
+async fn instances(read: &sqlx::Pool<Db>, mut query: QueryBuilder<Db>) -> Result<Vec<Instance>> {
+    let rows: Vec<InstanceRow> = query.build_query_as().fetch_all(read).await?;
+    rows.into_iter().map(Instance::try_from).collect()
+}
+
+#[async_trait::async_trait]
+impl AlertStore for SqlStore {
+    async fn alert_rules(&self) -> Result<Vec<WatchedRule>> {
+        let rows: Vec<RuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RULE_COLUMNS} FROM alert_rules ORDER BY id LIMIT {MAX_RULES}"
+        )))
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter().map(RuleRow::into_watched).collect()
+    }
+
+    async fn alert_rule(&self, id: i64) -> Result<Option<AlertRule>> {
+        let mut conn = self.read.acquire().await?;
+        rule_by_id(&mut conn, id).await
+    }
+
+    async fn begin_watch(&self) -> Result<Box<dyn WatchTx>> {
+        let tx = self.begin(WriteLock::Alerts).await?;
+        Ok(Box::new(SqlWatch { tx }))
+    }
+
+    async fn attempt_ends(&self, limit: u32) -> Result<Vec<AttemptEnd>> {
+        let rows: Vec<EndRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT e.id AS seq, e.attempt AS end_attempt, e.failed, e.state AS end_state, \
+               e.at AS end_at, EXISTS (SELECT 1 FROM attempts p WHERE p.instance_id = \
+                 e.instance_id AND p.attempt = e.attempt - 1 AND p.outcome = 'failed') \
+                 AS previous_failed, {INSTANCE_COLUMNS} \
+             FROM attempt_ends e JOIN instances i ON i.id = e.instance_id \
+               JOIN nodes n ON n.id = i.node_id \
+             ORDER BY e.id LIMIT $1"
+        )))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(AttemptEnd {
+                    seq: row.seq,
+                    attempt: row.end_attempt as i32,
+                    failed: row.failed,
+                    state: row.end_state,
+                    previous_failed: row.previous_failed,
+                    at: from_ms(row.end_at),
+                    instance: Instance::try_from(row.instance)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn running_since(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Instance>> {
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id \
+             WHERE i.state = {} AND i.started_at <= ",
+            literal(InstanceState::Running)
+        ));
+        query.push_bind(to_ms(before)).push(" ORDER BY i.id LIMIT ").push_bind(i64::from(limit));
+        instances(&self.read, query).await
+    }
+
+    async fn unfinished(
+        &self,
+        run_date: NaiveDate,
+        watched: Watched<'_>,
+        limit: u32,
+    ) -> Result<Vec<Instance>> {
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id \
+             WHERE i.run_type = 'cycle' AND i.state <> {} AND i.run_date = ",
+            literal(InstanceState::Success)
+        ));
+        query.push_bind(run_date.to_string());
+        for (column, value) in [
+            ("i.workflow", watched.workflow),
+            ("i.node_name", watched.node),
+            ("i.owner", watched.owner),
+        ] {
+            if let Some(value) = value {
+                query.push(format!(" AND {column} = ")).push_bind(value.to_string());
+            }
+        }
+        query.push(" ORDER BY i.id LIMIT ").push_bind(i64::from(limit));
+        instances(&self.read, query).await
+    }
+
+    async fn fired(&self, keys: &[String]) -> Result<Vec<String>> {
+        let mut known = Vec::new();
+        for chunk in keys.chunks(super::CHUNK) {
+            let mut query = QueryBuilder::<Db>::new("SELECT key FROM alerts WHERE key");
+            push_in(&mut query, chunk.iter().cloned());
+            known.extend(query.build_query_scalar::<String>().fetch_all(&self.read).await?);
+        }
+        Ok(known)
+    }
+
+    async fn begin_alerts(&self) -> Result<Box<dyn AlertTx>> {
+        let tx = self.begin(WriteLock::Alerts).await?;
+        Ok(Box::new(SqlAlerts { tx }))
+    }
+
+    async fn claim_deliveries(
+        &self,
+        by: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>> {
+        // The outer conditions repeat the inner ones: a process that lost the race for a row
+        // (PostgreSQL re-reads it after the winner commits) finds it taken and leaves it.
+        let free = "status = 'pending' AND next_at <= $2 \
+                    AND (claimed_until IS NULL OR claimed_until < $2)";
+        let claimed: Vec<(i64, i64, String, String, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE alert_deliveries SET claimed_by = $1, claimed_until = $3 \
+                 WHERE id IN (SELECT id FROM alert_deliveries WHERE {free} \
+                   ORDER BY next_at LIMIT $4) AND {free} \
+                 RETURNING id, alert_id, channel, target, tries"
+            )))
+            .bind(by)
+            .bind(to_ms(now))
+            .bind(to_ms(until))
+            .bind(i64::from(limit))
+            .fetch_all(&self.write)
+            .await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Db>::new(
+            "SELECT id, fired_at, rule, event, payload FROM alerts WHERE id",
+        );
+        push_in(&mut query, claimed.iter().map(|c| c.1));
+        let alerts: Vec<(i64, i64, String, String, String)> =
+            query.build_query_as().fetch_all(&self.write).await?;
+        claimed
+            .into_iter()
+            .filter_map(|(id, alert_id, kind, target, tries)| {
+                let (_, fired_at, rule, event_name, payload) =
+                    alerts.iter().find(|a| a.0 == alert_id)?.clone();
+                Some((id, alert_id, kind, target, tries, fired_at, rule, event_name, payload))
+            })
+            .map(|(id, alert_id, kind, target, tries, fired_at, rule, event_name, payload)| {
+                Ok(DueDelivery {
+                    id,
+                    alert_id,
+                    channel: channel(&kind, target)?,
+                    tries: tries as u32,
+                    fired_at: from_ms(fired_at),
+                    rule,
+                    event: event(&event_name)?,
+                    payload,
+                })
+            })
+            .collect()
+    }
+
+    async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_at) FROM alert_deliveries WHERE status = 'pending'",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(next.map(from_ms))
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        result: &DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin(WriteLock::Alerts).await?;
+        let (status, next_at, error, delivered_at) = match result {
+            DeliveryResult::Delivered => ("delivered", None, None, Some(to_ms(now))),
+            DeliveryResult::RetryAt { at, error } => {
+                ("pending", Some(to_ms(*at)), Some(error.as_str()), None)
+            }
+            DeliveryResult::GaveUp { error } => ("failed", None, Some(error.as_str()), None),
+        };
+        sqlx::query(
+            "UPDATE alert_deliveries SET status = $2, tries = tries + 1, \
+               next_at = COALESCE($3, next_at), last_error = $4, delivered_at = $5, \
+               claimed_by = NULL, claimed_until = NULL \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(next_at)
+        .bind(error)
+        .bind(delivered_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE alerts SET status = CASE \
+               WHEN EXISTS (SELECT 1 FROM alert_deliveries d \
+                 WHERE d.alert_id = alerts.id AND d.status = 'pending') THEN 'pending' \
+               WHEN EXISTS (SELECT 1 FROM alert_deliveries d \
+                 WHERE d.alert_id = alerts.id AND d.status = 'failed') THEN 'failed' \
+               ELSE 'delivered' END \
+             WHERE id = (SELECT alert_id FROM alert_deliveries WHERE id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_alerts(&self, filter: &AlertFilter) -> Result<(Vec<Alert>, bool)> {
+        let mut query = QueryBuilder::<Db>::new(
+            "SELECT id, rule_id, rule, baseline, event, instance_id, node, run_date, attempt, \
+             fired_at, status FROM alerts WHERE TRUE",
+        );
+        if let Some(rule) = filter.rule {
+            query.push(" AND rule_id = ").push_bind(rule);
+        }
+        if let Some(instance) = filter.instance {
+            query.push(" AND instance_id = ").push_bind(instance.0);
+        }
+        if let Some(status) = filter.status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(before) = filter.before {
+            query.push(" AND id < ").push_bind(before);
+        }
+        query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
+        type Row = (
+            i64,
+            Option<i64>,
+            String,
+            Option<String>,
+            String,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            i64,
+            String,
+        );
+        let mut rows: Vec<Row> = query.build_query_as().fetch_all(&self.read).await?;
+        let more = rows.len() > filter.limit as usize;
+        rows.truncate(filter.limit as usize);
+        let mut deliveries: Vec<(i64, Delivery)> = Vec::new();
+        if !rows.is_empty() {
+            let mut query = QueryBuilder::<Db>::new(
+                "SELECT alert_id, channel, target, status, tries, last_error, next_at, \
+                 delivered_at FROM alert_deliveries WHERE alert_id",
+            );
+            push_in(&mut query, rows.iter().map(|r| r.0));
+            query.push(" ORDER BY id");
+            type DeliveryRow = (i64, String, String, String, i64, Option<String>, i64, Option<i64>);
+            let found: Vec<DeliveryRow> = query.build_query_as().fetch_all(&self.read).await?;
+            for (alert, kind, target, state, tries, last_error, next_at, delivered_at) in found {
+                let status = status(&state)?;
+                deliveries.push((
+                    alert,
+                    Delivery {
+                        channel: channel(&kind, target)?,
+                        status,
+                        tries: tries as u32,
+                        last_error,
+                        next_try_at: (status == AlertStatus::Pending).then(|| from_ms(next_at)),
+                        delivered_at: delivered_at.map(from_ms),
+                    },
+                ));
+            }
+        }
+        let alerts = rows
+            .into_iter()
+            .map(|row| {
+                let (id, rule_id, rule, baseline, event_name, instance, node, run_date) =
+                    (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7);
+                Ok(Alert {
+                    id,
+                    rule_id,
+                    rule,
+                    baseline,
+                    event: event(&event_name)?,
+                    instance_id: instance.map(InstanceId),
+                    node,
+                    run_date,
+                    attempt: row.8.map(|a| a as i32),
+                    fired_at: from_ms(row.9),
+                    status: status(&row.10)?,
+                    deliveries: deliveries
+                        .iter()
+                        .filter(|(alert, _)| *alert == id)
+                        .map(|(_, d)| d.clone())
+                        .collect(),
+                })
+            })
+            .collect::<Result<Vec<Alert>>>()?;
+        Ok((alerts, more))
+    }
+}
+
+fn channel(kind: &str, target: String) -> Result<Channel> {
+    match kind {
+        "webhook" => Ok(Channel::Webhook(target)),
+        "email" => Ok(Channel::Email(target)),
+        other => Err(StoreError::Corrupt(format!("alert channel '{other}'"))),
+    }
+}
+
+struct SqlWatch {
+    tx: Transaction<'static, Db>,
+}
+
+#[async_trait::async_trait]
+impl WatchTx for SqlWatch {
+    async fn rule(&mut self, id: i64) -> Result<Option<AlertRule>> {
+        rule_by_id(&mut self.tx, id).await
+    }
+
+    async fn insert_rule(
+        &mut self,
+        spec: &AlertRuleSpec,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AlertRule> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO alert_rules (name, workflow, node, owner, event, at, minutes, channels, \
+               cooldown_mins, created_by, created_at, updated_at, checked_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING id",
+        )
+        .bind(&spec.name)
+        .bind(&spec.workflow)
+        .bind(&spec.node)
+        .bind(&spec.owner)
+        .bind(spec.event.as_str())
+        .bind(&spec.at)
+        .bind(spec.minutes.map(i64::from))
+        .bind(channels_json(spec))
+        .bind(i64::from(spec.cooldown_mins.unwrap_or(0)))
+        .bind(by)
+        .bind(to_ms(now))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        rule_by_id(&mut self.tx, id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a rule just saved is gone".into()))
+    }
+
+    async fn update_rule(
+        &mut self,
+        id: i64,
+        spec: &AlertRuleSpec,
+        now: DateTime<Utc>,
+    ) -> Result<AlertRule> {
+        sqlx::query(
+            "UPDATE alert_rules SET name = $2, workflow = $3, node = $4, owner = $5, event = $6, \
+               at = $7, minutes = $8, channels = $9, cooldown_mins = $10, updated_at = $11, \
+               checked_until = CASE WHEN event = $6 AND COALESCE(at, '') = COALESCE($7, '') \
+                 THEN checked_until ELSE $11 END \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&spec.name)
+        .bind(&spec.workflow)
+        .bind(&spec.node)
+        .bind(&spec.owner)
+        .bind(spec.event.as_str())
+        .bind(&spec.at)
+        .bind(spec.minutes.map(i64::from))
+        .bind(channels_json(spec))
+        .bind(i64::from(spec.cooldown_mins.unwrap_or(0)))
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        rule_by_id(&mut self.tx, id)
+            .await?
+            .ok_or_else(|| StoreError::Missing { what: "alert rule", name: id.to_string() })
+    }
+
+    async fn delete_rule(&mut self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM alert_rules WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<i64> {
+        insert_audit(&mut self.tx, entry).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+struct SqlAlerts {
+    tx: Transaction<'static, Db>,
+}
+
+#[async_trait::async_trait]
+impl AlertTx for SqlAlerts {
+    async fn last_sent(&mut self, rule_id: i64) -> Result<Option<DateTime<Utc>>> {
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(fired_at) FROM alerts WHERE rule_id = $1 AND status <> 'folded'",
+        )
+        .bind(rule_id)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(last.map(from_ms))
+    }
+
+    async fn fire(&mut self, alert: &NewAlert<'_>) -> Result<Option<i64>> {
+        let status = if alert.folded { "folded" } else { "pending" };
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO alerts (key, rule_id, rule, baseline, event, instance_id, node, \
+               run_date, attempt, fired_at, status, payload) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (key) DO NOTHING RETURNING id",
+        )
+        .bind(&alert.key)
+        .bind(alert.rule_id)
+        .bind(alert.rule)
+        .bind(alert.baseline)
+        .bind(alert.event.as_str())
+        .bind(alert.instance_id.map(|i| i.0))
+        .bind(alert.node)
+        .bind(alert.run_date.map(|d| d.to_string()))
+        .bind(alert.attempt.map(i64::from))
+        .bind(to_ms(alert.at))
+        .bind(status)
+        .bind(&alert.payload)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let Some(id) = id else { return Ok(None) };
+        if !alert.folded && !alert.channels.is_empty() {
+            let mut query = QueryBuilder::<Db>::new(
+                "INSERT INTO alert_deliveries (alert_id, channel, target, status, tries, next_at) ",
+            );
+            query.push_values(alert.channels, |mut row, channel| {
+                row.push_bind(id)
+                    .push_bind(channel.kind())
+                    .push_bind(channel.target().to_string())
+                    .push_bind("pending")
+                    .push_bind(0_i64)
+                    .push_bind(to_ms(alert.at));
+            });
+            query.build().execute(&mut *self.tx).await?;
+        }
+        Ok(Some(id))
+    }
+
+    async fn forget_ends(&mut self, seqs: &[i64]) -> Result<()> {
+        for chunk in seqs.chunks(super::CHUNK) {
+            let mut query = QueryBuilder::<Db>::new("DELETE FROM attempt_ends WHERE id");
+            push_in(&mut query, chunk.iter().copied());
+            query.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn checked(&mut self, rule_id: i64, until: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE alert_rules SET checked_until = $2 WHERE id = $1")
+            .bind(rule_id)
+            .bind(to_ms(until))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
