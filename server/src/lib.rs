@@ -11,6 +11,7 @@ pub mod explain;
 pub mod http;
 pub mod limits;
 pub mod logs;
+pub mod metrics;
 pub mod serve;
 pub mod service;
 pub mod store;

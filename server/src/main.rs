@@ -61,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Snapshot(args) => {
             let store = Store::open(&args.common.store_options()).await?;
+            let began = std::time::Instant::now();
             let created = server::engine::snapshot::generate(
                 &store,
                 args.common.timezone,
@@ -69,8 +70,12 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
             // Running servers hear of it at once (on a shared database; else within seconds).
-            let made =
-                server::engine::EngineEvent::SnapshotMade { run_date: args.run_date, created };
+            let millis = began.elapsed().as_millis() as u64;
+            let made = server::engine::EngineEvent::SnapshotMade {
+                run_date: args.run_date,
+                created,
+                millis,
+            };
             server::engine::bus::tell(&store, made).await?;
             println!("run date {}: {created} instances created", args.run_date);
         }

@@ -207,9 +207,17 @@ async fn serve_http(
     let options = crate::web::leptos_options(&args.site_root, addr);
     let core =
         Core { engine: engine.clone(), auth: auth.clone(), demo: args.demo, limits: args.limits() };
+    let metrics = crate::metrics::Metrics::new(engine.clone(), args.metrics_public);
+    let http = TaskTracker::new();
+    http.spawn(metrics.clone().listen(cancel.clone()));
+    let scrape = axum::Router::new()
+        .route("/metrics", axum::routing::get(crate::metrics::serve))
+        .with_state(metrics.clone());
     let app = axum::Router::new()
         .nest("/api/v1", crate::http::router(core.clone()))
+        .merge(scrape)
         .merge(crate::web::router(core, options))
+        .layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::time_requests))
         .layer(axum::middleware::from_fn_with_state(auth.clone(), crate::http::language::language))
         .layer(axum::middleware::from_fn_with_state(auth.clone(), crate::http::auth::authenticate))
         .layer(axum::middleware::from_fn(crate::http::guard::secure_response))
@@ -219,7 +227,6 @@ async fn serve_http(
         ))
         .into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = cancel.clone();
-    let http = TaskTracker::new();
     http.spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             shutdown.cancelled().await;

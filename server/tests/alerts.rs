@@ -491,3 +491,72 @@ async fn bad_rules_are_refused_field_by_field_and_nothing_is_saved() {
         trail["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["alert_rule.delete", "alert_rule.update", "alert_rule.create"]);
 }
+
+#[tokio::test]
+async fn metrics_count_what_happened_and_read_as_prometheus_text() {
+    let clock = clock();
+    let (server, _dir, api) = live_server(clock.clone(), &[]).await;
+    let hook = Receiver::start().await;
+    import(&api, &(node("ok", "true", "") + &node("bad", "exit 2", ""))).await;
+    rule(
+        &api,
+        json!({"name": "r", "node": "bad", "event": "failed",
+        "channels": [{"webhook": hook.url()}]}),
+    )
+    .await;
+    snapshot(&api).await;
+    clock.set(at("01:00:00"));
+    wait_state(&api, "ok", "success").await;
+    wait_state(&api, "bad", "failed").await;
+    eventually("the alert delivered", async || hook.got().pop()).await;
+
+    assert_eq!(Api::anonymous(server.addr).get("/metrics").await.status, 401);
+    let scrape = async || {
+        let response = api.get("/metrics").await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        assert!(response.content_type.starts_with("text/plain"), "{}", response.content_type);
+        let lines = response.body.lines().map(|l| Ok(l.to_string()));
+        prometheus_parse::Scrape::parse(lines).expect("Prometheus text")
+    };
+    let value = |scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]| {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name)
+            .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match &s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => *v,
+                prometheus_parse::Value::Histogram(buckets) => {
+                    buckets.iter().map(|b| b.count).fold(0.0, f64::max)
+                }
+                other => panic!("{name}: {other:?}"),
+            })
+            .sum::<f64>()
+    };
+    // The delivery is counted when its end is heard; wait for that, then read everything.
+    let scraped = eventually("the delivery counted", async || {
+        let scraped = scrape().await;
+        let delivered = [("channel", "webhook"), ("outcome", "delivered")];
+        (value(&scraped, "nightshift_alert_deliveries_total", &delivered) == 1.0).then_some(scraped)
+    })
+    .await;
+    let cycle = |state| [("state", state), ("run_type", "cycle")];
+    assert_eq!(value(&scraped, "nightshift_instances", &cycle("success")), 1.0);
+    assert_eq!(value(&scraped, "nightshift_instances", &cycle("failed")), 1.0);
+    assert_eq!(value(&scraped, "nightshift_instances", &cycle("running")), 0.0);
+    let outcome = |o| [("outcome", o)];
+    assert_eq!(value(&scraped, "nightshift_attempts_total", &outcome("success")), 1.0);
+    assert_eq!(value(&scraped, "nightshift_attempts_total", &outcome("failed")), 1.0);
+    // Histograms: the count of observations (the +Inf bucket).
+    assert_eq!(value(&scraped, "nightshift_dispatch_delay_seconds", &[]), 2.0);
+    assert_eq!(value(&scraped, "nightshift_snapshot_duration_seconds", &[]), 1.0);
+    let route = [("route", "/api/v1/instances")];
+    assert!(value(&scraped, "nightshift_http_request_duration_seconds", &route) >= 1.0);
+    server.stop().await;
+
+    let (public, _dir) = common::start_server(clock.clone(), &["--metrics-public"]).await;
+    let response = Api::anonymous(public.addr).get("/metrics").await;
+    assert_eq!(response.status, 200, "{}", response.body);
+}

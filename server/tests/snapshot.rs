@@ -111,7 +111,8 @@ async fn at_22_30_the_next_day_is_generated() {
     assert!(h.instances_of("n_nightly").await.is_empty());
     h.clock().advance(chrono::Duration::seconds(1));
     let event = next_snapshot(&mut events).await;
-    assert_eq!(event, EngineEvent::SnapshotMade { run_date: date("2026-03-11"), created: 1 });
+    assert!(matches!(event, EngineEvent::SnapshotMade { run_date, created: 1, .. }
+        if run_date == date("2026-03-11")));
     let instance = h.instance("n_nightly").await;
     assert_eq!(instance.run_date, date("2026-03-11"));
     assert_eq!(instance.bizdate, date("2026-03-10"));
@@ -119,7 +120,8 @@ async fn at_22_30_the_next_day_is_generated() {
     // And again the next night.
     h.clock().advance(chrono::Duration::days(1));
     let event = next_snapshot(&mut events).await;
-    assert_eq!(event, EngineEvent::SnapshotMade { run_date: date("2026-03-12"), created: 1 });
+    assert!(matches!(event, EngineEvent::SnapshotMade { run_date, created: 1, .. }
+        if run_date == date("2026-03-12")));
     h.stop().await;
 }
 

@@ -37,7 +37,11 @@ mod tests {
         kinds
             .iter()
             .enumerate()
-            .map(|(i, run_type)| Queued { id: InstanceId(i as i64 + 1), run_type: *run_type })
+            .map(|(i, run_type)| Queued {
+                id: InstanceId(i as i64 + 1),
+                run_type: *run_type,
+                since: chrono::DateTime::default(),
+            })
             .collect()
     }
 

@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn messages_stay_under_the_limit_and_lose_no_event() {
         let many = EngineEvent::Operated { instances: (0..5000).map(InstanceId).collect() };
-        let few = |i| EngineEvent::Started { instances: vec![InstanceId(i)] };
+        let few = |i| EngineEvent::Started { instances: vec![InstanceId(i)], waited_ms: vec![3] };
         let mut events = vec![many];
         events.extend((0..400).map(few));
         let sent = messages("me", events);

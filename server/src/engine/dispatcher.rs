@@ -112,7 +112,11 @@ impl Dispatcher {
             drop(claiming);
             if !started.is_empty() {
                 let instances = started.iter().map(|(c, _)| c.instance_id).collect();
-                self.events.send(EngineEvent::Started { instances });
+                let waited_ms = started
+                    .iter()
+                    .map(|(c, _)| (now - c.queued_since).num_milliseconds().max(0) as u64)
+                    .collect();
+                self.events.send(EngineEvent::Started { instances, waited_ms });
             }
             for (claim, guard) in started {
                 let executor = self.executor.clone();
@@ -151,6 +155,9 @@ impl Dispatcher {
         for claim in &mut claims {
             claim.log_path =
                 logs::attempt_log_path(claim.run_date, claim.instance_id, claim.attempt);
+            if let Some(q) = queued.iter().find(|q| q.id == claim.instance_id) {
+                claim.queued_since = q.since;
+            }
         }
         let attempts: Vec<NewAttempt> = claims
             .iter()

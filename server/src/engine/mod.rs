@@ -64,29 +64,26 @@ pub enum EngineEvent {
     SnapshotMade {
         run_date: NaiveDate,
         created: u64,
+        /// How long making it took.
+        #[serde(default)]
+        millis: u64,
     },
     /// An attempt ended; `state` is the instance's new state (`None` if it had been killed).
-    AttemptFinished {
-        instance: InstanceId,
-        attempt: i32,
-        state: Option<InstanceState>,
-    },
-    /// The dispatcher started these instances.
+    AttemptFinished { instance: InstanceId, attempt: i32, state: Option<InstanceState> },
+    /// The dispatcher started these instances, after they waited this long for a slot (the
+    /// same order; left out when the list is).
     Started {
         instances: Vec<InstanceId>,
+        #[serde(default)]
+        waited_ms: Vec<u64>,
     },
     /// A person changed these instances (empty: possibly many).
-    Operated {
-        instances: Vec<InstanceId>,
-    },
+    Operated { instances: Vec<InstanceId> },
     /// Instances became ready to start (their time came).
     Ready,
     /// An alert's delivery was tried (`channel`: webhook or email; `outcome`: delivered,
     /// retry or failed). Nothing for live views: the metrics count it.
-    AlertDelivery {
-        channel: String,
-        outcome: String,
-    },
+    AlertDelivery { channel: String, outcome: String },
 }
 
 impl EngineEvent {
@@ -97,7 +94,7 @@ impl EngineEvent {
             | EngineEvent::Ready
             | EngineEvent::AlertDelivery { .. } => Vec::new(),
             EngineEvent::AttemptFinished { instance, .. } => vec![*instance],
-            EngineEvent::Started { instances } | EngineEvent::Operated { instances } => {
+            EngineEvent::Started { instances, .. } | EngineEvent::Operated { instances } => {
                 instances.clone()
             }
         }
@@ -111,7 +108,9 @@ impl EngineEvent {
     /// The same event without its list of instances ("possibly many").
     pub fn without_instances(self) -> EngineEvent {
         match self {
-            EngineEvent::Started { .. } => EngineEvent::Started { instances: Vec::new() },
+            EngineEvent::Started { .. } => {
+                EngineEvent::Started { instances: Vec::new(), waited_ms: Vec::new() }
+            }
             EngineEvent::Operated { .. } => EngineEvent::Operated { instances: Vec::new() },
             other => other,
         }
@@ -316,9 +315,11 @@ impl Engine {
     /// Makes the cycle instances of `run_date` now (idempotent) and wakes the dispatcher.
     pub async fn snapshot(&self, run_date: NaiveDate) -> Result<u64> {
         let inner = &self.inner;
+        let began = std::time::Instant::now();
         let created =
             snapshot::generate(&inner.store, inner.config.tz, run_date, inner.clock.now()).await?;
-        inner.events.send(EngineEvent::SnapshotMade { run_date, created });
+        let millis = began.elapsed().as_millis() as u64;
+        inner.events.send(EngineEvent::SnapshotMade { run_date, created, millis });
         self.wake();
         Ok(created)
     }

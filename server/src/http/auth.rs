@@ -37,6 +37,8 @@ enum Area {
     Logout,
     /// The language switch's form: public (the login page has it), checks its CSRF field itself.
     Language,
+    /// `GET /metrics`: decides itself (`--metrics-public`); refusals in the REST shape.
+    Metrics,
     Page,
 }
 
@@ -46,6 +48,7 @@ fn area(path: &str) -> Area {
         "/login" => Area::Login,
         "/logout" => Area::Logout,
         "/language" => Area::Language,
+        "/metrics" => Area::Metrics,
         "/favicon.ico" => Area::Static,
         _ if path.starts_with("/pkg/") => Area::Static,
         _ if path.starts_with("/api/") => Area::Api,
@@ -248,6 +251,7 @@ mod tests {
             ("/login", Area::Login),
             ("/logout", Area::Logout),
             ("/language", Area::Language),
+            ("/metrics", Area::Metrics),
             ("/", Area::Page),
             ("/cycle", Area::Page),
             ("/loginx", Area::Page),

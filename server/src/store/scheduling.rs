@@ -30,6 +30,8 @@ pub struct GroupLoad {
 pub struct Queued {
     pub id: InstanceId,
     pub run_type: RunType,
+    /// Its last change: when it began to wait for a slot (or was last resumed).
+    pub since: DateTime<Utc>,
 }
 
 /// An instance the dispatcher has just moved to running, with what the executor needs.
@@ -49,6 +51,8 @@ pub struct Claim {
     pub planned_at: DateTime<Utc>,
     /// Where the attempt's log goes, relative to the data directory (filled in by the engine).
     pub log_path: String,
+    /// Since when it waited for a slot (filled in by the engine from [`Queued::since`]).
+    pub queued_since: DateTime<Utc>,
 }
 
 /// An attempt to record as started, with its log.

@@ -133,6 +133,7 @@ impl ClaimRow {
             run_date: date(&self.run_date)?,
             planned_at: from_ms(self.planned_at),
             log_path: String::new(),
+            queued_since: from_ms(self.planned_at),
         })
     }
 }
@@ -388,8 +389,8 @@ impl ClaimTx for SqliteClaim {
     }
 
     async fn queued(&mut self, limit: u32) -> Result<Vec<Queued>> {
-        let rows: Vec<(i64, RunType)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT i.id, i.run_type FROM instances i JOIN nodes n ON n.id = i.node_id \
+        let rows: Vec<(i64, RunType, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT i.id, i.run_type, i.updated_at FROM instances i JOIN nodes n ON n.id = i.node_id \
              WHERE i.state = {} AND i.paused = FALSE AND n.resource_group = $1 \
              ORDER BY i.priority, i.ready_at, i.id LIMIT $2",
             literal(WaitingResources)
@@ -398,7 +399,14 @@ impl ClaimTx for SqliteClaim {
         .bind(limit as i64)
         .fetch_all(&mut *self.tx)
         .await?;
-        Ok(rows.into_iter().map(|(id, run_type)| Queued { id: InstanceId(id), run_type }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, run_type, since)| Queued {
+                id: InstanceId(id),
+                run_type,
+                since: from_ms(since),
+            })
+            .collect())
     }
 
     async fn claim(
