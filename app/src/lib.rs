@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod api;
 pub mod audit;
+pub mod baselines;
 pub mod components;
 pub mod error;
 pub mod flow;

@@ -273,6 +273,11 @@ pub enum Reason {
     TooManyBaselineNodes {
         max: usize,
     },
+    /// The run date has no instances of the baseline's nodes (no snapshot yet).
+    BaselineNoInstances {
+        name: String,
+        run_date: String,
+    },
 }
 
 impl Reason {
@@ -285,7 +290,9 @@ impl Reason {
             Selection { refusal: SelectionRefusal::Ineligible { .. } } => ErrorCode::Conflict,
             NotSignedIn | WrongPassword => ErrorCode::Unauthorized,
             TooManyLogins { .. } => ErrorCode::TooManyRequests,
-            NotFound { .. } | NoAttempt { .. } | LogMissing { .. } => ErrorCode::NotFound,
+            NotFound { .. } | NoAttempt { .. } | LogMissing { .. } | BaselineNoInstances { .. } => {
+                ErrorCode::NotFound
+            }
             _ => ErrorCode::BadRequest,
         }
     }
@@ -481,6 +488,9 @@ impl Reason {
             UnknownNode { name, .. } => td_string!(l, errors.not_found.node, name),
             UnknownWorkflow { name } => td_string!(l, errors.not_found.workflow, name),
             TooManyBaselineNodes { max } => td_string!(l, errors.alert.too_many_nodes, max),
+            BaselineNoInstances { name, run_date } => {
+                td_string!(l, errors.alert.no_instances, name, run_date)
+            }
         }
     }
 }

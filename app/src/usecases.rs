@@ -9,6 +9,7 @@ use leptos::prelude::use_context;
 
 use crate::alerts::{AlertPage, AlertQuery, AlertRule, AlertRuleSpec};
 use crate::audit::{AuditDetail, AuditPage, AuditQuery};
+use crate::baselines::{Baseline, BaselineSpec, BaselineStatus};
 use crate::error::AppError;
 use crate::flow::{DefinitionGraph, FlowGraph};
 use crate::jobs::{BackfillRequest, JobCreated, JobPage, JobQuery, TestRequest};
@@ -159,14 +160,36 @@ pub trait Alerts: Send + Sync {
     async fn alerts(&self, query: AlertQuery) -> Result<AlertPage>;
 }
 
+/// Baselines and their predictions.
+#[async_trait::async_trait]
+pub trait Baselines: Send + Sync {
+    async fn baselines(&self) -> Result<Vec<Baseline>>;
+
+    async fn baseline(&self, name: String) -> Result<Baseline>;
+
+    async fn create_baseline(&self, spec: Input<BaselineSpec>) -> Result<Baseline>;
+
+    /// Replaces a baseline's nodes, commitment, margin and channels.
+    async fn put_baseline(&self, name: String, spec: Input<BaselineSpec>) -> Result<Baseline>;
+
+    async fn delete_baseline(&self, name: String) -> Result<()>;
+
+    /// Where it stands for a run date (default: today in the project time zone).
+    async fn baseline_status(
+        &self,
+        name: String,
+        run_date: Option<chrono::NaiveDate>,
+    ) -> Result<BaselineStatus>;
+}
+
 /// Every use case of the UI.
 pub trait UseCases:
-    Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes + Alerts
+    Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes + Alerts + Baselines
 {
 }
 
-impl<T: Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes + Alerts> UseCases
-    for T
+impl<T> UseCases for T where
+    T: Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes + Alerts + Baselines
 {
 }
 

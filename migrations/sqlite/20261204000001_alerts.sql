@@ -78,3 +78,17 @@ CREATE TABLE alert_deliveries (
 );
 CREATE INDEX alert_deliveries_alert ON alert_deliveries (alert_id);
 CREATE INDEX alert_deliveries_due ON alert_deliveries (next_at) WHERE status = 'pending';
+
+-- Baselines: nodes whose instances of a run date are promised by a time of that date.
+CREATE TABLE baselines (
+    name         TEXT    PRIMARY KEY,
+    -- JSON array of node names.
+    nodes        TEXT    NOT NULL,
+    -- 'HH:MM' of the run date, project time zone.
+    commit_by    TEXT    NOT NULL,
+    margin_mins  INTEGER NOT NULL,
+    channels     TEXT    NOT NULL,
+    created_by   TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);

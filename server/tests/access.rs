@@ -305,6 +305,11 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
     let made = admin_token.post("/api/v1/alert-rules", &watch("o_other")).await;
     assert_eq!(made.status, 201, "{}", made.body);
     let rule = made.json()["id"].as_i64().unwrap();
+    let promise = |name: &str, node: &str| {
+        format!(r#"{{"name": "{name}", "nodes": ["{node}"], "commit_by": "23:59"}}"#)
+    };
+    let made = admin_token.post("/api/v1/baselines", &promise("held", "o_other")).await;
+    assert_eq!(made.status, 201, "{}", made.body);
 
     let anonymous = Api::anonymous(addr);
     let viewer = Api::session(addr, "vera", "vera-password").await;
@@ -376,6 +381,13 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
         call("PUT", "/alert-rules/{id}", format!("/alert-rules/{rule}"), Some(&watch("o_other"))).expect(NO, NO, Ok),
         call("DELETE", "/alert-rules/{id}", format!("/alert-rules/{rule}"), None).expect(NO, NO, Ok),
         call("GET", "/alerts", "/alerts".into(), None),
+        call("GET", "/baselines", "/baselines".into(), None),
+        call("POST", "/baselines", "/baselines".into(), Some(&promise("o_b", "o_other"))).expect(NO, NO, Ok),
+        call("POST", "/baselines", "/baselines".into(), Some(&promise("d_b", "d_own"))).expect(NO, Ok, Ok),
+        call("GET", "/baselines/{name}", "/baselines/held".into(), None),
+        call("GET", "/baselines/{name}/status", "/baselines/held/status?run_date=2026-03-10".into(), None),
+        call("PUT", "/baselines/{name}", "/baselines/held".into(), Some(&promise("held", "o_other"))).expect(NO, NO, Ok),
+        call("DELETE", "/baselines/{name}", "/baselines/held".into(), None).expect(NO, NO, Ok),
     ];
 
     use app::api as f;

@@ -560,3 +560,159 @@ async fn metrics_count_what_happened_and_read_as_prometheus_text() {
     let response = Api::anonymous(public.addr).get("/metrics").await;
     assert_eq!(response.status, 200, "{}", response.body);
 }
+
+/// The instance of `node` on `run_date`.
+async fn instance_on(api: &Api, node: &str, run_date: &str) -> Value {
+    let page = api.get(&format!("/api/v1/instances?node={node}&run_date={run_date}")).await;
+    let items = page.json()["items"].as_array().unwrap().clone();
+    items.into_iter().find(|i| i["node"] == node).unwrap_or(Value::Null)
+}
+
+async fn wait_on(api: &Api, node: &str, run_date: &str, state: &str) {
+    eventually(&format!("{node} of {run_date} {state}"), async || {
+        (instance_on(api, node, run_date).await["state"] == state).then_some(())
+    })
+    .await
+}
+
+fn time(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_baseline_predicts_a_chain_warns_when_a_node_runs_slow_and_is_done_when_it_finished() {
+    let clock = clock();
+    let (_server, dir, api) = live_server(clock.clone(), &[]).await;
+    let hook = Receiver::start().await;
+    // A chain c0 → c1 → … → c9, each running until the test opens its gate.
+    let gate = |k: usize| dir.path().join(format!("gate{k}"));
+    let mut toml = String::new();
+    for k in 0..10 {
+        let upstream = if k == 0 { String::new() } else { format!("upstream = [\"c{}\"]", k - 1) };
+        toml += &node(&format!("c{k}"), &common::wait_for_file(&gate(k)), &upstream);
+    }
+    import(&api, &toml).await;
+    // Runs a day's chain: each node takes `minutes[k]` on the clock.
+    let run_day = async |run_date: &str, minutes: [i64; 10]| {
+        for (k, took) in minutes.into_iter().enumerate() {
+            let name = format!("c{k}");
+            wait_on(&api, &name, run_date, "running").await;
+            clock.advance(chrono::Duration::minutes(took));
+            std::fs::write(gate(k), "").unwrap();
+            wait_on(&api, &name, run_date, "success").await;
+            std::fs::remove_file(gate(k)).unwrap();
+        }
+    };
+    let status = async |run_date: &str| {
+        let response =
+            api.get(&format!("/api/v1/baselines/chain/status?run_date={run_date}")).await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        response.json()
+    };
+    let day = |run_date: &str| format!(r#"{{"run_date": "{run_date}"}}"#);
+
+    // Day 1 makes the history: ten minutes each.
+    assert_eq!(api.post("/api/v1/snapshots", &day("2026-12-01")).await.status, 200);
+    clock.set(time("2026-12-01T01:00:00Z"));
+    run_day("2026-12-01", [10; 10]).await;
+
+    let made = api
+        .post(
+            "/api/v1/baselines",
+            &json!({"name": "chain", "nodes": ["c9"], "commit_by": "03:30", "margin_mins": 30,
+                    "channels": [{"webhook": hook.url()}]})
+            .to_string(),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+
+    // Day 2: predicted at the start, compared with the real finish.
+    assert_eq!(api.post("/api/v1/snapshots", &day("2026-12-02")).await.status, 200);
+    let before = status("2026-12-02").await;
+    assert_eq!(before["status"], "on_time", "{before}");
+    clock.set(time("2026-12-02T01:00:00Z"));
+    wait_on(&api, "c0", "2026-12-02", "running").await;
+    let start = clock_now(&clock);
+    let predicted = status("2026-12-02").await;
+    assert_eq!(predicted["status"], "on_time", "{predicted}");
+    assert_eq!(predicted["commit_by"], "2026-12-02T03:30:00Z");
+    assert_eq!(predicted["critical_path"].as_array().unwrap().len(), 10, "{predicted}");
+    let predicted_finish = time(predicted["predicted_finish"].as_str().unwrap());
+    run_day("2026-12-02", [10; 10]).await;
+    let done = status("2026-12-02").await;
+    assert_eq!(done["status"], "done", "{done}");
+    let finish = time(done["predicted_finish"].as_str().unwrap());
+    let error = (predicted_finish - finish).num_seconds().abs() as f64;
+    let took = (finish - start).num_seconds() as f64;
+    assert!(error <= 0.1 * took, "predicted {predicted_finish}, finished {finish}");
+    assert!(hook.got().is_empty(), "nothing to say on time: {:?}", hook.got());
+
+    // Day 3: c0 runs 40 minutes instead of 10. Seen at 01:40, the chain ends at 03:10, past
+    // 03:30 less the 30 minutes' margin: at risk, said once, before the commitment.
+    assert_eq!(api.post("/api/v1/snapshots", &day("2026-12-03")).await.status, 200);
+    clock.set(time("2026-12-03T01:00:00Z"));
+    let slow = |k: usize| if k == 0 { 40 } else { 10 };
+    for k in 0..10 {
+        let name = format!("c{k}");
+        wait_on(&api, &name, "2026-12-03", "running").await;
+        clock.advance(chrono::Duration::minutes(slow(k)));
+        if k == 0 {
+            let risky = status("2026-12-03").await;
+            assert_eq!(risky["status"], "at_risk", "{risky}");
+            assert_eq!(risky["predicted_finish"], "2026-12-03T03:10:00Z");
+            let said = eventually("the at-risk alert", async || hook.of("at_risk").pop()).await;
+            assert_eq!(said.body["baseline"], "chain");
+            assert_eq!(said.body["run_date"], "2026-12-03");
+            assert!(clock_now(&clock) < time("2026-12-03T03:30:00Z"));
+        }
+        std::fs::write(gate(k), "").unwrap();
+        wait_on(&api, &name, "2026-12-03", "success").await;
+        std::fs::remove_file(gate(k)).unwrap();
+    }
+    let done = status("2026-12-03").await;
+    assert_eq!(done["status"], "done");
+    assert_eq!(done["predicted_finish"], "2026-12-03T03:10:00Z");
+    clock.set(time("2026-12-03T04:00:00Z"));
+    eventually("the at-risk alert delivered", async || {
+        (alerts(&api, "status=delivered").await.len() == 1).then_some(())
+    })
+    .await;
+    let fired = alerts(&api, "").await;
+    assert_eq!(fired.len(), 1, "at risk once, never late: {fired:?}");
+    assert_eq!(fired[0]["baseline"], "chain");
+
+    // What cannot be said is refused.
+    let no_day = api.get("/api/v1/baselines/chain/status?run_date=2030-01-01").await;
+    assert_eq!(no_day.status, 404, "{}", no_day.body);
+    assert_eq!(api.get("/api/v1/baselines/chain/status?run_date=soon").await.status, 400);
+    assert_eq!(api.get("/api/v1/baselines/nope/status").await.status, 404);
+    for (body, field) in [
+        (json!({"name": "x", "nodes": ["nope"], "commit_by": "03:00"}), "nodes"),
+        (json!({"name": "x", "nodes": [], "commit_by": "03:00"}), "nodes"),
+        (json!({"name": "x", "nodes": ["c1"], "commit_by": "3pm"}), "commit_by"),
+        (json!({"name": "x y", "nodes": ["c1"], "commit_by": "03:00"}), "name"),
+        (json!({"name": "chain", "nodes": ["c1"], "commit_by": "03:00"}), "name"),
+    ] {
+        let response = api.post("/api/v1/baselines", &body.to_string()).await;
+        assert!(matches!(response.status, 400 | 409), "{body}: {}", response.body);
+        assert_eq!(response.json()["error"]["field"], field, "{body}: {}", response.body);
+    }
+    let renamed = api
+        .put(
+            "/api/v1/baselines/chain",
+            r#"{"name": "other", "nodes": ["c1"], "commit_by": "03:00"}"#,
+        )
+        .await;
+    assert_eq!(renamed.status, 400);
+    let changed =
+        api.put("/api/v1/baselines/chain", r#"{"nodes": ["c1"], "commit_by": "04:00"}"#).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.json()["commit_by"], "04:00");
+    assert_eq!(api.delete("/api/v1/baselines/chain").await.status, 204);
+    assert_eq!(api.get("/api/v1/baselines/chain").await.status, 404);
+}
+
+fn clock_now(clock: &ManualClock) -> chrono::DateTime<chrono::Utc> {
+    use server::engine::clock::Clock;
+    clock.now()
+}

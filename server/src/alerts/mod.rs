@@ -5,6 +5,7 @@
 //! arrive. Everything it decides is in [`matching`]; everything it remembers is in the database,
 //! so a restart loses nothing and a second scheduler sends nothing twice.
 
+pub mod baseline;
 pub mod matching;
 pub mod send;
 
@@ -12,7 +13,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::alerts::{AlertEvent, AlertRule};
+use app::alerts::{AlertEvent, AlertRule, Channel};
+use app::baselines::BaselineState;
 use app::model::Instance;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -43,6 +45,8 @@ const MAX_PER_CHECK: u32 = 1000;
 const CLAIM: chrono::Duration = chrono::Duration::minutes(2);
 /// How often the watcher looks, besides when it hears that an attempt ended.
 const POLL: Duration = Duration::from_secs(1);
+/// How often baselines are predicted again when nothing else says so.
+const BASELINE_EVERY: Duration = Duration::from_secs(10);
 
 pub struct Watcher {
     store: Store,
@@ -52,6 +56,8 @@ pub struct Watcher {
     sender: Arc<Sender>,
     /// This process, as the claimant of deliveries.
     me: String,
+    /// When baselines were last looked at (real time, clock time).
+    baselines_checked: std::sync::Mutex<Option<(std::time::Instant, DateTime<Utc>)>>,
 }
 
 impl Watcher {
@@ -63,6 +69,7 @@ impl Watcher {
             public_url: config.public_url.trim_end_matches('/').to_string(),
             sender: Arc::new(Sender::new(config.smtp.as_ref())?),
             me: crate::engine::bus::process_id(&engine.config().host),
+            baselines_checked: std::sync::Mutex::new(None),
         })
     }
 
@@ -103,6 +110,7 @@ impl Watcher {
             self.fire(fired, &seqs, &[], now).await?;
         }
         self.check_times(&rules, now).await?;
+        self.check_baselines(!ends.is_empty(), now).await?;
         self.deliver(now).await
     }
 
@@ -195,11 +203,88 @@ impl Watcher {
         });
         Fired {
             key: matching::key(rule.id, instance.id.0, attempt, rule.event),
-            rule: rule.clone(),
-            instance: instance.clone(),
-            attempt,
+            rule: Some((rule.id, rule.cooldown_mins)),
+            name: rule.name.clone(),
+            baseline: None,
+            event: rule.event,
+            instance: Some((instance.id, instance.node.clone(), attempt)),
+            run_date: instance.run_date,
             payload: payload.to_string(),
+            channels: rule.channels.clone(),
         }
+    }
+
+    /// Baselines at risk or late, looked at for yesterday's, today's and tomorrow's run dates
+    /// (those whose commitment is less than a day past and after the baseline was made): when
+    /// attempts ended, when the clock moved a minute, and at least every ten seconds.
+    async fn check_baselines(&self, ends_seen: bool, now: DateTime<Utc>) -> Result<()> {
+        {
+            let mut last = self.baselines_checked.lock().expect("not poisoned");
+            let recent = last.is_some_and(|(real, clock): (std::time::Instant, DateTime<Utc>)| {
+                real.elapsed() < BASELINE_EVERY && now - clock < chrono::Duration::minutes(1)
+            });
+            if recent && !ends_seen {
+                return Ok(());
+            }
+            *last = Some((std::time::Instant::now(), now));
+        }
+        let baselines = self.store.baselines().await?;
+        let today = now.with_timezone(&self.tz).date_naive();
+        let mut fired = Vec::new();
+        for b in &baselines {
+            let Ok(at) = app::alerts::parse_hhmm("commit_by", &b.commit_by) else { continue };
+            for run_date in [today.pred_opt(), Some(today), today.succ_opt()].into_iter().flatten()
+            {
+                let Some(commit) = matching::local(self.tz, run_date, at) else { continue };
+                if commit < b.created_at || commit < now - chrono::Duration::days(1) {
+                    continue;
+                }
+                let Some(status) = baseline::status(&self.store, b, run_date, self.tz, now).await?
+                else {
+                    continue;
+                };
+                let event = match status.status {
+                    BaselineState::AtRisk => AlertEvent::AtRisk,
+                    BaselineState::Late => AlertEvent::Late,
+                    BaselineState::OnTime | BaselineState::Done => continue,
+                };
+                let stamp =
+                    |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let payload = json!({
+                    "baseline": b.name,
+                    "rule": b.name,
+                    "event": event.as_str(),
+                    "run_date": run_date.to_string(),
+                    "status": status.status.as_str(),
+                    "predicted_finish": stamp(status.predicted_finish),
+                    "commit_by": stamp(status.commit_by),
+                    "critical_path": status.critical_path.iter().map(|i| i.0).collect::<Vec<_>>(),
+                    "url": format!("{}/baselines?run_date={run_date}", self.public_url),
+                    "at": stamp(now),
+                });
+                fired.push(Fired {
+                    key: format!("baseline:{}:{run_date}:{}", b.name, event.as_str()),
+                    rule: None,
+                    name: b.name.clone(),
+                    baseline: Some(b.name.clone()),
+                    event,
+                    instance: None,
+                    run_date,
+                    payload: payload.to_string(),
+                    channels: b.channels.clone(),
+                });
+            }
+        }
+        let keys: Vec<String> = fired.iter().map(|f| f.key.clone()).collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let known: HashSet<String> = self.store.fired(&keys).await?.into_iter().collect();
+        fired.retain(|f| !known.contains(&f.key));
+        if fired.is_empty() {
+            return Ok(());
+        }
+        self.fire(fired, &[], &[], now).await
     }
 
     /// Records what fired (each key once; folded within its rule's cooldown), forgets the ends
@@ -214,20 +299,23 @@ impl Watcher {
         let mut tx = self.store.begin_alerts().await?;
         let mut recorded = 0;
         for f in &fired {
-            let last = tx.last_sent(f.rule.id).await?;
+            let folded = match f.rule {
+                Some((id, cooldown)) => matching::folded(cooldown, tx.last_sent(id).await?, now),
+                None => false,
+            };
             let alert = NewAlert {
                 key: f.key.clone(),
-                rule_id: Some(f.rule.id),
-                rule: &f.rule.name,
-                baseline: None,
-                event: f.rule.event,
-                instance_id: Some(f.instance.id),
-                node: Some(&f.instance.node),
-                run_date: Some(f.instance.run_date),
-                attempt: (f.attempt > 0).then_some(f.attempt),
-                folded: matching::folded(f.rule.cooldown_mins, last, now),
+                rule_id: f.rule.map(|(id, _)| id),
+                rule: &f.name,
+                baseline: f.baseline.as_deref(),
+                event: f.event,
+                instance_id: f.instance.as_ref().map(|i| i.0),
+                node: f.instance.as_ref().map(|i| i.1.as_str()),
+                run_date: Some(f.run_date),
+                attempt: f.instance.as_ref().map(|i| i.2).filter(|a| *a > 0),
+                folded,
                 payload: f.payload.clone(),
-                channels: &f.rule.channels,
+                channels: &f.channels,
                 at: now,
             };
             if tx.fire(&alert).await?.is_some() {
@@ -293,8 +381,15 @@ impl Watcher {
 /// An alert about to be recorded.
 struct Fired {
     key: String,
-    rule: AlertRule,
-    instance: Instance,
-    attempt: i32,
+    /// The rule that fired, with its cooldown; none for a baseline's alert.
+    rule: Option<(i64, u32)>,
+    /// The rule's or baseline's name.
+    name: String,
+    baseline: Option<String>,
+    event: AlertEvent,
+    /// The instance it is about (id, node, attempt; 0: no attempt in particular).
+    instance: Option<(app::model::InstanceId, String, i32)>,
+    run_date: chrono::NaiveDate,
     payload: String,
+    channels: Vec<Channel>,
 }

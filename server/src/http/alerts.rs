@@ -1,9 +1,11 @@
-//! `/alert-rules` (what to watch and where to say it) and `/alerts` (what fired, with its
-//! deliveries).
+//! `/alert-rules` (what to watch and where to say it), `/alerts` (what fired, with its
+//! deliveries) and `/baselines` (promises of a finish time, and their predicted status).
 
 use app::alerts::{AlertPage, AlertQuery, AlertRule, AlertRuleSpec};
+use app::baselines::{Baseline, BaselineSpec, BaselineStatus};
 use app::error::AppError;
-use app::usecases::{Alerts, Input};
+use app::model::parse_date;
+use app::usecases::{Alerts, Baselines, Input};
 use axum::Json;
 use axum::Router;
 use axum::extract::Path;
@@ -21,6 +23,9 @@ pub fn routes() -> Router<Core> {
         .route("/alert-rules", get(list_rules).post(create_rule))
         .route("/alert-rules/{id}", get(get_rule).put(put_rule).delete(delete_rule))
         .route("/alerts", get(list_alerts))
+        .route("/baselines", get(list_baselines).post(create_baseline))
+        .route("/baselines/{name}", get(get_baseline).put(put_baseline).delete(delete_baseline))
+        .route("/baselines/{name}/status", get(baseline_status))
 }
 
 /// A rule body: read as JSON first, so a malformed body and a wrong field are both 400s that
@@ -63,4 +68,61 @@ async fn list_alerts(service: Service, query: Pairs) -> ApiResult<Json<AlertPage
     let pairs = pairs(query)?;
     let query = AlertQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     Ok(Json(service.alerts(query).await?))
+}
+
+/// A baseline body, read like a rule's.
+fn baseline_spec(body: Result<Json<Value>, JsonRejection>) -> Input<BaselineSpec> {
+    serde_json::from_value(input(body)?)
+        .map_err(|e| AppError::bad_request(format!("invalid baseline: {e}")))
+}
+
+async fn list_baselines(service: Service) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "items": service.baselines().await? })))
+}
+
+async fn create_baseline(
+    service: Service,
+    body: Result<Json<Value>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Baseline>)> {
+    Ok((StatusCode::CREATED, Json(service.create_baseline(baseline_spec(body)).await?)))
+}
+
+async fn get_baseline(service: Service, Path(name): Path<String>) -> ApiResult<Json<Baseline>> {
+    Ok(Json(service.baseline(name).await?))
+}
+
+async fn put_baseline(
+    service: Service,
+    Path(name): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> ApiResult<Json<Baseline>> {
+    Ok(Json(service.put_baseline(name, baseline_spec(body)).await?))
+}
+
+async fn delete_baseline(service: Service, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    service.delete_baseline(name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn baseline_status(
+    service: Service,
+    Path(name): Path<String>,
+    query: Pairs,
+) -> ApiResult<Json<BaselineStatus>> {
+    let mut run_date = None;
+    for (key, value) in pairs(query)? {
+        match key.as_str() {
+            "run_date" if !value.trim().is_empty() => {
+                run_date = Some(parse_date("run_date", value.trim())?)
+            }
+            "run_date" => {}
+            other => {
+                return Err(AppError::bad_request(format!(
+                    "unknown parameter '{other}' (expected run_date)"
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(Json(service.baseline_status(name, run_date).await?))
 }

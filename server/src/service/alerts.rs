@@ -18,10 +18,13 @@ fn no_rule(id: i64) -> AppError {
     AppError::because(Reason::NotFound { thing: Thing::AlertRule, name: id.to_string() })
 }
 
-/// The fields of a rule that differ between two versions of it (one side missing: made or
-/// deleted).
-fn rule_changes(before: Option<&AlertRuleSpec>, after: Option<&AlertRuleSpec>) -> Vec<FieldChange> {
-    let fields = |spec: Option<&AlertRuleSpec>| -> serde_json::Map<String, serde_json::Value> {
+/// The fields of a rule or baseline that differ between two versions of it (one side missing:
+/// made or deleted).
+pub(super) fn spec_changes<T: serde::Serialize>(
+    before: Option<&T>,
+    after: Option<&T>,
+) -> Vec<FieldChange> {
+    let fields = |spec: Option<&T>| -> serde_json::Map<String, serde_json::Value> {
         spec.and_then(|s| serde_json::to_value(s).ok())
             .and_then(|v| v.as_object().cloned())
             .unwrap_or_default()
@@ -136,7 +139,7 @@ impl Alerts for Service {
         let spec = self.checked_rule(actor, spec).await?;
         let mut tx = self.store().begin_watch().await?;
         let rule = tx.insert_rule(&spec, &actor.name, self.now()).await?;
-        let changes = rule_changes(None, Some(&rule.spec()));
+        let changes = spec_changes(None, Some(&rule.spec()));
         self.audit_rule(&mut tx, "alert_rule.create", rule.id, &changes).await?;
         tx.commit().await?;
         Ok(rule)
@@ -154,7 +157,7 @@ impl Alerts for Service {
         let mut tx = self.store().begin_watch().await?;
         let before = tx.rule(id).await?.ok_or_else(|| no_rule(id))?;
         let rule = tx.update_rule(id, &spec, self.now()).await?;
-        let changes = rule_changes(Some(&before.spec()), Some(&rule.spec()));
+        let changes = spec_changes(Some(&before.spec()), Some(&rule.spec()));
         self.audit_rule(&mut tx, "alert_rule.update", id, &changes).await?;
         tx.commit().await?;
         Ok(rule)
@@ -166,7 +169,7 @@ impl Alerts for Service {
         let rule = tx.rule(id).await?.ok_or_else(|| no_rule(id))?;
         rules::authorize(actor, Permission::Watch { owner: &rule.created_by })?;
         tx.delete_rule(id).await?;
-        let changes = rule_changes(Some(&rule.spec()), None);
+        let changes = spec_changes(Some(&rule.spec()), None);
         self.audit_rule(&mut tx, "alert_rule.delete", id, &changes).await?;
         tx.commit().await?;
         Ok(())

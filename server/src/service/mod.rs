@@ -12,6 +12,7 @@
 
 mod alerts;
 mod audit;
+mod baselines;
 pub mod instances;
 mod jobs;
 mod nodes;

@@ -5,6 +5,7 @@
 //! watcher's decisions (`crate::alerts`); the store only records them.
 
 use app::alerts::{Alert, AlertEvent, AlertRule, AlertRuleSpec, AlertStatus, Channel};
+use app::baselines::{Baseline, BaselineSpec};
 use app::model::{Instance, InstanceId, InstanceState};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -154,6 +155,29 @@ pub trait AlertStore: Send + Sync {
 
     /// Alerts, newest first, with their deliveries; and whether there are more.
     async fn list_alerts(&self, filter: &AlertFilter) -> Result<(Vec<Alert>, bool)>;
+
+    /// Every baseline, by name.
+    async fn baselines(&self) -> Result<Vec<Baseline>>;
+
+    async fn baseline(&self, name: &str) -> Result<Option<Baseline>>;
+
+    /// The cycle instances of these nodes on a run date and every instance upstream of them
+    /// (at most `limit`), with the dependency edges among them (instance, upstream).
+    async fn upstream_closure(
+        &self,
+        run_date: NaiveDate,
+        nodes: &[String],
+        limit: u32,
+    ) -> Result<(Vec<Instance>, Vec<(InstanceId, InstanceId)>)>;
+
+    /// How long the latest successful attempts of these nodes took (milliseconds), at most
+    /// `per_node` of each, of instances planned since `since`: (node, duration).
+    async fn recent_durations(
+        &self,
+        nodes: &[String],
+        since: DateTime<Utc>,
+        per_node: u32,
+    ) -> Result<Vec<(String, i64)>>;
 }
 
 /// A change of rules.
@@ -178,6 +202,24 @@ pub trait WatchTx: Send {
     ) -> Result<AlertRule>;
 
     async fn delete_rule(&mut self, id: i64) -> Result<()>;
+
+    async fn baseline(&mut self, name: &str) -> Result<Option<Baseline>>;
+
+    /// Saves a new baseline (a taken name is [`StoreError::Taken`](super::StoreError::Taken)).
+    async fn insert_baseline(
+        &mut self,
+        spec: &BaselineSpec,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Baseline>;
+
+    async fn update_baseline(
+        &mut self,
+        spec: &BaselineSpec,
+        now: DateTime<Utc>,
+    ) -> Result<Baseline>;
+
+    async fn delete_baseline(&mut self, name: &str) -> Result<()>;
 
     async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<i64>;
 

@@ -77,6 +77,8 @@ fn thing(what: &str) -> Thing {
         "user" => Thing::User,
         "resource group" => Thing::ResourceGroup,
         "instance" => Thing::Instance,
+        "baseline" => Thing::Baseline,
+        "alert rule" => Thing::AlertRule,
         _ => Thing::Node,
     }
 }

@@ -1,6 +1,7 @@
 //! Alert rules, the journal of attempt ends, alerts and their deliveries (see `store::alerts`).
 
 use app::alerts::{Alert, AlertEvent, AlertRule, AlertRuleSpec, AlertStatus, Channel, Delivery};
+use app::baselines::{Baseline, BaselineSpec};
 use app::model::{Instance, InstanceId, InstanceState};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{QueryBuilder, Transaction};
@@ -8,7 +9,8 @@ use sqlx::{QueryBuilder, Transaction};
 use super::audit::insert_audit;
 use super::rows::{INSTANCE_COLUMNS, InstanceRow};
 use super::scheduling::literal;
-use super::{Conn, Db, SqlStore, push_in};
+use super::{Conn, Db, SqlStore, dialect, push_ids, push_in, push_list};
+use crate::store::ListItem;
 use crate::store::alerts::{
     AlertFilter, AlertStore, AlertTx, AttemptEnd, DeliveryResult, DueDelivery, NewAlert, WatchTx,
     Watched, WatchedRule,
@@ -398,6 +400,115 @@ impl AlertStore for SqlStore {
             .collect::<Result<Vec<Alert>>>()?;
         Ok((alerts, more))
     }
+
+    async fn baselines(&self) -> Result<Vec<Baseline>> {
+        let rows: Vec<BaselineRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {BASELINE_COLUMNS} FROM baselines ORDER BY name LIMIT {MAX_RULES}"
+        )))
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter().map(baseline_of).collect()
+    }
+
+    async fn baseline(&self, name: &str) -> Result<Option<Baseline>> {
+        let mut conn = self.read.acquire().await?;
+        baseline_by_name(&mut conn, name).await
+    }
+
+    async fn upstream_closure(
+        &self,
+        run_date: NaiveDate,
+        nodes: &[String],
+        limit: u32,
+    ) -> Result<(Vec<Instance>, Vec<(InstanceId, InstanceId)>)> {
+        let (inner, outer) = dialect::recursion_limit("$3");
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "WITH RECURSIVE up (id) AS (SELECT i.id FROM instances i \
+               WHERE i.run_type = 'cycle' AND i.run_date = $1 AND i.node_id IN \
+                 (SELECT n.id FROM nodes n WHERE n.deleted_at IS NULL AND n.name IN \
+                   (SELECT value FROM {})) \
+               UNION SELECT d.upstream_id FROM instance_deps d JOIN up ON d.instance_id = up.id \
+               {inner}) \
+             SELECT {INSTANCE_COLUMNS} FROM instances i JOIN nodes n ON n.id = i.node_id \
+             WHERE i.id IN (SELECT id FROM (SELECT id FROM up {outer}) AS u) ORDER BY i.id",
+            super::list("$2", ListItem::Text)
+        ));
+        let rows: Vec<InstanceRow> = query
+            .build_query_as()
+            .bind(run_date.to_string())
+            .bind(json_list(nodes))
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        let found = rows.into_iter().map(Instance::try_from).collect::<Result<Vec<_>>>()?;
+        let ids: Vec<InstanceId> = found.iter().map(|i| i.id).collect();
+        let mut edges = Vec::new();
+        for chunk in ids.chunks(super::CHUNK) {
+            let mut query = QueryBuilder::<Db>::new(
+                "SELECT instance_id, upstream_id FROM instance_deps WHERE instance_id",
+            );
+            push_ids(&mut query, chunk);
+            let pairs: Vec<(i64, i64)> = query.build_query_as().fetch_all(&self.read).await?;
+            edges.extend(pairs.into_iter().map(|(i, u)| (InstanceId(i), InstanceId(u))));
+        }
+        Ok((found, edges))
+    }
+
+    async fn recent_durations(
+        &self,
+        nodes: &[String],
+        since: DateTime<Utc>,
+        per_node: u32,
+    ) -> Result<Vec<(String, i64)>> {
+        let mut query = QueryBuilder::<Db>::new(
+            "SELECT node_name, dur FROM (SELECT i.node_name, a.ended_at - a.started_at AS dur, \
+               ROW_NUMBER() OVER (PARTITION BY i.node_id \
+                 ORDER BY i.planned_at DESC, a.attempt DESC) AS rn \
+             FROM instances i JOIN attempts a ON a.instance_id = i.id \
+             WHERE a.outcome = 'success' AND a.ended_at IS NOT NULL AND i.planned_at >= ",
+        );
+        query.push_bind(to_ms(since)).push(
+            " AND i.node_id IN (SELECT n.id FROM nodes n WHERE n.deleted_at IS NULL AND n.name IN \
+               (SELECT value FROM ",
+        );
+        push_list(&mut query, json_list(nodes), ListItem::Text);
+        query.push("))) AS t WHERE rn <= ").push_bind(i64::from(per_node));
+        Ok(query.build_query_as().fetch_all(&self.read).await?)
+    }
+}
+
+const BASELINE_COLUMNS: &str =
+    "name, nodes, commit_by, margin_mins, channels, created_by, created_at, updated_at";
+
+type BaselineRow = (String, String, String, i64, String, String, i64, i64);
+
+fn baseline_of(row: BaselineRow) -> Result<Baseline> {
+    let (name, nodes, commit_by, margin, channel_list, created_by, created_at, updated_at) = row;
+    Ok(Baseline {
+        name,
+        nodes: serde_json::from_str(&nodes)
+            .map_err(|_| StoreError::Corrupt("baseline nodes".into()))?,
+        commit_by,
+        margin_mins: margin as u32,
+        channels: channels(&channel_list)?,
+        created_by,
+        created_at: from_ms(created_at),
+        updated_at: from_ms(updated_at),
+    })
+}
+
+async fn baseline_by_name(conn: &mut Conn, name: &str) -> Result<Option<Baseline>> {
+    let row: Option<BaselineRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {BASELINE_COLUMNS} FROM baselines WHERE name = $1"
+    )))
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(baseline_of).transpose()
+}
+
+fn json_list(items: &[impl serde::Serialize]) -> String {
+    serde_json::to_string(items).expect("lists serialize")
 }
 
 fn channel(kind: &str, target: String) -> Result<Channel> {
@@ -481,6 +592,69 @@ impl WatchTx for SqlWatch {
     async fn delete_rule(&mut self, id: i64) -> Result<()> {
         sqlx::query("DELETE FROM alert_rules WHERE id = $1")
             .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn baseline(&mut self, name: &str) -> Result<Option<Baseline>> {
+        baseline_by_name(&mut self.tx, name).await
+    }
+
+    async fn insert_baseline(
+        &mut self,
+        spec: &BaselineSpec,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Baseline> {
+        let inserted = sqlx::query(
+            "INSERT INTO baselines (name, nodes, commit_by, margin_mins, channels, created_by, \
+               created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&spec.name)
+        .bind(json_list(&spec.nodes))
+        .bind(&spec.commit_by)
+        .bind(i64::from(spec.margin_mins))
+        .bind(json_list(&spec.channels))
+        .bind(by)
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::Taken { what: "baseline", name: spec.name.clone() });
+        }
+        baseline_by_name(&mut self.tx, &spec.name)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a baseline just saved is gone".into()))
+    }
+
+    async fn update_baseline(
+        &mut self,
+        spec: &BaselineSpec,
+        now: DateTime<Utc>,
+    ) -> Result<Baseline> {
+        sqlx::query(
+            "UPDATE baselines SET nodes = $2, commit_by = $3, margin_mins = $4, channels = $5, \
+               updated_at = $6 WHERE name = $1",
+        )
+        .bind(&spec.name)
+        .bind(json_list(&spec.nodes))
+        .bind(&spec.commit_by)
+        .bind(i64::from(spec.margin_mins))
+        .bind(json_list(&spec.channels))
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        baseline_by_name(&mut self.tx, &spec.name)
+            .await?
+            .ok_or_else(|| StoreError::Missing { what: "baseline", name: spec.name.clone() })
+    }
+
+    async fn delete_baseline(&mut self, name: &str) -> Result<()> {
+        sqlx::query("DELETE FROM baselines WHERE name = $1")
+            .bind(name)
             .execute(&mut *self.tx)
             .await?;
         Ok(())
