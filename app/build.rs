@@ -7,8 +7,18 @@ use leptos_i18n_parser::parse_locales::options::{Config, ParseOptions};
 use leptos_i18n_parser::parse_locales::parse_locales;
 
 /// The namespaces, one file per language each: `locales/<language>/<namespace>.json`.
-const NAMESPACES: &[&str] =
-    &["common", "instances", "actions", "tasks", "detail", "people", "audit", "errors", "workers"];
+const NAMESPACES: &[&str] = &[
+    "common",
+    "instances",
+    "actions",
+    "tasks",
+    "detail",
+    "people",
+    "audit",
+    "errors",
+    "workers",
+    "alerts",
+];
 
 fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));

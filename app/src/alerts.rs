@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::i18n::{Locale, td_string};
 use crate::model::InstanceId;
 use crate::reason::Reason;
 
@@ -49,6 +50,19 @@ impl AlertEvent {
             AlertEvent::Recovered => "recovered",
             AlertEvent::AtRisk => "at_risk",
             AlertEvent::Late => "late",
+        }
+    }
+
+    /// The event in the page's language.
+    pub fn label(self, l: Locale) -> &'static str {
+        match self {
+            AlertEvent::Failed => td_string!(l, alerts.event.failed),
+            AlertEvent::RetriesExhausted => td_string!(l, alerts.event.retries_exhausted),
+            AlertEvent::NotFinishedBy => td_string!(l, alerts.event.not_finished_by),
+            AlertEvent::RunningLongerThan => td_string!(l, alerts.event.running_longer_than),
+            AlertEvent::Recovered => td_string!(l, alerts.event.recovered),
+            AlertEvent::AtRisk => td_string!(l, alerts.event.at_risk),
+            AlertEvent::Late => td_string!(l, alerts.event.late),
         }
     }
 

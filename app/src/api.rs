@@ -6,7 +6,9 @@
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
+use crate::alerts::{AlertPage, AlertQuery, AlertRule, AlertRuleSpec};
 use crate::audit::{AuditDetail, AuditPage, AuditQuery};
+use crate::baselines::{Baseline, BaselineSpec, BaselineStatus};
 pub use crate::components::csrf::CsrfClient;
 use crate::error::AppError;
 use crate::flow::{DefinitionGraph, FlowGraph};
@@ -192,4 +194,60 @@ pub async fn revoke_token(id: i64) -> Result<(), AppError> {
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn fetch_workers() -> Result<Vec<crate::workers::WorkerInfo>, AppError> {
     call(move |s| async move { s.workers().await }).await
+}
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn fetch_alert_rules() -> Result<Vec<AlertRule>, AppError> {
+    call(move |s| async move { s.alert_rules().await }).await
+}
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn save_alert_rule(id: Option<i64>, spec: AlertRuleSpec) -> Result<AlertRule, AppError> {
+    call(move |s| async move {
+        match id {
+            Some(id) => s.update_alert_rule(id, Ok(spec)).await,
+            None => s.create_alert_rule(Ok(spec)).await,
+        }
+    })
+    .await
+}
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn delete_alert_rule(id: i64) -> Result<(), AppError> {
+    call(move |s| async move { s.delete_alert_rule(id).await }).await
+}
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn fetch_alerts(query: AlertQuery) -> Result<AlertPage, AppError> {
+    call(move |s| async move { s.alerts(query).await }).await
+}
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn fetch_baselines() -> Result<Vec<Baseline>, AppError> {
+    call(move |s| async move { s.baselines().await }).await
+}
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn save_baseline(creating: bool, spec: BaselineSpec) -> Result<Baseline, AppError> {
+    call(move |s| async move {
+        if creating {
+            s.create_baseline(Ok(spec)).await
+        } else {
+            s.put_baseline(spec.name.clone(), Ok(spec)).await
+        }
+    })
+    .await
+}
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn delete_baseline(name: String) -> Result<(), AppError> {
+    call(move |s| async move { s.delete_baseline(name).await }).await
+}
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn fetch_baseline_status(
+    name: String,
+    run_date: Option<chrono::NaiveDate>,
+) -> Result<BaselineStatus, AppError> {
+    call(move |s| async move { s.baseline_status(name, run_date).await }).await
 }

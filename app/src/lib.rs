@@ -90,6 +90,8 @@ pub fn App() -> impl IntoView {
                     <A href="/test">{td_string!(l, common.nav.test)}</A>
                     <A href="/backfill">{td_string!(l, common.nav.backfill)}</A>
                     <A href="/audit">{td_string!(l, common.nav.audit)}</A>
+                    <A href="/alerts">{td_string!(l, common.nav.alerts)}</A>
+                    <A href="/baselines">{td_string!(l, common.nav.baselines)}</A>
                     <A href="/workers">{td_string!(l, common.nav.workers)}</A>
                     {may_manage_people.then(|| view! { <A href="/users">{td_string!(l, common.nav.people)}</A> })}
                 </nav>
@@ -159,6 +161,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("users") view={Lazy::<lazy::UsersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("audit") view={Lazy::<lazy::AuditRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("workers") view={Lazy::<lazy::WorkersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("alerts") view={Lazy::<lazy::AlertsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("baselines") view={Lazy::<lazy::BaselinesRoute>::new()} ssr=SsrMode::Async/>
                     <Route
                         path=(StaticSegment("tasks"), StaticSegment("new"))
                         view={Lazy::<lazy::NewNodeRoute>::new()}

@@ -471,13 +471,21 @@ impl Reason {
             BadTime { field, value } => {
                 td_string!(l, errors.alert.bad_time, field = field_of(field), value)
             }
-            EventNeeds { event, field } => {
-                td_string!(l, errors.alert.event_needs, event, field = field_of(field))
+            EventNeeds { event, field } => td_string!(
+                l,
+                errors.alert.event_needs,
+                event = event_words(l, event),
+                field = field_of(field)
+            ),
+            EventIgnores { event, field } => td_string!(
+                l,
+                errors.alert.event_ignores,
+                event = event_words(l, event),
+                field = field_of(field)
+            ),
+            BaselineEvent { event } => {
+                td_string!(l, errors.alert.baseline_event, event = event_words(l, event))
             }
-            EventIgnores { event, field } => {
-                td_string!(l, errors.alert.event_ignores, event, field = field_of(field))
-            }
-            BaselineEvent { event } => td_string!(l, errors.alert.baseline_event, event),
             Minutes { field, min, max } => {
                 td_string!(l, errors.alert.minutes, field = field_of(field), min, max)
             }
@@ -493,6 +501,11 @@ impl Reason {
             }
         }
     }
+}
+
+/// An alert event's words (its code when it is none we know).
+fn event_words(l: Locale, event: &str) -> String {
+    crate::alerts::AlertEvent::parse(event).map_or_else(|| event.to_string(), |e| e.label(l).into())
 }
 
 /// The words for an input field's code (`expires_in_days` → "days until it expires"); a code

@@ -308,8 +308,12 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
     let promise = |name: &str, node: &str| {
         format!(r#"{{"name": "{name}", "nodes": ["{node}"], "commit_by": "23:59"}}"#)
     };
-    let made = admin_token.post("/api/v1/baselines", &promise("held", "o_other")).await;
-    assert_eq!(made.status, 201, "{}", made.body);
+    for name in ["held", "held_rpc"] {
+        let made = admin_token.post("/api/v1/baselines", &promise(name, "o_other")).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+    }
+    let made = admin_token.post("/api/v1/alert-rules", &watch("o_other")).await;
+    let rpc_rule = made.json()["id"].as_i64().unwrap();
 
     let anonymous = Api::anonymous(addr);
     let viewer = Api::session(addr, "vera", "vera-password").await;
@@ -458,6 +462,33 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
         rpc::<f::CreateToken>(r#"{"token": {"name": "from the page"}}"#),
         rpc::<f::RevokeToken>(&format!(r#"{{"id": {admins_token}}}"#))
             .expect(NOT_YOURS, NOT_YOURS, NOT_YOURS),
+        rpc::<f::FetchAlertRules>("{}"),
+        rpc::<f::FetchAlerts>(r#"{"query": {}}"#),
+        rpc::<f::SaveAlertRule>(&format!(r#"{{"id": null, "spec": {}}}"#, watch("o_other")))
+            .expect(NO, NO, Ok),
+        rpc::<f::SaveAlertRule>(&format!(r#"{{"id": null, "spec": {}}}"#, watch("d_own")))
+            .expect(NO, Ok, Ok),
+        rpc::<f::SaveAlertRule>(&format!(r#"{{"id": {rpc_rule}, "spec": {}}}"#, watch("o_other")))
+            .expect(NO, NO, Ok),
+        rpc::<f::DeleteAlertRule>(&format!(r#"{{"id": {rpc_rule}}}"#)).expect(NO, NO, Ok),
+        rpc::<f::FetchBaselines>("{}"),
+        rpc::<f::FetchBaselineStatus>(r#"{"name": "held_rpc", "run_date": "2026-03-10"}"#),
+        rpc::<f::SaveBaseline>(&format!(
+            r#"{{"creating": true, "spec": {}}}"#,
+            promise("o_rpc_b", "o_other")
+        ))
+        .expect(NO, NO, Ok),
+        rpc::<f::SaveBaseline>(&format!(
+            r#"{{"creating": true, "spec": {}}}"#,
+            promise("d_rpc_b", "d_own")
+        ))
+        .expect(NO, Ok, Ok),
+        rpc::<f::SaveBaseline>(&format!(
+            r#"{{"creating": false, "spec": {}}}"#,
+            promise("held_rpc", "o_other")
+        ))
+        .expect(NO, NO, Ok),
+        rpc::<f::DeleteBaseline>(r#"{"name": "held_rpc"}"#).expect(NO, NO, Ok),
     ];
 
     // Completeness: every documented route and every server function has a row.

@@ -4,7 +4,7 @@
 
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::detail::id_param;
 use super::markup::{escape, px};
@@ -28,6 +28,15 @@ pub fn FlowPage() -> impl IntoView {
     // The zoom and pan people chose, kept while live updates redraw the graph around the same
     // instance (only the colours change then).
     let kept = StoredValue::new(None::<Kept>);
+    // `?highlight=1,2,3`: a baseline's critical path.
+    let query = use_query_map();
+    let highlight = Memo::new(move |_| {
+        query.with(|q| {
+            q.get("highlight")
+                .map(|ids| ids.split(',').filter_map(|id| id.trim().parse::<i64>().ok()).collect())
+                .unwrap_or_default()
+        })
+    });
     let graph = LocalResource::new(move || {
         let _ = ui.tick.get();
         let id = id.get();
@@ -53,7 +62,7 @@ pub fn FlowPage() -> impl IntoView {
             <Transition fallback=move || view! { <div class="flow-frame"><p class="loading">{td_string!(l, detail.flow.loading)}</p></div> }>
                 {move || Suspend::new(async move {
                     match graph.await {
-                        Ok(graph) => Either::Left(view! { <FlowCanvas graph kept/> }),
+                        Ok(graph) => Either::Left(view! { <FlowCanvas graph kept highlight=highlight.get()/> }),
                         Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
                 })}
@@ -81,6 +90,8 @@ pub(crate) struct EdgeLine<'a> {
     pub a: (f32, f32),
     pub b: (f32, f32),
     pub bends: &'a [f32],
+    /// On a baseline's critical path (drawn stronger).
+    pub critical: bool,
 }
 
 /// The edges of a layered drawing: from the right side of `a`, through its own slot in each
@@ -105,15 +116,18 @@ pub(crate) fn edge_markup<'a>(out: &mut String, edges: impl Iterator<Item = Edge
         }
         curve(&mut d, x1, y1, px(edge.b.0), px(edge.b.1) + h / 2);
         out.push_str(&format!(
-            r#"<path class="fedge" data-from="{}" data-to="{}" d="{d}"/>"#,
+            r#"<path class="fedge{}" data-from="{}" data-to="{}" d="{d}"/>"#,
+            if edge.critical { " critical" } else { "" },
             escape(&edge.from),
             escape(&edge.to)
         ));
     }
 }
 
-/// The SVG fragment of the graph: edges first, then nodes (their titles in the page's language).
-pub fn markup(l: Locale, graph: &FlowGraph) -> String {
+/// The SVG fragment of the graph: edges first, then nodes (their titles in the page's language);
+/// the instances of `highlight` (a baseline's critical path) and the edges between them stand
+/// out.
+pub fn markup(l: Locale, graph: &FlowGraph, highlight: &[i64]) -> String {
     let mut out = String::with_capacity(graph.nodes.len() * 320 + graph.edges.len() * 90);
     let (w, h) = (px(NODE_WIDTH), px(NODE_HEIGHT));
     edge_markup(
@@ -126,6 +140,8 @@ pub fn markup(l: Locale, graph: &FlowGraph) -> String {
                 a: (a.x, a.y),
                 b: (b.x, b.y),
                 bends: graph.bends.get(k).map_or(&[], Vec::as_slice),
+                critical: highlight.contains(&a.instance.id.0)
+                    && highlight.contains(&b.instance.id.0),
             }
         }),
     );
@@ -137,7 +153,7 @@ pub fn markup(l: Locale, graph: &FlowGraph) -> String {
             i.state.as_str(),
             if i.paused { " paused" } else { "" },
             if i.id == graph.center { " center" } else { "" }
-        );
+        ) + if highlight.contains(&i.id.0) { " critical" } else { "" };
         // The node's name first: "<node> #<id> — <state>[, paused]".
         let (node_name, state_label) = (i.node.as_str(), i.state.label(l));
         let title = if i.paused {
@@ -176,7 +192,11 @@ pub fn markup(l: Locale, graph: &FlowGraph) -> String {
 type Kept = (crate::model::InstanceId, f64, (f64, f64));
 
 #[component]
-fn FlowCanvas(graph: FlowGraph, kept: StoredValue<Option<Kept>>) -> impl IntoView {
+fn FlowCanvas(
+    graph: FlowGraph,
+    kept: StoredValue<Option<Kept>>,
+    highlight: Vec<i64>,
+) -> impl IntoView {
     let l = locale();
     let navigate = use_navigate();
     let fit = (VIEW_W / (graph.width as f64 + 40.0))
@@ -196,7 +216,7 @@ fn FlowCanvas(graph: FlowGraph, kept: StoredValue<Option<Kept>>) -> impl IntoVie
     let dragging = StoredValue::new(None::<(f64, f64, (f64, f64))>);
     let count = graph.nodes.len();
     let truncated = graph.truncated;
-    let content = markup(l, &graph);
+    let content = markup(l, &graph, &highlight);
     let instances: std::collections::HashMap<i64, crate::flow::FlowInstance> =
         graph.nodes.iter().map(|n| (n.instance.id.0, n.instance.clone())).collect();
     let instances = StoredValue::new(instances);

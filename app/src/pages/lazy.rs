@@ -6,7 +6,9 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use super::{account, audit, detail, flow, log, login, node, tasks, users, workers};
+use super::{
+    account, alerts, audit, baselines, detail, flow, log, login, node, tasks, users, workers,
+};
 
 /// A route whose view is split out of the main bundle; it needs no data of its own before the
 /// view loads (each page starts its own resources).
@@ -39,3 +41,5 @@ lazy_page!(AccountRoute => view! { <account::AccountPage/> });
 lazy_page!(UsersRoute => view! { <users::UsersPage/> });
 lazy_page!(AuditRoute => view! { <audit::AuditPage/> });
 lazy_page!(WorkersRoute => view! { <workers::WorkersPage/> });
+lazy_page!(AlertsRoute => view! { <alerts::AlertsPage/> });
+lazy_page!(BaselinesRoute => view! { <baselines::BaselinesPage/> });

@@ -1,7 +1,9 @@
 //! One module per page.
 
 pub mod account;
+pub mod alerts;
 pub mod audit;
+pub mod baselines;
 pub mod detail;
 pub mod flow;
 pub mod instances;

@@ -217,6 +217,7 @@ fn graph_markup(l: Locale, graph: &DefinitionGraph, workflow: &str) -> String {
                 a: (a.x, a.y),
                 b: (b.x, b.y),
                 bends: graph.bends.get(k).map_or(&[], Vec::as_slice),
+                critical: false,
             }
         }),
     );

@@ -45,8 +45,11 @@ const MAX_PER_CHECK: u32 = 1000;
 const CLAIM: chrono::Duration = chrono::Duration::minutes(2);
 /// How often the watcher looks, besides when it hears that an attempt ended.
 const POLL: Duration = Duration::from_secs(1);
-/// How often baselines are predicted again when nothing else says so.
+/// How long the watcher lets events gather before it looks.
+const GATHER: Duration = Duration::from_millis(100);
+/// How often baselines are predicted again when nothing else says so, and at most.
 const BASELINE_EVERY: Duration = Duration::from_secs(10);
+const BASELINE_AT_MOST: Duration = Duration::from_secs(1);
 
 pub struct Watcher {
     store: Store,
@@ -87,6 +90,9 @@ impl Watcher {
                     if matches!(heard, Err(RecvError::Closed)) {
                         tokio::time::sleep(POLL).await;
                     }
+                    // A busy engine sends many events: gather them, then look once.
+                    tokio::time::sleep(GATHER).await;
+                    while events.try_recv().is_ok() {}
                 }
                 _ = tokio::time::sleep(POLL) => {}
             }
@@ -220,10 +226,13 @@ impl Watcher {
     async fn check_baselines(&self, ends_seen: bool, now: DateTime<Utc>) -> Result<()> {
         {
             let mut last = self.baselines_checked.lock().expect("not poisoned");
-            let recent = last.is_some_and(|(real, clock): (std::time::Instant, DateTime<Utc>)| {
-                real.elapsed() < BASELINE_EVERY && now - clock < chrono::Duration::minutes(1)
+            // Every ten seconds; sooner (but not more than once a second) when attempts ended or
+            // the clock moved a minute.
+            let due = last.is_none_or(|(real, clock): (std::time::Instant, DateTime<Utc>)| {
+                let moved = ends_seen || now - clock >= chrono::Duration::minutes(1);
+                real.elapsed() >= BASELINE_EVERY || (moved && real.elapsed() >= BASELINE_AT_MOST)
             });
-            if recent && !ends_seen {
+            if !due {
                 return Ok(());
             }
             *last = Some((std::time::Instant::now(), now));
