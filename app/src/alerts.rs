@@ -90,6 +90,8 @@ pub const MAX_MINUTES: u32 = 7 * 24 * 60;
 const MAX_URL: usize = 2000;
 /// The longest rule name.
 pub const MAX_RULE_NAME: usize = 100;
+/// The most alert rules, and the most baselines, a project holds (the watcher reads them all).
+pub const MAX_RULES: u64 = 10_000;
 
 impl Channel {
     /// `webhook` or `email`.

@@ -273,6 +273,13 @@ pub enum Reason {
     TooManyBaselineNodes {
         max: usize,
     },
+    /// The project holds as many alert rules (or baselines) as it may.
+    TooManyRules {
+        max: u64,
+    },
+    TooManyBaselines {
+        max: u64,
+    },
     /// The run date has no instances of the baseline's nodes (no snapshot yet).
     BaselineNoInstances {
         name: String,
@@ -286,7 +293,12 @@ impl Reason {
         use Reason::*;
         match self {
             Denied { .. } | CurrentPasswordWrong => ErrorCode::Forbidden,
-            Refused { .. } | Taken { .. } | OwnAccount | StillNeeded { .. } => ErrorCode::Conflict,
+            Refused { .. }
+            | Taken { .. }
+            | OwnAccount
+            | StillNeeded { .. }
+            | TooManyRules { .. }
+            | TooManyBaselines { .. } => ErrorCode::Conflict,
             Selection { refusal: SelectionRefusal::Ineligible { .. } } => ErrorCode::Conflict,
             NotSignedIn | WrongPassword => ErrorCode::Unauthorized,
             TooManyLogins { .. } => ErrorCode::TooManyRequests,
@@ -496,6 +508,8 @@ impl Reason {
             UnknownNode { name, .. } => td_string!(l, errors.not_found.node, name),
             UnknownWorkflow { name } => td_string!(l, errors.not_found.workflow, name),
             TooManyBaselineNodes { max } => td_string!(l, errors.alert.too_many_nodes, max),
+            TooManyRules { max } => td_string!(l, errors.alert.too_many_rules, max),
+            TooManyBaselines { max } => td_string!(l, errors.alert.too_many_baselines, max),
             BaselineNoInstances { name, run_date } => {
                 td_string!(l, errors.alert.no_instances, name, run_date)
             }

@@ -410,7 +410,7 @@ async fn an_email_alert_arrives_at_an_smtp_server() {
 
 #[tokio::test]
 async fn bad_rules_are_refused_field_by_field_and_nothing_is_saved() {
-    let (server, _dir, api) = live_server(ManualClock::new(START.parse().unwrap()), &[]).await;
+    let (server, dir, api) = live_server(ManualClock::new(START.parse().unwrap()), &[]).await;
     import(&api, &node("mine", "true", "")).await;
     let hook = json!([{"webhook": "http://127.0.0.1:9/hook"}]);
     let base = json!({"name": "r", "event": "failed", "channels": hook});
@@ -490,6 +490,24 @@ async fn bad_rules_are_refused_field_by_field_and_nothing_is_saved() {
     let actions: Vec<&str> =
         trail["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["alert_rule.delete", "alert_rule.update", "alert_rule.create"]);
+
+    // A project holds at most 10,000 rules (the watcher reads them all): 9,998 more are written
+    // past the API, the 10,000th is made, the next refused (409), and nothing more is saved.
+    let url = common::database_url(dir.path());
+    common::run_sql(
+        &url,
+        "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9998) \
+         INSERT INTO alert_rules (name, event, channels, cooldown_mins, created_by, created_at, \
+           updated_at, checked_until) \
+         SELECT 'bulk', 'failed', '[{\"email\": \"a@b\"}]', 0, 'admin', 0, 0, 0 FROM n",
+    )
+    .await;
+    assert_eq!(api.post("/api/v1/alert-rules", &base.to_string()).await.status, 201);
+    let refused = api.post("/api/v1/alert-rules", &base.to_string()).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.body.contains("10000 alert rules"), "{}", refused.body);
+    let all = api.get("/api/v1/alert-rules").await.json();
+    assert_eq!(all["items"].as_array().unwrap().len(), 10_000);
 }
 
 #[tokio::test]

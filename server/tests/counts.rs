@@ -270,19 +270,6 @@ async fn statistics_equal_a_fresh_count_under_random_operations_seed_3() {
     run(3).await;
 }
 
-/// Runs `sql` on the test's database directly, past the store.
-async fn behind_the_triggers(url: &str, sql: &'static str) {
-    if common::on_postgres() {
-        let db = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query(sql).execute(&db).await.unwrap();
-        db.close().await;
-    } else {
-        let db = sqlx::SqlitePool::connect(url).await.unwrap();
-        sqlx::query(sql).execute(&db).await.unwrap();
-        db.close().await;
-    }
-}
-
 /// `nightshift check-counts` on the test's database: its exit status and what it printed.
 fn check_counts(h: &Harness, url: &str, extra: &[&str]) -> (Option<i32>, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_nightshift"))
@@ -309,7 +296,7 @@ async fn the_check_finds_a_wrong_count_and_a_recount_mends_it() {
     assert!(h.store().count_mismatches().await.unwrap().is_empty());
     h.store().fold_count_changes().await.unwrap();
     let url = common::database_url(h.dir.path());
-    behind_the_triggers(&url, "UPDATE instance_counts_by_day SET n = n + 5").await;
+    common::run_sql(&url, "UPDATE instance_counts_by_day SET n = n + 5").await;
     let found = h.store().count_mismatches().await.unwrap();
     assert!(!found.is_empty(), "a changed count is found");
     assert!(found.iter().all(|m| m.counts == "by_day" && m.kept == m.counted + 5), "{found:?}");
@@ -323,7 +310,7 @@ async fn the_check_finds_a_wrong_count_and_a_recount_mends_it() {
     assert!(said.contains("equal a fresh count"), "{said}");
 
     // The command mends them too.
-    behind_the_triggers(&url, "DELETE FROM instance_counts_by_node").await;
+    common::run_sql(&url, "DELETE FROM instance_counts_by_node").await;
     let (status, said) = check_counts(&h, &url, &["--repair"]);
     assert_eq!(status, Some(0), "{said}");
     assert!(said.contains("by_node") && said.contains(", 0 differ now"), "{said}");

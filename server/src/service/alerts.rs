@@ -137,6 +137,9 @@ impl Alerts for Service {
     async fn create_alert_rule(&self, spec: Input<AlertRuleSpec>) -> Result<AlertRule, AppError> {
         let actor = self.allowed(Permission::Operate)?;
         let spec = self.checked_rule(actor, spec).await?;
+        if self.store().watch_counts().await?.0 >= app::alerts::MAX_RULES {
+            return Err(AppError::because(Reason::TooManyRules { max: app::alerts::MAX_RULES }));
+        }
         let mut tx = self.store().begin_watch().await?;
         let rule = tx.insert_rule(&spec, &actor.name, self.now()).await?;
         let changes = spec_changes(None, Some(&rule.spec()));

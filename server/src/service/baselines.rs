@@ -92,6 +92,10 @@ impl Baselines for Service {
     async fn create_baseline(&self, spec: Input<BaselineSpec>) -> Result<Baseline, AppError> {
         let actor = self.allowed(Permission::Operate)?;
         let spec = self.checked_baseline(actor, spec).await?;
+        if self.store().watch_counts().await?.1 >= app::alerts::MAX_RULES {
+            let max = app::alerts::MAX_RULES;
+            return Err(AppError::because(Reason::TooManyBaselines { max }));
+        }
         let mut tx = self.store().begin_watch().await?;
         let saved = tx.insert_baseline(&spec, &actor.name, self.now()).await?;
         let changes = spec_changes(None, Some(&saved.spec()));

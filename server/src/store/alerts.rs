@@ -109,6 +109,9 @@ pub trait AlertStore: Send + Sync {
 
     async fn alert_rule(&self, id: i64) -> Result<Option<AlertRule>>;
 
+    /// How many rules and how many baselines there are.
+    async fn watch_counts(&self) -> Result<(u64, u64)>;
+
     /// Starts a change of rules: one write transaction, audited in it.
     async fn begin_watch(&self) -> Result<Box<dyn WatchTx>>;
 

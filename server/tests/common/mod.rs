@@ -209,6 +209,19 @@ impl Harness {
     }
 }
 
+/// Runs `sql` on a test's database directly, past the store (the database `url` names).
+pub async fn run_sql(url: &str, sql: &'static str) {
+    if on_postgres() {
+        let db = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&db).await.unwrap();
+        db.close().await;
+    } else {
+        let db = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&db).await.unwrap();
+        db.close().await;
+    }
+}
+
 /// Re-checks a condition until it holds, failing the test after 20 seconds.
 pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

@@ -20,8 +20,8 @@ use crate::store::{AuditEntry, Result, StoreError, WriteLock, from_ms, to_ms};
 const RULE_COLUMNS: &str = "id, name, workflow, node, owner, event, at, minutes, channels, \
     cooldown_mins, created_by, created_at, updated_at, checked_until";
 
-/// The most rules read at once (the watcher reads them all every pass).
-const MAX_RULES: i64 = 10_000;
+/// The most rules (and baselines) read at once: all of them (see `app::alerts::MAX_RULES`).
+const MAX_RULES: u64 = app::alerts::MAX_RULES;
 
 #[derive(sqlx::FromRow)]
 struct RuleRow {
@@ -122,6 +122,15 @@ impl AlertStore for SqlStore {
     async fn alert_rule(&self, id: i64) -> Result<Option<AlertRule>> {
         let mut conn = self.read.acquire().await?;
         rule_by_id(&mut conn, id).await
+    }
+
+    async fn watch_counts(&self) -> Result<(u64, u64)> {
+        let (rules, baselines): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM alert_rules), (SELECT COUNT(*) FROM baselines)",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok((rules as u64, baselines as u64))
     }
 
     async fn begin_watch(&self) -> Result<Box<dyn WatchTx>> {
