@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::i18n::{Locale, td_string};
+use crate::i18n::Locale;
 use crate::model::InstanceId;
 use crate::reason::Reason;
 
@@ -55,15 +55,7 @@ impl AlertEvent {
 
     /// The event in the page's language.
     pub fn label(self, l: Locale) -> &'static str {
-        match self {
-            AlertEvent::Failed => td_string!(l, alerts.event.failed),
-            AlertEvent::RetriesExhausted => td_string!(l, alerts.event.retries_exhausted),
-            AlertEvent::NotFinishedBy => td_string!(l, alerts.event.not_finished_by),
-            AlertEvent::RunningLongerThan => td_string!(l, alerts.event.running_longer_than),
-            AlertEvent::Recovered => td_string!(l, alerts.event.recovered),
-            AlertEvent::AtRisk => td_string!(l, alerts.event.at_risk),
-            AlertEvent::Late => td_string!(l, alerts.event.late),
-        }
+        crate::reason::event_label(l, self.as_str()).unwrap_or(self.as_str())
     }
 
     pub fn parse(value: &str) -> Option<AlertEvent> {

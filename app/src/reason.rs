@@ -517,9 +517,23 @@ impl Reason {
     }
 }
 
-/// An alert event's words (its code when it is none we know).
+/// An alert event's words (`AlertEvent::label`), or its code when it is none we know. Here, not
+/// in `alerts`, so that reasons need nothing of the alert models.
+pub fn event_label(l: Locale, event: &str) -> Option<&'static str> {
+    Some(match event {
+        "failed" => td_string!(l, alerts.event.failed),
+        "retries_exhausted" => td_string!(l, alerts.event.retries_exhausted),
+        "not_finished_by" => td_string!(l, alerts.event.not_finished_by),
+        "running_longer_than" => td_string!(l, alerts.event.running_longer_than),
+        "recovered" => td_string!(l, alerts.event.recovered),
+        "at_risk" => td_string!(l, alerts.event.at_risk),
+        "late" => td_string!(l, alerts.event.late),
+        _ => return None,
+    })
+}
+
 fn event_words(l: Locale, event: &str) -> String {
-    crate::alerts::AlertEvent::parse(event).map_or_else(|| event.to_string(), |e| e.label(l).into())
+    event_label(l, event).map_or_else(|| event.to_string(), str::to_string)
 }
 
 /// The words for an input field's code (`expires_in_days` → "days until it expires"); a code
