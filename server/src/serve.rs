@@ -147,6 +147,14 @@ impl Server {
         };
         let watch = TaskTracker::new();
         if engine.config().roles.scheduler {
+            // Links to an address nobody can open: 0.0.0.0, or a process that does not listen.
+            let unreachable = addr.ip().is_unspecified() || !engine.config().roles.api;
+            if args.public_url.is_none() && unreachable {
+                tracing::warn!(
+                    "alert links start with http://{addr}: set --public-url to the address \
+                     people open the UI at"
+                );
+            }
             let watcher = crate::alerts::Watcher::new(&engine, &args.alert_config(addr))
                 .map_err(StartError::Config)?;
             watch.spawn(watcher.run(cancel.clone()));

@@ -490,6 +490,10 @@ async fn bad_rules_are_refused_field_by_field_and_nothing_is_saved() {
     let actions: Vec<&str> =
         trail["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["alert_rule.delete", "alert_rule.update", "alert_rule.create"]);
+    // The trail is open to every reader: it records the hook by host only.
+    let recorded = trail.to_string();
+    assert!(recorded.contains("http://127.0.0.1:9/…"), "{recorded}");
+    assert!(!recorded.contains("9/hook"), "a webhook's path is not in the audit trail: {recorded}");
 
     // A project holds at most 10,000 rules (the watcher reads them all): 9,998 more are written
     // past the API, the 10,000th is made, the next refused (409), and nothing more is saved.
@@ -643,6 +647,9 @@ async fn a_baseline_predicts_a_chain_warns_when_a_node_runs_slow_and_is_done_whe
         )
         .await;
     assert_eq!(made.status, 201, "{}", made.body);
+    // The same promise with no channel: its status is only shown, its alerts need no sending.
+    let quiet = json!({"name": "quiet", "nodes": ["c9"], "commit_by": "03:30", "margin_mins": 30});
+    assert_eq!(api.post("/api/v1/baselines", &quiet.to_string()).await.status, 201);
 
     // Day 2: predicted at the start, compared with the real finish.
     assert_eq!(api.post("/api/v1/snapshots", &day("2026-12-02")).await.status, 200);
@@ -691,13 +698,15 @@ async fn a_baseline_predicts_a_chain_warns_when_a_node_runs_slow_and_is_done_whe
     assert_eq!(done["status"], "done");
     assert_eq!(done["predicted_finish"], "2026-12-03T03:10:00Z");
     clock.set(time("2026-12-03T04:00:00Z"));
-    eventually("the at-risk alert delivered", async || {
-        (alerts(&api, "status=delivered").await.len() == 1).then_some(())
+    eventually("the at-risk alerts delivered", async || {
+        (alerts(&api, "status=delivered").await.len() == 2).then_some(())
     })
     .await;
     let fired = alerts(&api, "").await;
-    assert_eq!(fired.len(), 1, "at risk once, never late: {fired:?}");
-    assert_eq!(fired[0]["baseline"], "chain");
+    assert_eq!(fired.len(), 2, "at risk once each, never late: {fired:?}");
+    let by = |name: &str| fired.iter().find(|a| a["baseline"] == name).unwrap().clone();
+    assert_eq!(by("chain")["event"], "at_risk");
+    assert_eq!(by("quiet")["deliveries"], json!([]), "nothing to send, nothing pending");
 
     // What cannot be said is refused.
     let no_day = api.get("/api/v1/baselines/chain/status?run_date=2030-01-01").await;
@@ -727,6 +736,7 @@ async fn a_baseline_predicts_a_chain_warns_when_a_node_runs_slow_and_is_done_whe
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(changed.json()["commit_by"], "04:00");
     assert_eq!(api.delete("/api/v1/baselines/chain").await.status, 204);
+    assert_eq!(api.delete("/api/v1/baselines/quiet").await.status, 204);
     assert_eq!(api.get("/api/v1/baselines/chain").await.status, 404);
 }
 

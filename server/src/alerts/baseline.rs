@@ -8,7 +8,8 @@
 //! not move a prediction people act on, and a mean would be pulled by exactly that run. A node
 //! with no history is expected to take no time (the prediction is then optimistic). Slots are
 //! not modelled: an instance is assumed to start as soon as its upstream finished and its time
-//! came.
+//! came. An instance on the way that waits for a person (failed, stopped, paused) is assumed to
+//! be rerun now, and makes the status at least `at_risk` at once.
 
 use std::collections::{HashMap, HashSet};
 
@@ -109,10 +110,18 @@ pub fn predict(
     out
 }
 
+/// Whether an instance can only go on when a person acts (failed, stopped, paused).
+pub fn waits_for_a_person(instance: &Instance) -> bool {
+    instance.paused || matches!(instance.state, InstanceState::Failed | InstanceState::Stopped)
+}
+
 /// The status of a prediction of the instances of the baseline's own nodes (`promised`).
+/// `stuck`: something on the way waits for a person, which puts the promise at risk now,
+/// whatever the durations say (nobody may look until it is too late).
 pub fn judge(
     promised: &[&Instance],
     predicted: &HashMap<InstanceId, Predicted>,
+    stuck: bool,
     commit: DateTime<Utc>,
     margin: Duration,
     now: DateTime<Utc>,
@@ -131,7 +140,7 @@ pub fn judge(
         BaselineState::Done
     } else if now > commit {
         BaselineState::Late
-    } else if finish > commit - margin {
+    } else if stuck || finish > commit - margin {
         BaselineState::AtRisk
     } else {
         BaselineState::OnTime
@@ -151,8 +160,12 @@ pub async fn status(
     let (instances, edges) =
         store.upstream_closure(run_date, &baseline.nodes, MAX_INSTANCES).await?;
     let own: HashSet<&str> = baseline.nodes.iter().map(String::as_str).collect();
-    let promised: Vec<&Instance> =
-        instances.iter().filter(|i| own.contains(i.node.as_str())).collect();
+    // The baseline's own instances are those of its run date (an upstream of another date, a
+    // node's previous cycle, is only upstream).
+    let promised: Vec<&Instance> = instances
+        .iter()
+        .filter(|i| i.run_date == run_date && own.contains(i.node.as_str()))
+        .collect();
     if promised.is_empty() {
         return Ok(None);
     }
@@ -173,7 +186,8 @@ pub async fn status(
         app::alerts::parse_hhmm("commit_by", &baseline.commit_by).unwrap_or(chrono::NaiveTime::MIN);
     let commit = super::matching::local(tz, run_date, at).unwrap_or(now);
     let margin = Duration::minutes(baseline.margin_mins.into());
-    let (state, finish, critical_path) = judge(&promised, &predicted, commit, margin, now);
+    let stuck = instances.iter().any(waits_for_a_person);
+    let (state, finish, critical_path) = judge(&promised, &predicted, stuck, commit, margin, now);
     let shown = instances
         .iter()
         .filter_map(|i| {
@@ -184,7 +198,7 @@ pub async fn status(
                 state: i.state,
                 start: p.start,
                 finish: p.finish,
-                promised: own.contains(i.node.as_str()),
+                promised: i.run_date == run_date && own.contains(i.node.as_str()),
             })
         })
         .collect();
@@ -265,15 +279,25 @@ mod tests {
             predicted[&d.id],
             Predicted { start: t(42), finish: t(52), waited_for: Some(c.id) }
         );
-        let (state, finish, path) = judge(&[&d], &predicted, t(70), Duration::minutes(10), now);
+        let (state, finish, path) =
+            judge(&[&d], &predicted, false, t(70), Duration::minutes(10), now);
         assert_eq!((state, finish, path), (BaselineState::OnTime, t(52), vec![c.id, d.id]));
+        // The same with an upstream that failed and waits for a person: at risk at once.
+        let (state, ..) = judge(&[&d], &predicted, true, t(70), Duration::minutes(10), now);
+        assert_eq!(state, BaselineState::AtRisk);
+        let mut broken = c.clone();
+        broken.state = Failed;
+        assert!(waits_for_a_person(&broken) && !waits_for_a_person(&c));
+        let mut held = c.clone();
+        held.paused = true;
+        assert!(waits_for_a_person(&held));
         // A slow b (still running at 50) moves everything after it.
         let later = predict(&all, &edges, &expected, t(50));
         // c starts now (50), takes 30; d after it.
         assert_eq!(later[&d.id].finish, t(90));
-        let (state, ..) = judge(&[&d], &later, t(70), Duration::minutes(10), t(50));
+        let (state, ..) = judge(&[&d], &later, false, t(70), Duration::minutes(10), t(50));
         assert_eq!(state, BaselineState::AtRisk);
-        let (state, ..) = judge(&[&d], &later, t(45), Duration::minutes(10), t(50));
+        let (state, ..) = judge(&[&d], &later, false, t(45), Duration::minutes(10), t(50));
         assert_eq!(state, BaselineState::Late);
         let finished = |mut i: Instance, start, end| {
             i.state = Success;
@@ -284,7 +308,8 @@ mod tests {
         let (a_id, c_id, d_id) = (a.id, c.id, d.id);
         let all = [a, finished(b, 10, 14), finished(c, 14, 40), finished(d, 40, 49)];
         let over = predict(&all, &edges, &expected, t(50));
-        let (state, finish, path) = judge(&[&all[3]], &over, t(45), Duration::minutes(10), t(50));
+        let (state, finish, path) =
+            judge(&[&all[3]], &over, false, t(45), Duration::minutes(10), t(50));
         assert_eq!((state, finish), (BaselineState::Done, t(49)));
         assert_eq!(path, vec![a_id, c_id, d_id]);
     }

@@ -144,6 +144,7 @@ mod tests {
             state,
             previous_failed,
             at: DateTime::from_timestamp(0, 0).unwrap(),
+            reason: None,
         }
     }
 

@@ -39,8 +39,9 @@ pub struct AlertConfig {
 /// The most ends of attempts matched in one pass, and deliveries sent at once.
 const BATCH: u32 = 500;
 const SENDS: u32 = 20;
-/// The most instances one rule fires about in one check (a deadline over a whole project).
-const MAX_PER_CHECK: u32 = 1000;
+/// The most instances one rule fires about at one deadline (a deadline over a whole project:
+/// beyond that, one alert per instance helps nobody; the log says so).
+const MAX_PER_CHECK: u32 = 10_000;
 /// How long a process may take to send what it claimed before another one may.
 const CLAIM: chrono::Duration = chrono::Duration::minutes(2);
 /// How often the watcher looks, besides when it hears that an attempt ended.
@@ -61,6 +62,8 @@ pub struct Watcher {
     me: String,
     /// When baselines were last looked at (real time, clock time).
     baselines_checked: std::sync::Mutex<Option<(std::time::Instant, DateTime<Utc>)>>,
+    /// Alerts were recorded: the delivery loop looks at once.
+    recorded: tokio::sync::Notify,
 }
 
 impl Watcher {
@@ -73,16 +76,34 @@ impl Watcher {
             sender: Arc::new(Sender::new(config.smtp.as_ref())?),
             me: crate::engine::bus::process_id(&engine.config().host),
             baselines_checked: std::sync::Mutex::new(None),
+            recorded: tokio::sync::Notify::new(),
         })
     }
 
-    /// Watches until the server stops.
+    /// Watches and delivers until the server stops: two loops, so that a receiver that does not
+    /// answer never holds up what fires, nor a slow look what is sent.
     pub async fn run(self, cancel: CancellationToken) {
+        let watcher = Arc::new(self);
+        tokio::join!(watcher.clone().watch(cancel.clone()), watcher.send_due(cancel));
+    }
+
+    async fn send_due(self: Arc<Self>, cancel: CancellationToken) {
+        loop {
+            if let Err(error) = self.deliver().await {
+                tracing::error!(%error, "could not send the due alerts; trying again");
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.recorded.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    async fn watch(self: Arc<Self>, cancel: CancellationToken) {
         let mut events = self.engine.subscribe();
         loop {
-            if let Err(error) = self.pass().await {
-                tracing::error!(%error, "the alert watcher failed; trying again");
-            }
+            self.pass().await;
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 heard = events.recv() => {
@@ -99,25 +120,44 @@ impl Watcher {
         }
     }
 
-    /// One look at everything: new ends of attempts, slow runs, passed deadlines, due
-    /// deliveries.
-    pub async fn pass(&self) -> Result<()> {
+    /// One look at everything that may fire: new ends of attempts, slow runs, passed
+    /// deadlines, baselines. A step that fails is said and the others still run.
+    pub async fn pass(&self) {
         let now = self.engine.clock().now();
+        let (seen, rules) = match self.match_ends(now).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::error!(%error, "could not match the ends of attempts; trying again");
+                return;
+            }
+        };
+        if let Err(error) = self.check_times(&rules, now).await {
+            tracing::error!(%error, "could not look for slow runs and deadlines; trying again");
+        }
+        if let Err(error) = self.check_baselines(seen, now).await {
+            tracing::error!(%error, "could not look at the baselines; trying again");
+        }
+    }
+
+    /// Fires what the journaled ends of attempts match; whether there were any, and the rules.
+    async fn match_ends(&self, now: DateTime<Utc>) -> Result<(bool, Vec<WatchedRule>)> {
         let ends = self.store.attempt_ends(BATCH).await?;
         let rules = self.store.alert_rules().await?;
         if !ends.is_empty() {
             let mut fired = Vec::new();
             for end in &ends {
+                // The instance as this attempt left it (it may have moved on since).
+                let mut ended = end.instance.clone();
+                (ended.state, ended.attempt, ended.reason) =
+                    (end.state, end.attempt, end.reason.clone());
                 for watched in rules.iter().filter(|w| matching::fires_on(&w.rule, end)) {
-                    fired.push(self.alert(&watched.rule, &end.instance, end.attempt, end.at));
+                    fired.push(self.alert(&watched.rule, &ended, end.attempt, end.at));
                 }
             }
             let seqs: Vec<i64> = ends.iter().map(|e| e.seq).collect();
             self.fire(fired, &seqs, &[], now).await?;
         }
-        self.check_times(&rules, now).await?;
-        self.check_baselines(!ends.is_empty(), now).await?;
-        self.deliver(now).await
+        Ok((!ends.is_empty(), rules))
     }
 
     /// Runs that take too long, and run dates whose deadline passed.
@@ -159,7 +199,11 @@ impl Watcher {
                 owner: rule.owner.as_deref(),
             };
             for (run_date, deadline) in due {
-                for instance in self.store.unfinished(run_date, scope, MAX_PER_CHECK).await? {
+                let late = self.store.unfinished(run_date, scope, MAX_PER_CHECK).await?;
+                if late.len() == MAX_PER_CHECK as usize {
+                    tracing::warn!(rule = rule.id, %run_date, "more unfinished instances than one deadline alerts about");
+                }
+                for instance in late {
                     if matching::watches(rule, &instance) {
                         fired.push(self.alert(rule, &instance, 0, deadline));
                     }
@@ -248,9 +292,13 @@ impl Watcher {
                 if commit < b.created_at || commit < now - chrono::Duration::days(1) {
                     continue;
                 }
-                let Some(status) = baseline::status(&self.store, b, run_date, self.tz, now).await?
-                else {
-                    continue;
+                let status = match baseline::status(&self.store, b, run_date, self.tz, now).await {
+                    Ok(Some(status)) => status,
+                    Ok(None) => continue,
+                    Err(error) => {
+                        tracing::error!(%error, baseline = %b.name, "could not predict a baseline");
+                        continue;
+                    }
                 };
                 let event = match status.status {
                     BaselineState::AtRisk => AlertEvent::AtRisk,
@@ -338,12 +386,14 @@ impl Watcher {
         tx.commit().await?;
         if recorded > 0 {
             tracing::info!(alerts = recorded, "alerts fired");
+            self.recorded.notify_one();
         }
         Ok(())
     }
 
     /// Sends what is due, all at once, and records how each went.
-    async fn deliver(&self, now: DateTime<Utc>) -> Result<()> {
+    async fn deliver(&self) -> Result<()> {
+        let now = self.engine.clock().now();
         if self.store.next_delivery_at().await?.is_none_or(|at| at > now) {
             return Ok(());
         }
@@ -368,8 +418,12 @@ impl Watcher {
                     None => DeliveryResult::GaveUp { error: failure.error },
                 },
             };
-            self.store.finish_delivery(delivery.id, &result, now).await?;
-            self.announce(&delivery, &result);
+            // One that cannot be recorded is said and sent again when its claim lapses; the
+            // others are still recorded.
+            match self.store.finish_delivery(delivery.id, &self.me, &result, now).await {
+                Ok(()) => self.announce(&delivery, &result),
+                Err(error) => tracing::error!(%error, "could not record an alert's delivery"),
+            }
         }
         Ok(())
     }

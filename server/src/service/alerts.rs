@@ -1,7 +1,7 @@
 //! Alert rules (who may watch what, a rule checked whole before it is saved, audited in the
 //! transaction that saves it) and the history of what fired.
 
-use app::alerts::{Alert, AlertPage, AlertQuery, AlertRule, AlertRuleSpec};
+use app::alerts::{Alert, AlertPage, AlertQuery, AlertRule, AlertRuleSpec, Channel};
 use app::audit::{AuditOutcome, FieldChange};
 use app::error::AppError;
 use app::model::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -29,7 +29,19 @@ pub(super) fn spec_changes<T: serde::Serialize>(
             .and_then(|v| v.as_object().cloned())
             .unwrap_or_default()
     };
-    let (before, after) = (fields(before), fields(after));
+    let (mut before, mut after) = (fields(before), fields(after));
+    // Webhook addresses often carry their secret, and the audit trail is open to every reader:
+    // channels are recorded as their redacted selves.
+    for fields in [&mut before, &mut after] {
+        if let Some(channels) = fields.get_mut("channels") {
+            let shown: Vec<Channel> = serde_json::from_value::<Vec<Channel>>(channels.clone())
+                .unwrap_or_default()
+                .iter()
+                .map(Channel::redacted)
+                .collect();
+            *channels = serde_json::to_value(shown).unwrap_or_default();
+        }
+    }
     let text = |v: Option<&serde_json::Value>| match v {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s.clone()),

@@ -32,6 +32,8 @@ pub struct AttemptEnd {
     /// Whether the attempt before it failed.
     pub previous_failed: bool,
     pub at: DateTime<Utc>,
+    /// Why it failed (the attempt's reason).
+    pub reason: Option<String>,
 }
 
 /// Which instances a rule watches.
@@ -148,10 +150,12 @@ pub trait AlertStore: Send + Sync {
     /// When the next pending delivery is due.
     async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>>;
 
-    /// Records how sending went, and the alert's status with it.
+    /// Records how sending went, and the alert's status with it, if `by` still holds the
+    /// delivery's claim (else another process took it over and its record stands).
     async fn finish_delivery(
         &self,
         id: i64,
+        by: &str,
         result: &DeliveryResult,
         now: DateTime<Utc>,
     ) -> Result<()>;

@@ -99,6 +99,7 @@ struct EndRow {
     end_state: InstanceState,
     previous_failed: bool,
     end_at: i64,
+    end_reason: Option<String>,
     #[sqlx(flatten)]
     instance: InstanceRow,
 }
@@ -141,7 +142,8 @@ impl AlertStore for SqlStore {
     async fn attempt_ends(&self, limit: u32) -> Result<Vec<AttemptEnd>> {
         let rows: Vec<EndRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT e.id AS seq, e.attempt AS end_attempt, e.failed, e.state AS end_state, \
-               e.at AS end_at, EXISTS (SELECT 1 FROM attempts p WHERE p.instance_id = \
+               e.at AS end_at, (SELECT a.reason FROM attempts a WHERE a.instance_id = \
+                 e.instance_id AND a.attempt = e.attempt) AS end_reason, EXISTS (SELECT 1 FROM attempts p WHERE p.instance_id = \
                  e.instance_id AND p.attempt = e.attempt - 1 AND p.outcome = 'failed') \
                  AS previous_failed, {INSTANCE_COLUMNS} \
              FROM attempt_ends e JOIN instances i ON i.id = e.instance_id \
@@ -160,6 +162,7 @@ impl AlertStore for SqlStore {
                     state: row.end_state,
                     previous_failed: row.previous_failed,
                     at: from_ms(row.end_at),
+                    reason: row.end_reason,
                     instance: Instance::try_from(row.instance)?,
                 })
             })
@@ -283,6 +286,7 @@ impl AlertStore for SqlStore {
     async fn finish_delivery(
         &self,
         id: i64,
+        by: &str,
         result: &DeliveryResult,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -294,19 +298,25 @@ impl AlertStore for SqlStore {
             }
             DeliveryResult::GaveUp { error } => ("failed", None, Some(error.as_str()), None),
         };
-        sqlx::query(
+        let mine = sqlx::query(
             "UPDATE alert_deliveries SET status = $2, tries = tries + 1, \
                next_at = COALESCE($3, next_at), last_error = $4, delivered_at = $5, \
                claimed_by = NULL, claimed_until = NULL \
-             WHERE id = $1",
+             WHERE id = $1 AND claimed_by = $6",
         )
         .bind(id)
         .bind(status)
         .bind(next_at)
         .bind(error)
         .bind(delivered_at)
+        .bind(by)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if mine == 0 {
+            // Another process took it over (this one was too slow): its record stands.
+            return Ok(());
+        }
         sqlx::query(
             "UPDATE alerts SET status = CASE \
                WHEN EXISTS (SELECT 1 FROM alert_deliveries d \
@@ -696,7 +706,12 @@ impl AlertTx for SqlAlerts {
     }
 
     async fn fire(&mut self, alert: &NewAlert<'_>) -> Result<Option<i64>> {
-        let status = if alert.folded { "folded" } else { "pending" };
+        // Nothing to send (a baseline without channels) is as delivered as it will be.
+        let status = match (alert.folded, alert.channels.is_empty()) {
+            (true, _) => "folded",
+            (false, true) => "delivered",
+            (false, false) => "pending",
+        };
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO alerts (key, rule_id, rule, baseline, event, instance_id, node, \
                run_date, attempt, fired_at, status, payload) \
@@ -745,11 +760,15 @@ impl AlertTx for SqlAlerts {
     }
 
     async fn checked(&mut self, rule_id: i64, until: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE alert_rules SET checked_until = $2 WHERE id = $1")
-            .bind(rule_id)
-            .bind(to_ms(until))
-            .execute(&mut *self.tx)
-            .await?;
+        // Never backwards (two schedulers may commit in either order).
+        sqlx::query(
+            "UPDATE alert_rules SET checked_until = CASE WHEN checked_until > $2 \
+             THEN checked_until ELSE $2 END WHERE id = $1",
+        )
+        .bind(rule_id)
+        .bind(to_ms(until))
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
