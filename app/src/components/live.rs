@@ -6,6 +6,22 @@ use leptos::prelude::*;
 
 use super::context::Ui;
 
+/// Bumps `tick` every `every` while the page is open, for pages whose data the event stream
+/// does not cover (processes, alert rules, baselines).
+pub fn refresh_every(tick: RwSignal<u32>, every: std::time::Duration) {
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(move || tick.update(|t| *t += 1), every);
+        on_cleanup(move || {
+            if let Ok(handle) = handle {
+                handle.clear();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (tick, every);
+}
+
 /// Renders nothing; connects once the page is interactive and someone is signed in.
 #[component]
 pub fn LiveUpdates() -> impl IntoView {

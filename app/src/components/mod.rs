@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod context;
 pub mod csrf;
+pub mod form;
 pub mod jobs_panel;
 pub mod language;
 pub mod legend;

@@ -11,6 +11,8 @@ use crate::alerts::{
 };
 use crate::api::{delete_alert_rule, fetch_alert_rules, fetch_alerts, save_alert_rule};
 use crate::components::context::{Ui, detail_href};
+use crate::components::form::{TextField, field_error, form_error, text_field};
+use crate::components::live::refresh_every;
 use crate::components::time::Timestamp;
 use crate::error::AppError;
 use crate::i18n::{Locale, td_string};
@@ -18,8 +20,8 @@ use crate::lang::locale;
 use crate::reason::Reason;
 use crate::rules::{self, Permission};
 
-/// How often the page reads again.
-const REFRESH_MS: u64 = 5_000;
+/// How often the page reads again (rules and alerts are not on the event stream).
+pub const REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn status_label(l: Locale, status: AlertStatus) -> &'static str {
     match status {
@@ -49,24 +51,6 @@ pub fn parse_channels(text: &str) -> Vec<Channel> {
         .collect()
 }
 
-/// Reads again every few seconds while the page is open.
-pub fn refresh_every(tick: RwSignal<u32>) {
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(
-            move || tick.update(|t| *t += 1),
-            std::time::Duration::from_millis(REFRESH_MS),
-        );
-        on_cleanup(move || {
-            if let Ok(handle) = handle {
-                handle.clear();
-            }
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (tick, REFRESH_MS);
-}
-
 /// Whether the person may change what `maker` made.
 pub fn may_change(ui: Ui, maker: &str) -> bool {
     ui.actor().is_some_and(|a| rules::authorize(&a, Permission::Watch { owner: maker }).is_ok())
@@ -77,7 +61,7 @@ pub fn AlertsPage() -> impl IntoView {
     let l = locale();
     let ui = Ui::get();
     let tick = RwSignal::new(0u32);
-    refresh_every(tick);
+    refresh_every(tick, REFRESH);
     let rules = Resource::new(move || tick.get(), |_| fetch_alert_rules());
     // None: the form is closed; Some(None): a new rule; Some(Some(rule)): that rule.
     let editing = RwSignal::new(None::<Option<AlertRule>>);
@@ -204,39 +188,6 @@ fn RuleTable(
     }
 }
 
-/// A refusal next to its field (`data-field`), or at the top of the form when it names none.
-pub fn field_message(
-    l: Locale,
-    error: RwSignal<Option<AppError>>,
-    field: &'static str,
-) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static {
-    move || {
-        error
-            .with(|e| {
-                e.as_ref().filter(|e| e.field.as_deref() == Some(field)).map(|e| e.describe(l))
-            })
-            .map(|m| {
-                view! { <p class="field-error" role="alert" data-field=field>{m}</p> }.into_any()
-            })
-    }
-}
-
-pub fn general_message(
-    l: Locale,
-    error: RwSignal<Option<AppError>>,
-    fields: &'static [&'static str],
-) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static {
-    move || {
-        error
-            .with(|e| {
-                e.as_ref()
-                    .filter(|e| e.field.as_deref().is_none_or(|f| !fields.contains(&f)))
-                    .map(|e| e.describe(l))
-            })
-            .map(|m| view! { <p class="error" role="alert">{m}</p> }.into_any())
-    }
-}
-
 const RULE_FIELDS: &[&str] =
     &["name", "event", "at", "minutes", "workflow", "node", "owner", "channels", "cooldown_mins"];
 
@@ -318,22 +269,13 @@ fn RuleForm(
         });
     };
     let _ = ui;
-    let input = move |label: &'static str,
-                      field: &'static str,
-                      value: RwSignal<String>,
-                      hint: &'static str| {
-        view! {
-            <div class="form-field">
-                <label for=format!("rule-{field}")>{label}</label>
-                <input id=format!("rule-{field}") name=field prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) placeholder=hint/>
-                {field_message(l, error, field)}
-            </div>
-        }
+    let input = move |label, field, value, hint| {
+        text_field(l, error, value, TextField { form: "rule", label, field, hint, readonly: false })
     };
     view! {
         <form class="card rule-form" on:submit=submit>
             <h3>{if id.is_some() { td_string!(l, alerts.form.title_edit) } else { td_string!(l, alerts.form.title_new) }}</h3>
-            {general_message(l, error, RULE_FIELDS)}
+            {form_error(l, error, RULE_FIELDS)}
             <div class="form-row">
                 {input(td_string!(l, alerts.form.name), "name", name, "")}
                 <div class="form-field">
@@ -347,7 +289,7 @@ fn RuleForm(
                             <option value=e.as_str() selected=move || event.get() == e>{e.label(l)}</option>
                         }).collect_view()}
                     </select>
-                    {field_message(l, error, "event")}
+                    {field_error(l, error, "event")}
                 </div>
             </div>
             {move || (event.get() == AlertEvent::NotFinishedBy).then(|| input(td_string!(l, alerts.form.at), "at", at, "07:30"))}
@@ -363,13 +305,13 @@ fn RuleForm(
                 <textarea id="rule-channels" name="channels" rows="3" prop:value=move || channels.get() on:input=move |ev| channels.set(event_target_value(&ev))
                     placeholder="https://hooks.example.com/…\noncall@example.com"></textarea>
                 <p class="muted hint">{td_string!(l, alerts.form.channels_hint)}</p>
-                {field_message(l, error, "channels")}
+                {field_error(l, error, "channels")}
             </div>
             <div class="form-field">
                 <label for="rule-cooldown_mins">{td_string!(l, alerts.form.cooldown)}</label>
                 <input id="rule-cooldown_mins" name="cooldown_mins" prop:value=move || cooldown.get() on:input=move |ev| cooldown.set(event_target_value(&ev))/>
                 <p class="muted hint">{td_string!(l, alerts.form.cooldown_hint)}</p>
-                {field_message(l, error, "cooldown_mins")}
+                {field_error(l, error, "cooldown_mins")}
             </div>
             <div class="buttons">
                 <button type="button" on:click=move |_| editing.set(None)>{td_string!(l, common.button.cancel)}</button>

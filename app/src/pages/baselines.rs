@@ -7,10 +7,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use super::alerts::{field_message, general_message, may_change, parse_channels, refresh_every};
+use super::alerts::{REFRESH, may_change, parse_channels};
 use crate::api::{delete_baseline, fetch_baseline_status, fetch_baselines, save_baseline};
 use crate::baselines::{Baseline, BaselineSpec, BaselineState, BaselineStatus};
 use crate::components::context::{Ui, flow_href};
+use crate::components::form::{TextField, field_error, form_error, text_field};
+use crate::components::live::refresh_every;
 use crate::components::time::{Timestamp, timestamp};
 use crate::error::AppError;
 use crate::i18n::{Locale, td_string};
@@ -46,7 +48,7 @@ pub fn BaselinesPage() -> impl IntoView {
         })
     });
     let tick = RwSignal::new(0u32);
-    refresh_every(tick);
+    refresh_every(tick, REFRESH);
     let list = Resource::new(move || tick.get(), |_| fetch_baselines());
     let editing = RwSignal::new(None::<Option<Baseline>>);
     let may_make = move || ui.actor().is_some_and(|a| rules::may_operate(&a));
@@ -252,23 +254,14 @@ fn BaselineForm(
             busy.set(false);
         });
     };
-    let input = move |label: &'static str,
-                      field: &'static str,
-                      value: RwSignal<String>,
-                      hint: &'static str| {
-        view! {
-            <div class="form-field">
-                <label for=format!("baseline-{field}")>{label}</label>
-                <input id=format!("baseline-{field}") name=field prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))
-                    placeholder=hint readonly=field == "name" && !creating/>
-                {field_message(l, error, field)}
-            </div>
-        }
+    let input = move |label, field, value, hint| {
+        let readonly = field == "name" && !creating;
+        text_field(l, error, value, TextField { form: "baseline", label, field, hint, readonly })
     };
     view! {
         <form class="card baseline-form" on:submit=submit>
             <h3>{if creating { td_string!(l, alerts.baselines.form.title_new) } else { td_string!(l, alerts.baselines.form.title_edit) }}</h3>
-            {general_message(l, error, BASELINE_FIELDS)}
+            {form_error(l, error, BASELINE_FIELDS)}
             {input(td_string!(l, alerts.baselines.form.name), "name", name, "")}
             {input(td_string!(l, alerts.baselines.form.nodes), "nodes", nodes, td_string!(l, alerts.baselines.form.nodes_hint))}
             <div class="form-row">
@@ -279,7 +272,7 @@ fn BaselineForm(
                 <label for="baseline-channels">{td_string!(l, alerts.form.channels)}</label>
                 <textarea id="baseline-channels" name="channels" rows="2" prop:value=move || channels.get() on:input=move |ev| channels.set(event_target_value(&ev))></textarea>
                 <p class="muted hint">{td_string!(l, alerts.baselines.form.channels_hint)}</p>
-                {field_message(l, error, "channels")}
+                {field_error(l, error, "channels")}
             </div>
             <div class="buttons">
                 <button type="button" on:click=move |_| editing.set(None)>{td_string!(l, common.button.cancel)}</button>

@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{create_node, fetch_node, fetch_resource_groups, put_node, set_scheduling};
 use crate::components::context::{Dialog, NodeTarget, Ui, node_href};
+use crate::components::form::{TextField, field_error, form_error, text_field};
 use crate::components::node_actions::NodeActionsButton;
 use crate::error::AppError;
 use crate::i18n::{Locale, td_string};
@@ -184,6 +185,20 @@ pub fn NodeFormPage(editing: bool) -> impl IntoView {
     }
 }
 
+/// The fields of the node form (a refusal about another shows at its top).
+const NODE_FIELDS: &[&str] = &[
+    "name",
+    "workflow",
+    "owner",
+    "command",
+    "schedule",
+    "upstream",
+    "resource_group",
+    "timeout_secs",
+    "retries",
+    "retry_delay_secs",
+];
+
 #[component]
 fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl IntoView {
     let l = locale();
@@ -268,37 +283,14 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
             busy.set(false);
         });
     };
-    // A refusal shows next to its field; one about no particular field shows at the top.
-    let message_for = move |field: &'static str| {
-        move || {
-            error
-                .with(|e| {
-                    e.as_ref().filter(|e| e.field.as_deref() == Some(field)).map(|e| e.describe(l))
-                })
-                .map(|m| view! { <p class="field-error" role="alert" data-field=field>{m}</p> })
-        }
-    };
-    let general = move || {
-        error
-            .with(|e| e.as_ref().filter(|e| e.field.is_none()).map(|e| e.describe(l)))
-            .map(|m| view! { <p class="error" role="alert">{m}</p> })
-    };
-    let input = move |label: &'static str,
-                      field: &'static str,
-                      value: RwSignal<String>,
-                      hint: &'static str| {
-        view! {
-            <div class="form-field">
-                <label for=format!("node-{field}")>{label}</label>
-                <input id=format!("node-{field}") name=field prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))
-                    placeholder=hint readonly=field == "name" && !creating/>
-                {message_for(field)}
-            </div>
-        }
+    // A refusal shows next to its field; one about none of them shows at the top.
+    let input = move |label, field, value, hint| {
+        let readonly = field == "name" && !creating;
+        text_field(l, error, value, TextField { form: "node", label, field, hint, readonly })
     };
     view! {
         <form class="card node-form" on:submit=submit>
-            {general}
+            {form_error(l, error, NODE_FIELDS)}
             {input(td_string!(l, tasks.form.name), "name", name, td_string!(l, tasks.form.name_hint))}
             {input(td_string!(l, tasks.form.workflow), "workflow", workflow, "")}
             {input(td_string!(l, tasks.form.owner), "owner", owner, "")}
@@ -306,13 +298,13 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
                 <label for="node-command">{td_string!(l, tasks.form.command)}</label>
                 <textarea id="node-command" name="command" rows="4" prop:value=move || command.get() on:input=move |ev| command.set(event_target_value(&ev))
                     placeholder=td_string!(l, tasks.form.command_hint)></textarea>
-                {message_for("command")}
+                {field_error(l, error, "command")}
             </div>
             <div class="form-field">
                 <label for="node-schedule">{td_string!(l, tasks.form.schedule)}</label>
                 <input id="node-schedule" name="schedule" prop:value=move || schedule.get() on:input=move |ev| schedule.set(event_target_value(&ev))/>
                 <p class="muted hint">{move || describe(l, &schedule.get())}</p>
-                {message_for("schedule")}
+                {field_error(l, error, "schedule")}
             </div>
             {input(td_string!(l, tasks.form.upstream), "upstream", upstream, td_string!(l, tasks.form.upstream_hint))}
             <div class="form-field">
@@ -323,7 +315,7 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
                         view! { <option value=g.clone() selected=selected>{g.clone()}</option> }
                     }).collect_view()}
                 </select>
-                {message_for("resource_group")}
+                {field_error(l, error, "resource_group")}
             </div>
             <div class="form-row three">
                 {input(td_string!(l, tasks.form.timeout), "timeout_secs", timeout, "")}

@@ -5,33 +5,21 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::api::fetch_workers;
+use crate::components::live::refresh_every;
 use crate::components::time::{Timestamp, duration};
 use crate::i18n::{Locale, td_string};
 use crate::lang::locale;
 use crate::workers::WorkerInfo;
 
 /// How often the page asks again.
-const REFRESH_MS: u64 = 5_000;
+const REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[component]
 pub fn WorkersPage() -> impl IntoView {
     let l = locale();
     let tick = RwSignal::new(0u32);
     let workers = Resource::new(move || tick.get(), |_| fetch_workers());
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(
-            move || tick.update(|t| *t += 1),
-            std::time::Duration::from_millis(REFRESH_MS),
-        );
-        on_cleanup(move || {
-            if let Ok(handle) = handle {
-                handle.clear();
-            }
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = REFRESH_MS;
+    refresh_every(tick, REFRESH);
     view! {
         <section class="page">
             <div class="page-head">
