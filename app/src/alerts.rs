@@ -403,14 +403,7 @@ impl AlertQuery {
             if value.is_empty() {
                 continue;
             }
-            let number = |what: &str| {
-                value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    AppError::because(Reason::NotValid {
-                        what: what.to_string(),
-                        value: value.to_string(),
-                    })
-                })
-            };
+            let number = |what: &str| crate::model::positive_number(what, value);
             match key {
                 "rule" => query.rule = Some(number("rule")?),
                 "instance" => query.instance = Some(InstanceId(number("instance")?)),
@@ -422,20 +415,7 @@ impl AlertQuery {
                         })
                     })?)
                 }
-                "limit" => {
-                    query.limit = Some(
-                        value
-                            .parse::<u32>()
-                            .ok()
-                            .filter(|l| (1..=crate::model::MAX_PAGE_SIZE).contains(l))
-                            .ok_or_else(|| {
-                                AppError::because(Reason::BadLimit {
-                                    value: value.to_string(),
-                                    max: crate::model::MAX_PAGE_SIZE,
-                                })
-                            })?,
-                    )
-                }
+                "limit" => query.limit = Some(crate::model::page_limit(value)?),
                 "cursor" => query.cursor = Some(number("cursor")?.to_string()),
                 other => {
                     return Err(AppError::because(Reason::UnknownFilter {

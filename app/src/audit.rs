@@ -191,14 +191,7 @@ impl AuditQuery {
             if value.is_empty() {
                 continue;
             }
-            let number = |what: &str| {
-                value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    AppError::because(crate::reason::Reason::NotValid {
-                        what: what.to_string(),
-                        value: value.to_string(),
-                    })
-                })
-            };
+            let number = |what: &str| crate::model::positive_number(what, value);
             match key {
                 "actor" => query.actor = Some(value.to_string()),
                 "action" => query.action = Some(value.to_string()),

@@ -401,6 +401,20 @@ pub struct Descendants {
     pub truncated: bool,
 }
 
+/// A positive whole number of a query (an id, a job, a cursor), or its refusal naming `what`.
+pub fn positive_number(what: &str, value: &str) -> Result<i64, AppError> {
+    value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        AppError::because(Reason::NotValid { what: what.to_string(), value: value.to_string() })
+    })
+}
+
+/// A page size of a query: 1 to [`MAX_PAGE_SIZE`].
+pub fn page_limit(value: &str) -> Result<u32, AppError> {
+    value.parse::<u32>().ok().filter(|l| (1..=MAX_PAGE_SIZE).contains(l)).ok_or_else(|| {
+        AppError::because(Reason::BadLimit { value: value.to_string(), max: MAX_PAGE_SIZE })
+    })
+}
+
 impl InstanceFilter {
     /// Reads the filter and paging from URL query pairs (`state=failed,running&owner=...`).
     /// Unknown keys are refused so a typo does not silently widen the list.
@@ -432,28 +446,8 @@ impl InstanceFilter {
                 "run_type" => filter.run_type = Some(value.parse()?),
                 "bizdate" => filter.bizdate = Some(parse_date("bizdate", value)?),
                 "run_date" => filter.run_date = Some(parse_date("run_date", value)?),
-                "job" => {
-                    filter.job =
-                        Some(value.parse::<i64>().ok().filter(|j| *j > 0).ok_or_else(|| {
-                            AppError::because(Reason::NotValid {
-                                what: "job".into(),
-                                value: value.to_string(),
-                            })
-                        })?)
-                }
-                "limit" => {
-                    let limit = value
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|l| (1..=MAX_PAGE_SIZE).contains(l))
-                        .ok_or_else(|| {
-                            AppError::because(Reason::BadLimit {
-                                value: value.to_string(),
-                                max: MAX_PAGE_SIZE,
-                            })
-                        })?;
-                    page.limit = Some(limit);
-                }
+                "job" => filter.job = Some(positive_number("job", value)?),
+                "limit" => page.limit = Some(page_limit(value)?),
                 "cursor" => page.cursor = Some(value.to_string()),
                 other => {
                     return Err(AppError::because(Reason::UnknownFilter {

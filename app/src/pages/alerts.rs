@@ -198,7 +198,6 @@ fn RuleForm(
     tick: RwSignal<u32>,
 ) -> impl IntoView {
     let l = locale();
-    let ui = Ui::get();
     let id = rule.as_ref().map(|r| r.id);
     let text = |v: Option<&String>| RwSignal::new(v.cloned().unwrap_or_default());
     let name = text(rule.as_ref().map(|r| &r.name));
@@ -268,7 +267,6 @@ fn RuleForm(
             busy.set(false);
         });
     };
-    let _ = ui;
     let input = move |label, field, value, hint| {
         text_field(l, error, value, TextField { form: "rule", label, field, hint, readonly: false })
     };
