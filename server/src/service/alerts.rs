@@ -2,7 +2,7 @@
 //! transaction that saves it) and the history of what fired.
 
 use app::alerts::{Alert, AlertPage, AlertQuery, AlertRule, AlertRuleSpec, Channel};
-use app::audit::{AuditOutcome, FieldChange};
+use app::audit::FieldChange;
 use app::error::AppError;
 use app::model::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use app::people::{Actor, Role};
@@ -11,8 +11,8 @@ use app::rules::{self, Permission};
 use app::usecases::{Alerts, Input};
 
 use super::Service;
+use crate::store::WatchTx;
 use crate::store::alerts::AlertFilter;
-use crate::store::{AuditEntry, WatchTx};
 
 fn no_rule(id: i64) -> AppError {
     AppError::because(Reason::NotFound { thing: Thing::AlertRule, name: id.to_string() })
@@ -92,20 +92,27 @@ impl Service {
         Ok(spec)
     }
 
-    /// A rule as the person asking sees it: webhook addresses carry secrets, so only those who
-    /// may change the rule see them whole.
-    fn shown(&self, rule: AlertRule) -> AlertRule {
-        let may_change = self.actor().is_ok_and(|actor| {
-            rules::authorize(actor, Permission::Watch { owner: &rule.created_by }).is_ok()
-        });
-        if may_change {
-            rule
+    /// Whether the person asking may change what `maker` made, and so see its webhook
+    /// addresses whole (they often carry their secret).
+    pub(super) fn may_change(&self, maker: &str) -> bool {
+        self.actor()
+            .is_ok_and(|actor| rules::authorize(actor, Permission::Watch { owner: maker }).is_ok())
+    }
+
+    /// Channels as the person asking may see them.
+    pub(super) fn visible(&self, maker: &str, channels: Vec<Channel>) -> Vec<Channel> {
+        if self.may_change(maker) {
+            channels
         } else {
-            let channels = rule.channels.iter().map(|c| c.redacted()).collect();
-            AlertRule { channels, ..rule }
+            channels.iter().map(Channel::redacted).collect()
         }
     }
 
+    fn shown(&self, rule: AlertRule) -> AlertRule {
+        AlertRule { channels: self.visible(&rule.created_by, rule.channels.clone()), ..rule }
+    }
+
+    /// Audits a change of a rule in its transaction.
     async fn audit_rule(
         &self,
         tx: &mut Box<dyn WatchTx>,
@@ -113,21 +120,8 @@ impl Service {
         id: i64,
         changes: &[FieldChange],
     ) -> Result<(), AppError> {
-        let actor = self.actor()?;
-        tx.audit(&AuditEntry {
-            actor: &actor.name,
-            action,
-            dry_run: false,
-            outcome: AuditOutcome::Ok,
-            subject: Some(format!("alert_rule:{id}")),
-            message: None,
-            requested: 0,
-            changed: 0,
-            results: &[],
-            changes,
-            at: self.now(),
-        })
-        .await?;
+        let entry = self.change_entry(self.actor()?, action, format!("alert_rule:{id}"), changes);
+        tx.audit(&entry).await?;
         Ok(())
     }
 }
@@ -166,11 +160,10 @@ impl Alerts for Service {
         spec: Input<AlertRuleSpec>,
     ) -> Result<AlertRule, AppError> {
         let actor = self.allowed(Permission::Operate)?;
-        let before = self.store().alert_rule(id).await?.ok_or_else(|| no_rule(id))?;
-        rules::authorize(actor, Permission::Watch { owner: &before.created_by })?;
-        let spec = self.checked_rule(actor, spec).await?;
         let mut tx = self.store().begin_watch().await?;
         let before = tx.rule(id).await?.ok_or_else(|| no_rule(id))?;
+        rules::authorize(actor, Permission::Watch { owner: &before.created_by })?;
+        let spec = self.checked_rule(actor, spec).await?;
         let rule = tx.update_rule(id, &spec, self.now()).await?;
         let changes = spec_changes(Some(&before.spec()), Some(&rule.spec()));
         self.audit_rule(&mut tx, "alert_rule.update", id, &changes).await?;

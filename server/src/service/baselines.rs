@@ -1,7 +1,7 @@
 //! Baselines: who may promise what (a developer, for their own nodes), each change checked whole
 //! and audited in its transaction, and the status of a run date (`alerts::baseline`).
 
-use app::audit::{AuditOutcome, FieldChange};
+use app::audit::FieldChange;
 use app::baselines::{Baseline, BaselineSpec, BaselineStatus};
 use app::error::AppError;
 use app::people::Actor;
@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 
 use super::Service;
 use super::alerts::spec_changes;
-use crate::store::{AuditEntry, WatchTx};
+use crate::store::WatchTx;
 
 fn no_baseline(name: &str) -> AppError {
     AppError::because(Reason::NotFound { thing: Thing::Baseline, name: name.to_string() })
@@ -38,17 +38,11 @@ impl Service {
     }
 
     fn shown_baseline(&self, baseline: Baseline) -> Baseline {
-        let may_change = self.actor().is_ok_and(|actor| {
-            rules::authorize(actor, Permission::Watch { owner: &baseline.created_by }).is_ok()
-        });
-        if may_change {
-            baseline
-        } else {
-            let channels = baseline.channels.iter().map(|c| c.redacted()).collect();
-            Baseline { channels, ..baseline }
-        }
+        let channels = self.visible(&baseline.created_by, baseline.channels.clone());
+        Baseline { channels, ..baseline }
     }
 
+    /// Audits a change of a baseline in its transaction.
     async fn audit_baseline(
         &self,
         tx: &mut Box<dyn WatchTx>,
@@ -56,21 +50,8 @@ impl Service {
         name: &str,
         changes: &[FieldChange],
     ) -> Result<(), AppError> {
-        let actor = self.actor()?;
-        tx.audit(&AuditEntry {
-            actor: &actor.name,
-            action,
-            dry_run: false,
-            outcome: AuditOutcome::Ok,
-            subject: Some(format!("baseline:{name}")),
-            message: None,
-            requested: 0,
-            changed: 0,
-            results: &[],
-            changes,
-            at: self.now(),
-        })
-        .await?;
+        let entry = self.change_entry(self.actor()?, action, format!("baseline:{name}"), changes);
+        tx.audit(&entry).await?;
         Ok(())
     }
 }
@@ -110,23 +91,15 @@ impl Baselines for Service {
         spec: Input<BaselineSpec>,
     ) -> Result<Baseline, AppError> {
         let actor = self.allowed(Permission::Operate)?;
-        let before = self.store().baseline(&name).await?.ok_or_else(|| no_baseline(&name))?;
+        let mut tx = self.store().begin_watch().await?;
+        let before = tx.baseline(&name).await?.ok_or_else(|| no_baseline(&name))?;
         rules::authorize(actor, Permission::Watch { owner: &before.created_by })?;
         let spec = spec.and_then(|mut spec| {
-            // The name comes from the path; a body may repeat it but not contradict it.
-            if spec.name.trim().is_empty() {
-                spec.name = name.clone();
-            } else if spec.name.trim() != name {
-                return Err(AppError::because(Reason::Rename {
-                    body: spec.name.clone(),
-                    path: name.clone(),
-                }));
-            }
+            spec.name = spec.name.trim().to_string();
+            super::name_from_path(&mut spec.name, &name)?;
             Ok(spec)
         });
         let spec = self.checked_baseline(actor, spec).await?;
-        let mut tx = self.store().begin_watch().await?;
-        let before = tx.baseline(&name).await?.ok_or_else(|| no_baseline(&name))?;
         let saved = tx.update_baseline(&spec, self.now()).await?;
         let changes = spec_changes(Some(&before.spec()), Some(&saved.spec()));
         self.audit_baseline(&mut tx, "baseline.update", &name, &changes).await?;

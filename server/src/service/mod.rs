@@ -30,7 +30,8 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::{Auth, Identity};
 use crate::engine::Engine;
-use crate::store::Store;
+use crate::store::{AuditEntry, Store};
+use app::audit::{AuditOutcome, FieldChange};
 
 pub use instances::LogFile;
 
@@ -86,6 +87,46 @@ impl Service {
 
     fn now(&self) -> DateTime<Utc> {
         self.core.engine.clock().now()
+    }
+
+    /// The audit entry of a change of something people define (a node, an alert rule, a
+    /// baseline): who changed what (`subject`, `kind:name`), field by field.
+    fn change_entry<'a>(
+        &self,
+        actor: &'a Actor,
+        action: &'a str,
+        subject: String,
+        changes: &'a [FieldChange],
+    ) -> AuditEntry<'a> {
+        AuditEntry {
+            actor: &actor.name,
+            action,
+            dry_run: false,
+            outcome: AuditOutcome::Ok,
+            subject: Some(subject),
+            message: None,
+            requested: 0,
+            changed: 0,
+            results: &[],
+            changes,
+            at: self.now(),
+        }
+    }
+}
+
+/// The name of a thing replaced at `PUT …/{name}`: the path's; a body may repeat it but not
+/// contradict it (renaming is not supported).
+pub fn name_from_path(body: &mut String, path: &str) -> Result<(), AppError> {
+    if body.is_empty() {
+        *body = path.to_string();
+        Ok(())
+    } else if body != path {
+        Err(AppError::because(app::reason::Reason::Rename {
+            body: body.clone(),
+            path: path.to_string(),
+        }))
+    } else {
+        Ok(())
     }
 }
 

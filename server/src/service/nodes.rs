@@ -1,7 +1,6 @@
 //! Definitions: reading nodes, workflows and resource groups, and changing them (each change
 //! validated whole, written in one transaction with its audit entry).
 
-use app::audit::AuditOutcome;
 use app::error::AppError;
 use app::flow::{DefinitionGraph, layout_definitions};
 use app::model::DEFAULT_PAGE_SIZE;
@@ -15,7 +14,7 @@ use app::usecases::{Input, Nodes};
 use super::Service;
 use crate::definitions::apply::node_changes;
 use crate::definitions::{ApplyMode, By, DefinitionError, DefinitionFile, UpsertReport, apply};
-use crate::store::{AuditEntry, DefinitionTx, NodeListFilter};
+use crate::store::{DefinitionTx, NodeListFilter};
 
 /// The most nodes a workflow's graph shows.
 const GRAPH_LIMIT: u32 = 2_000;
@@ -78,22 +77,10 @@ impl Service {
         if !downstream.is_empty() {
             return Err(DefinitionError::StillNeeded { node: name.to_string(), downstream }.into());
         }
-        let now = self.now();
-        tx.delete_node(node.id, now).await?;
-        tx.audit(&AuditEntry {
-            actor: &actor.name,
-            action: "node.delete",
-            dry_run: false,
-            outcome: AuditOutcome::Ok,
-            subject: Some(format!("node:{name}")),
-            message: None,
-            requested: 0,
-            changed: 0,
-            results: &[],
-            changes: &node_changes(Some(&node.spec), None, None),
-            at: now,
-        })
-        .await?;
+        tx.delete_node(node.id, self.now()).await?;
+        let changes = node_changes(Some(&node.spec), None, None);
+        tx.audit(&self.change_entry(actor, "node.delete", format!("node:{name}"), &changes))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -158,15 +145,7 @@ impl Nodes for Service {
     async fn put_node(&self, name: String, spec: Input<NodeSpec>) -> Result<SavedNode, AppError> {
         self.allowed(Permission::Operate)?;
         let mut spec = spec?;
-        // The name comes from the path; a body may repeat it but not contradict it.
-        if spec.name.is_empty() {
-            spec.name = name.clone();
-        } else if spec.name != name {
-            return Err(AppError::because(Reason::Rename {
-                body: spec.name.clone(),
-                path: name.clone(),
-            }));
-        }
+        super::name_from_path(&mut spec.name, &name)?;
         let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![spec] };
         let report = self.apply(file, ApplyMode::Upsert).await?;
         Ok(SavedNode { node: self.saved(&name).await?, created: !report.created.is_empty() })
@@ -179,23 +158,11 @@ impl Nodes for Service {
         app::rules::authorize(actor, Permission::Define { owner: &node.spec.owner })?;
         let paused = scheduling.is_paused();
         if node.spec.paused != paused {
-            let now = self.now();
-            tx.set_node_paused(node.id, paused, now).await?;
+            tx.set_node_paused(node.id, paused, self.now()).await?;
             let after = NodeSpec { paused, ..node.spec.clone() };
-            tx.audit(&AuditEntry {
-                actor: &actor.name,
-                action: if paused { "node.pause" } else { "node.unpause" },
-                dry_run: false,
-                outcome: AuditOutcome::Ok,
-                subject: Some(format!("node:{name}")),
-                message: None,
-                requested: 0,
-                changed: 0,
-                results: &[],
-                changes: &node_changes(Some(&node.spec), Some(&after), None),
-                at: now,
-            })
-            .await?;
+            let changes = node_changes(Some(&node.spec), Some(&after), None);
+            let action = if paused { "node.pause" } else { "node.unpause" };
+            tx.audit(&self.change_entry(actor, action, format!("node:{name}"), &changes)).await?;
         }
         tx.commit().await?;
         self.saved(&name).await
