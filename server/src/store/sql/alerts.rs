@@ -1,5 +1,7 @@
 //! Alert rules, the journal of attempt ends, alerts and their deliveries (see `store::alerts`).
 
+use std::collections::HashMap;
+
 use app::alerts::{Alert, AlertEvent, AlertRule, AlertRuleSpec, AlertStatus, Channel, Delivery};
 use app::baselines::{Baseline, BaselineSpec};
 use app::model::{Instance, InstanceId, InstanceState};
@@ -86,8 +88,37 @@ async fn rule_by_id(conn: &mut Conn, id: i64) -> Result<Option<AlertRule>> {
     row.map(|r| r.into_watched().map(|w| w.rule)).transpose()
 }
 
-fn channels_json(spec: &AlertRuleSpec) -> String {
-    serde_json::to_string(&spec.channels).expect("channels serialize")
+/// A statement's query with a rule's fields bound as `$1` to `$9`: name, workflow, node, owner,
+/// event, at, minutes, channels, cooldown.
+fn bind_rule<'q>(
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
+    spec: &'q AlertRuleSpec,
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+    query
+        .bind(&spec.name)
+        .bind(&spec.workflow)
+        .bind(&spec.node)
+        .bind(&spec.owner)
+        .bind(spec.event.as_str())
+        .bind(&spec.at)
+        .bind(spec.minutes.map(i64::from))
+        .bind(json_list(&spec.channels))
+        .bind(i64::from(spec.cooldown_mins.unwrap_or(0)))
+}
+
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: i64,
+    rule_id: Option<i64>,
+    rule: String,
+    baseline: Option<String>,
+    event: String,
+    instance_id: Option<i64>,
+    node: Option<String>,
+    run_date: Option<String>,
+    attempt: Option<i64>,
+    fired_at: i64,
+    status: String,
 }
 
 /// An instance row followed by the columns of a query's own.
@@ -250,28 +281,31 @@ impl AlertStore for SqlStore {
             "SELECT id, fired_at, rule, event, payload FROM alerts WHERE id",
         );
         push_in(&mut query, claimed.iter().map(|c| c.1));
-        let alerts: Vec<(i64, i64, String, String, String)> =
-            query.build_query_as().fetch_all(&self.write).await?;
-        claimed
+        let alerts: HashMap<i64, (i64, String, String, String)> = query
+            .build_query_as::<(i64, i64, String, String, String)>()
+            .fetch_all(&self.write)
+            .await?
             .into_iter()
-            .filter_map(|(id, alert_id, kind, target, tries)| {
-                let (_, fired_at, rule, event_name, payload) =
-                    alerts.iter().find(|a| a.0 == alert_id)?.clone();
-                Some((id, alert_id, kind, target, tries, fired_at, rule, event_name, payload))
-            })
-            .map(|(id, alert_id, kind, target, tries, fired_at, rule, event_name, payload)| {
-                Ok(DueDelivery {
-                    id,
-                    alert_id,
-                    channel: channel(&kind, target)?,
-                    tries: tries as u32,
-                    fired_at: from_ms(fired_at),
-                    rule,
-                    event: event(&event_name)?,
-                    payload,
-                })
-            })
-            .collect()
+            .map(|(id, fired_at, rule, event, payload)| (id, (fired_at, rule, event, payload)))
+            .collect();
+        let mut due = Vec::new();
+        for (id, alert_id, kind, target, tries) in claimed {
+            // An alert is never deleted while a delivery of it exists.
+            let Some((fired_at, rule, event_name, payload)) = alerts.get(&alert_id) else {
+                continue;
+            };
+            due.push(DueDelivery {
+                id,
+                alert_id,
+                channel: channel(&kind, target)?,
+                tries: tries as u32,
+                fired_at: from_ms(*fired_at),
+                rule: rule.clone(),
+                event: event(event_name)?,
+                payload: payload.clone(),
+            });
+        }
+        Ok(due)
     }
 
     async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>> {
@@ -351,69 +385,47 @@ impl AlertStore for SqlStore {
             query.push(" AND id < ").push_bind(before);
         }
         query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
-        type Row = (
-            i64,
-            Option<i64>,
-            String,
-            Option<String>,
-            String,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            i64,
-            String,
-        );
-        let mut rows: Vec<Row> = query.build_query_as().fetch_all(&self.read).await?;
+        let mut rows: Vec<AlertRow> = query.build_query_as().fetch_all(&self.read).await?;
         let more = rows.len() > filter.limit as usize;
         rows.truncate(filter.limit as usize);
-        let mut deliveries: Vec<(i64, Delivery)> = Vec::new();
+        let mut deliveries: HashMap<i64, Vec<Delivery>> = HashMap::new();
         if !rows.is_empty() {
             let mut query = QueryBuilder::<Db>::new(
                 "SELECT alert_id, channel, target, status, tries, last_error, next_at, \
                  delivered_at FROM alert_deliveries WHERE alert_id",
             );
-            push_in(&mut query, rows.iter().map(|r| r.0));
+            push_in(&mut query, rows.iter().map(|r| r.id));
             query.push(" ORDER BY id");
             type DeliveryRow = (i64, String, String, String, i64, Option<String>, i64, Option<i64>);
             let found: Vec<DeliveryRow> = query.build_query_as().fetch_all(&self.read).await?;
             for (alert, kind, target, state, tries, last_error, next_at, delivered_at) in found {
                 let status = status(&state)?;
-                deliveries.push((
-                    alert,
-                    Delivery {
-                        channel: channel(&kind, target)?,
-                        status,
-                        tries: tries as u32,
-                        last_error,
-                        next_try_at: (status == AlertStatus::Pending).then(|| from_ms(next_at)),
-                        delivered_at: delivered_at.map(from_ms),
-                    },
-                ));
+                deliveries.entry(alert).or_default().push(Delivery {
+                    channel: channel(&kind, target)?,
+                    status,
+                    tries: tries as u32,
+                    last_error,
+                    next_try_at: (status == AlertStatus::Pending).then(|| from_ms(next_at)),
+                    delivered_at: delivered_at.map(from_ms),
+                });
             }
         }
         let alerts = rows
             .into_iter()
             .map(|row| {
-                let (id, rule_id, rule, baseline, event_name, instance, node, run_date) =
-                    (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7);
                 Ok(Alert {
-                    id,
-                    rule_id,
-                    rule,
-                    baseline,
-                    event: event(&event_name)?,
-                    instance_id: instance.map(InstanceId),
-                    node,
-                    run_date,
-                    attempt: row.8.map(|a| a as i32),
-                    fired_at: from_ms(row.9),
-                    status: status(&row.10)?,
-                    deliveries: deliveries
-                        .iter()
-                        .filter(|(alert, _)| *alert == id)
-                        .map(|(_, d)| d.clone())
-                        .collect(),
+                    id: row.id,
+                    rule_id: row.rule_id,
+                    rule: row.rule,
+                    baseline: row.baseline,
+                    event: event(&row.event)?,
+                    instance_id: row.instance_id.map(InstanceId),
+                    node: row.node,
+                    run_date: row.run_date,
+                    attempt: row.attempt.map(|a| a as i32),
+                    fired_at: from_ms(row.fired_at),
+                    status: status(&row.status)?,
+                    deliveries: deliveries.remove(&row.id).unwrap_or_default(),
                 })
             })
             .collect::<Result<Vec<Alert>>>()?;
@@ -554,24 +566,14 @@ impl WatchTx for SqlWatch {
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<AlertRule> {
-        let id: i64 = sqlx::query_scalar(
+        let insert = sqlx::query(
             "INSERT INTO alert_rules (name, workflow, node, owner, event, at, minutes, channels, \
                cooldown_mins, created_by, created_at, updated_at, checked_until) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING id",
-        )
-        .bind(&spec.name)
-        .bind(&spec.workflow)
-        .bind(&spec.node)
-        .bind(&spec.owner)
-        .bind(spec.event.as_str())
-        .bind(&spec.at)
-        .bind(spec.minutes.map(i64::from))
-        .bind(channels_json(spec))
-        .bind(i64::from(spec.cooldown_mins.unwrap_or(0)))
-        .bind(by)
-        .bind(to_ms(now))
-        .fetch_one(&mut *self.tx)
-        .await?;
+        );
+        let row =
+            bind_rule(insert, spec).bind(by).bind(to_ms(now)).fetch_one(&mut *self.tx).await?;
+        let id: i64 = sqlx::Row::try_get(&row, 0)?;
         rule_by_id(&mut self.tx, id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("a rule just saved is gone".into()))
@@ -583,26 +585,14 @@ impl WatchTx for SqlWatch {
         spec: &AlertRuleSpec,
         now: DateTime<Utc>,
     ) -> Result<AlertRule> {
-        sqlx::query(
-            "UPDATE alert_rules SET name = $2, workflow = $3, node = $4, owner = $5, event = $6, \
-               at = $7, minutes = $8, channels = $9, cooldown_mins = $10, updated_at = $11, \
-               checked_until = CASE WHEN event = $6 AND COALESCE(at, '') = COALESCE($7, '') \
-                 THEN checked_until ELSE $11 END \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(&spec.name)
-        .bind(&spec.workflow)
-        .bind(&spec.node)
-        .bind(&spec.owner)
-        .bind(spec.event.as_str())
-        .bind(&spec.at)
-        .bind(spec.minutes.map(i64::from))
-        .bind(channels_json(spec))
-        .bind(i64::from(spec.cooldown_mins.unwrap_or(0)))
-        .bind(to_ms(now))
-        .execute(&mut *self.tx)
-        .await?;
+        let update = sqlx::query(
+            "UPDATE alert_rules SET name = $1, workflow = $2, node = $3, owner = $4, event = $5, \
+               at = $6, minutes = $7, channels = $8, cooldown_mins = $9, updated_at = $10, \
+               checked_until = CASE WHEN event = $5 AND COALESCE(at, '') = COALESCE($6, '') \
+                 THEN checked_until ELSE $10 END \
+             WHERE id = $11",
+        );
+        bind_rule(update, spec).bind(to_ms(now)).bind(id).execute(&mut *self.tx).await?;
         rule_by_id(&mut self.tx, id)
             .await?
             .ok_or_else(|| StoreError::Missing { what: "alert rule", name: id.to_string() })

@@ -148,12 +148,13 @@ async fn record_ends(
     if rows.is_empty() {
         return Ok(());
     }
+    let ends: HashMap<(i64, i64), &FinishedAttempt> =
+        finished.iter().map(|f| ((f.instance_id.0, i64::from(f.attempt)), f)).collect();
     let mut query = QueryBuilder::<Db>::new(
         "INSERT INTO attempt_ends (instance_id, attempt, failed, state, at) ",
     );
     query.push_values(rows, |mut row, (id, attempt, state)| {
-        let end =
-            finished.iter().find(|f| f.instance_id.0 == *id && i64::from(f.attempt) == *attempt);
+        let end = ends.get(&(*id, *attempt));
         let failed = end.is_some_and(|f| matches!(f.outcome, Outcome::Failed { .. }));
         let at = end.map(|f| to_ms(f.at)).unwrap_or_default();
         row.push_bind(*id).push_bind(*attempt).push_bind(failed).push_bind(*state).push_bind(at);
