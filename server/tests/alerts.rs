@@ -339,10 +339,17 @@ async fn deadlines_and_slow_runs_fire_on_the_clock_once() {
         "at": "10:00", "channels": channels}),
     )
     .await;
-    rule(
+    let long_rule = rule(
         &api,
         json!({"name": "long", "workflow": "default", "event": "running_longer_than",
         "minutes": 30, "channels": channels}),
+    )
+    .await;
+    // A shorter limit on the same run: the look that fires it is the look at 01:29.
+    rule(
+        &api,
+        json!({"name": "shorter", "node": "slow", "event": "running_longer_than",
+        "minutes": 20, "channels": channels}),
     )
     .await;
     let response = api.post("/api/v1/snapshots", r#"{"run_date": "2026-12-01"}"#).await;
@@ -350,18 +357,20 @@ async fn deadlines_and_slow_runs_fire_on_the_clock_once() {
     clock.set(at("01:00:00"));
     wait_state(&api, "slow", "running").await;
     clock.set(at("01:29:00"));
-    // The watcher looks at least every second: two passes later, still nothing.
-    let passes = Instant::now();
-    eventually("two watcher passes", async || {
-        (passes.elapsed() > Duration::from_millis(2100)).then_some(())
+    // One look sees both rules at one moment: the 20-minute one fires, the 30-minute one not.
+    let shorter = eventually("running longer than 20 minutes", async || {
+        hook.of("running_longer_than").into_iter().find(|r| r.body["rule"] == "shorter")
     })
     .await;
-    assert!(hook.got().is_empty(), "{:?}", hook.got());
+    assert_eq!(shorter.body["at"], "2026-12-01T01:29:00.000Z");
+    assert!(alerts(&api, &format!("rule={long_rule}")).await.is_empty());
     clock.set(at("01:31:00"));
-    let long =
-        eventually("running longer than 30 minutes", async || hook.of("running_longer_than").pop())
-            .await;
+    let long = eventually("running longer than 30 minutes", async || {
+        hook.of("running_longer_than").into_iter().find(|r| r.body["rule"] == "long")
+    })
+    .await;
     assert_eq!(long.body["instance"]["state"], "running");
+    assert_eq!(long.body["at"], "2026-12-01T01:31:00.000Z");
     clock.set(at("02:00:00"));
     let late = eventually("not finished by 10:00", async || hook.of("not_finished_by").pop()).await;
     assert_eq!(late.body["instance"]["node"], "slow");
@@ -370,10 +379,10 @@ async fn deadlines_and_slow_runs_fire_on_the_clock_once() {
     wait_state(&api, "slow", "success").await;
     clock.set(at("03:00:00"));
     eventually("every alert recorded and sent", async || {
-        (alerts(&api, "status=delivered").await.len() == 2).then_some(())
+        (alerts(&api, "status=delivered").await.len() == 3).then_some(())
     })
     .await;
-    assert_eq!(hook.got().len(), 2, "each once: {:?}", hook.got());
+    assert_eq!(hook.got().len(), 3, "each once: {:?}", hook.got());
 }
 
 #[tokio::test]
