@@ -201,9 +201,29 @@ pub struct ServeArgs {
     /// Serve `GET /metrics` without an API token (for a Prometheus on a trusted network).
     #[arg(long, env = "NIGHTSHIFT_METRICS_PUBLIC")]
     pub metrics_public: bool,
+    /// Days instances (with their attempts and alerts) are kept after their run date; 0: forever.
+    #[arg(long, env = "NIGHTSHIFT_KEEP_INSTANCES_DAYS", default_value_t = 90)]
+    pub keep_instances_days: u32,
+    /// Days attempt logs are kept after their run date (never longer than their instances);
+    /// 0: as long as their instances.
+    #[arg(long, env = "NIGHTSHIFT_KEEP_LOGS_DAYS", default_value_t = 30)]
+    pub keep_logs_days: u32,
+    /// Days audit entries are kept; 0: forever.
+    #[arg(long, env = "NIGHTSHIFT_KEEP_AUDIT_DAYS", default_value_t = 365)]
+    pub keep_audit_days: u32,
 }
 
 impl ServeArgs {
+    /// How long things are kept (the retention job's settings).
+    pub fn retention(&self) -> crate::retention::RetentionConfig {
+        crate::retention::RetentionConfig {
+            keep_instances_days: self.keep_instances_days,
+            keep_logs_days: self.keep_logs_days,
+            keep_audit_days: self.keep_audit_days,
+            ..Default::default()
+        }
+    }
+
     /// The alert watcher's settings; `listen` is the address the server listens on.
     pub fn alert_config(&self, listen: SocketAddr) -> crate::alerts::AlertConfig {
         crate::alerts::AlertConfig {

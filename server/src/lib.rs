@@ -12,6 +12,7 @@ pub mod http;
 pub mod limits;
 pub mod logs;
 pub mod metrics;
+pub mod retention;
 pub mod serve;
 pub mod service;
 pub mod store;

@@ -159,6 +159,7 @@ impl Server {
                 .map_err(StartError::Config)?;
             watch.spawn(watcher.run(cancel.clone()));
         }
+        watch.spawn(crate::retention::run(engine.clone(), args.retention(), cancel.clone()));
         watch.close();
         tracing::info!(
             name = %engine.config().host,

@@ -19,6 +19,7 @@ mod jobs;
 mod operations;
 mod people;
 pub mod postgres;
+pub mod retention;
 mod scheduling;
 mod snapshots;
 pub mod sqlite;
@@ -105,6 +106,7 @@ impl From<StoreError> for AppError {
 pub trait Database:
     AlertStore
     + CountStore
+    + retention::RetentionStore
     + DefinitionStore
     + InstanceStore
     + SchedulingStore

@@ -14,6 +14,7 @@ mod instances;
 mod jobs;
 mod operations;
 mod people;
+mod retention;
 mod rows;
 mod scheduling;
 mod snapshots;
