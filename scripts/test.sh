@@ -4,7 +4,8 @@
 # again on a real PostgreSQL (Debian's, installed and started here; a scratch database made
 # for this run and dropped at its end), and the Playwright
 # suite in Debian's chromium against a freshly started release server on its own temporary
-# database and port. Exits non-zero on any failure.
+# database and port, after a bounded schemathesis run against another such server
+# (scripts/fuzz-api.sh). Exits non-zero on any failure.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -28,6 +29,9 @@ say "cargo test -p server (PostgreSQL)"
 NIGHTSHIFT_TEST_BACKEND=postgres cargo test --quiet -p server
 
 scripts/build-site.sh
+
+say "API fuzzing (schemathesis, bounded)"
+scripts/fuzz-api.sh
 
 say "Playwright (Debian chromium)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

@@ -198,7 +198,7 @@ impl AuditQuery {
                 "instance" => query.instance = Some(InstanceId(number("instance")?)),
                 "outcome" => query.outcome = Some(value.parse()?),
                 "subject" => query.subject = Some(value.to_string()),
-                "limit" => query.limit = Some(number("limit")?.min(u32::MAX as i64) as u32),
+                "limit" => query.limit = Some(crate::model::page_limit(value)?),
                 "cursor" => query.before = Some(number("cursor")?),
                 other => {
                     return Err(AppError::because(crate::reason::Reason::UnknownFilter {

@@ -331,6 +331,7 @@ pub struct LogChunk {
 
 /// Filters of the instance list. Every field narrows the list; empty means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InstanceFilter {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub state: Vec<InstanceState>,
@@ -409,6 +410,15 @@ pub fn positive_number(what: &str, value: &str) -> Result<i64, AppError> {
 }
 
 /// A page size of a query: 1 to [`MAX_PAGE_SIZE`].
+/// A page size given as a number (a JSON field or a typed query): within 1 to the maximum, or
+/// the default when left out.
+pub fn page_size(limit: Option<u32>) -> Result<u32, AppError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(limit) => page_limit(&limit.to_string()),
+    }
+}
+
 pub fn page_limit(value: &str) -> Result<u32, AppError> {
     value.parse::<u32>().ok().filter(|l| (1..=MAX_PAGE_SIZE).contains(l)).ok_or_else(|| {
         AppError::because(Reason::BadLimit { value: value.to_string(), max: MAX_PAGE_SIZE })

@@ -567,3 +567,68 @@ async fn bodies_and_arguments_are_refused_alike_everywhere() {
     }
     server.stop().await;
 }
+
+/// What an API fuzzer found (issue 18), each refused with a 400 that changes nothing: a JSON
+/// body that is not an object (serde would read an array as the fields in order), a page size
+/// out of range on every list, an unknown field in a batch's filter (a typo must not widen it
+/// to everything), a resource group without slots (it was a 500). And the health check says
+/// that the database answers.
+#[tokio::test]
+async fn what_the_fuzzer_found_is_refused_and_changes_nothing() {
+    let (server, _dir, admin) = live_server(Arc::new(SystemClock), &[]).await;
+    let imported = admin
+        .post("/api/v1/import", &common::node("fz_run", "sleep 30", "schedule = \"0 0 * * *\""))
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    let made = admin.post("/api/v1/snapshots", r#"{"run_date": "2020-01-02"}"#).await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let id = eventually("the instance runs", async || {
+        let list = admin.get("/api/v1/instances?state=running").await.json();
+        list["items"][0]["id"].as_i64()
+    })
+    .await;
+    for (method, path, body) in [
+        ("POST", format!("/api/v1/instances/{id}/kill"), "[]"),
+        ("POST", "/api/v1/instances/batch/kill".to_string(), "[[1]]"),
+        ("POST", "/api/v1/tokens".to_string(), r#"["n"]"#),
+        ("POST", "/api/v1/nodes".to_string(), r#"["n", "default", "", "echo hi"]"#),
+        ("PUT", "/api/v1/users/admin".to_string(), "[null, null]"),
+        ("POST", "/api/v1/snapshots".to_string(), "null"),
+        (
+            "POST",
+            "/api/v1/instances/batch/kill".to_string(),
+            r#"{"filter": {"stat": ["running"]}}"#,
+        ),
+        ("PUT", "/api/v1/resource-groups/none".to_string(), r#"{"slots": 0}"#),
+    ] {
+        let answer = match method {
+            "POST" => admin.post(&path, body).await,
+            _ => admin.put(&path, body).await,
+        };
+        assert_eq!(answer.status, 400, "{method} {path} {body}: {}", answer.body);
+    }
+    assert_eq!(admin.get(&format!("/api/v1/instances/{id}")).await.json()["state"], "running");
+    assert_eq!(admin.get("/api/v1/nodes/n").await.status, 404);
+    assert!(!admin.get("/api/v1/resource-groups").await.body.contains("none"));
+    let not_object = admin.post(&format!("/api/v1/instances/{id}/kill"), "[]").await;
+    assert!(not_object.body.contains("must be a JSON object"), "{}", not_object.body);
+    for list in [
+        "/api/v1/audit",
+        "/api/v1/backfills",
+        "/api/v1/users",
+        "/api/v1/instances",
+        "/api/v1/nodes",
+        "/api/v1/alerts",
+    ] {
+        for limit in ["0", "501"] {
+            let answer = admin.get(&format!("{list}?limit={limit}")).await;
+            assert_eq!(answer.status, 400, "{list}?limit={limit}: {}", answer.body);
+        }
+        assert_eq!(admin.get(&format!("{list}?limit=500")).await.status, 200, "{list}");
+    }
+    let health = admin.get("/api/v1/health").await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json()["database"], "ok");
+    let _ = admin.post(&format!("/api/v1/instances/{id}/kill"), "").await;
+    server.stop().await;
+}

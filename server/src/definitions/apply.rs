@@ -181,6 +181,7 @@ pub async fn apply(
         by.may(Permission::ManageProject)?;
     }
     by.within_limits(&file)?;
+    file.check_groups()?;
     let mut tx = store.begin_definitions().await?;
     let mut report = UpsertReport::default();
     let mut changes: Vec<FieldChange> = Vec::new();

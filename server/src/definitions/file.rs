@@ -83,6 +83,12 @@ impl DefinitionFile {
                 return Err(DefinitionError::Duplicate(spec.name.clone()));
             }
         }
+        self.check_groups()
+    }
+
+    /// The resource groups' own rules (names, slots, backfill share): checked before anything
+    /// is written.
+    pub fn check_groups(&self) -> Result<()> {
         for group in &self.resource_groups {
             let bad = |message: &str| DefinitionError::BadResourceGroup {
                 group: group.name.clone(),

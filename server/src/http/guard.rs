@@ -167,6 +167,34 @@ async fn restatus(response: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// Every JSON body the API takes is an object. Serde reads an array as a struct's fields in
+/// order (`[]` as an empty batch request, `["n"]` as a token named n), so a body that is JSON
+/// but not an object is replaced by the JSON string "the request body must be a JSON object":
+/// its handler then refuses it with a 400 that says so ("invalid type: string …, expected …"),
+/// in its own order (who may ask is still decided before the body is read). Text that is not
+/// JSON, empty bodies (optional ones) and the TOML of `POST /import` pass as they are.
+pub async fn json_objects_only(request: Request, next: Next) -> Response {
+    let writes = matches!(request.method().as_str(), "POST" | "PUT" | "PATCH");
+    if !writes || request.uri().path().ends_with("/import") {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(_) => return ApiError(too_large()).into_response(),
+    };
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let body = if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok()
+    {
+        parts.headers.remove(header::CONTENT_LENGTH);
+        Body::from(r#""the request body must be a JSON object""#)
+    } else {
+        Body::from(bytes)
+    };
+    next.run(Request::from_parts(parts, body)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use app::jobs::{
     BackfillRequest, DateOrder, DatePlan, FIRST_PAGE, Job, JobCreated, JobPage, JobQuery,
     MAX_BACKFILL_DAYS, MAX_PARALLELISM, PlannedInstance, TestRequest,
 };
-use app::model::{DEFAULT_PAGE_SIZE, RunType, parse_date};
+use app::model::{RunType, parse_date};
 use app::people::Actor;
 use app::reason::{Reason, Thing};
 use app::rules::{self, Permission};
@@ -297,7 +297,7 @@ impl Jobs for Service {
             Some(cursor) => Some(super::parse_id("a valid cursor", cursor)?),
             None => None,
         };
-        let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        let limit = app::model::page_size(query.limit)?;
         Ok(self.store().list_jobs(query.kind, limit, before).await?)
     }
 }

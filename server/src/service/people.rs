@@ -2,7 +2,6 @@
 //! Signing in and out, and resolving cookies and tokens to an identity, are `crate::auth`'s.
 
 use app::error::AppError;
-use app::model::DEFAULT_PAGE_SIZE;
 use app::people::{
     Actor, ApiToken, CreatedToken, LoginHints, Me, NewToken, NewUser, User, UserChange, UserPage,
     UserQuery,
@@ -40,7 +39,7 @@ impl People for Service {
     async fn users(&self, query: UserQuery) -> Result<UserPage, AppError> {
         self.allowed(Permission::ManageUsers)?;
         let after = query.cursor.as_deref().filter(|c| !c.is_empty());
-        self.auth().users(after, query.limit.unwrap_or(DEFAULT_PAGE_SIZE)).await
+        self.auth().users(after, app::model::page_size(query.limit)?).await
     }
 
     async fn add_user(&self, user: Input<NewUser>) -> Result<User, AppError> {
