@@ -63,7 +63,21 @@ async fn write_batches(store: Store, mut incoming: mpsc::UnboundedReceiver<Recor
                 }
             }
         }
-        match store.record_attempts(&started, &finished).await {
+        // While the database cannot be reached, the same batch is tried again (every ~2 s at
+        // most): the commands' ends are kept until they are written, not dropped. (A batch is
+        // one transaction, so a failed try wrote nothing.)
+        let mut pause = std::time::Duration::from_millis(100);
+        let result = loop {
+            match store.record_attempts(&started, &finished).await {
+                Err(e) if e.is_unavailable() => {
+                    tracing::warn!(error = %e, started = started.len(), finished = finished.len(), "the database is unreachable; recording again soon");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(2));
+                }
+                other => break other,
+            }
+        };
+        match result {
             Ok(done) => {
                 for (reply, finish) in replies.into_iter().zip(done) {
                     let _ = reply.send(Ok(finish));

@@ -21,12 +21,13 @@ pub mod workers;
 use app::error::AppError;
 use axum::Json;
 use axum::Router;
-use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
-use axum::http::header;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use serde_json::{Value, json};
+use serde_json::json;
+use std::time::Duration;
 
 use crate::service::Core;
 use error::{ApiError, ApiResult};
@@ -51,11 +52,31 @@ pub fn router(core: Core) -> Router {
         .fallback(|| async {
             ApiError(AppError::not_found("no such API endpoint (see /api/v1/openapi.json)"))
         })
+        .layer(axum::middleware::from_fn(guard::json_objects_only))
         .with_state(core)
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+/// Whether the server can do its work: 200 while the database answers within 2 s, 503 (and
+/// `"status": "unhealthy"`) while it does not. A load balancer or a supervisor asks it.
+async fn health(State(core): State<Core>) -> impl IntoResponse {
+    let answer = tokio::time::timeout(Duration::from_secs(2), core.engine.store().ping()).await;
+    let database = match answer {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error.to_string()),
+        Err(_) => Some("no answer within 2 s".to_string()),
+    };
+    let version = env!("CARGO_PKG_VERSION");
+    match database {
+        None => {
+            (StatusCode::OK, Json(json!({ "status": "ok", "version": version, "database": "ok" })))
+        }
+        Some(error) => {
+            tracing::warn!(%error, "unhealthy: the database does not answer");
+            let body =
+                json!({ "status": "unhealthy", "version": version, "database": "unreachable" });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body))
+        }
+    }
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -71,6 +71,24 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (down, restarting, the network between): the
+    /// same work may succeed later, unlike a refused or malformed statement.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Db(error) => match error {
+                sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => true,
+                // Connection exceptions (class 08) and the server shutting down or starting.
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 /// The thing a store error names.
 fn thing(what: &str) -> Thing {
     match what {
@@ -121,6 +139,9 @@ pub trait Database:
 {
     /// Closes the connections (the end of a server or a test).
     async fn close(&self);
+
+    /// Asks the database something trivial: whether it answers.
+    async fn ping(&self) -> Result<()>;
 
     /// Whether several processes may share this database.
     fn is_shared(&self) -> bool;

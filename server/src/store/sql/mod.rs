@@ -55,6 +55,11 @@ impl Database for SqlStore {
         self.write.close().await;
     }
 
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
     fn is_shared(&self) -> bool {
         dialect::SHARED
     }
