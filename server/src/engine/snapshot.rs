@@ -2,6 +2,7 @@
 //! nightly loop that does it at the configured time (default 22:30) for the next day.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use app::model::{RunType, bizdate_of};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -28,6 +29,9 @@ pub async fn generate(
     Ok(created)
 }
 
+/// A schedule's fire times on one day (shared by the nodes with that schedule).
+type FireTimes = Rc<[DateTime<Utc>]>;
+
 /// The instances of one day for the given nodes, with instance-level edges among them
 /// (see [`instance_edges`] for the rule). Upstream nodes outside `nodes` add no edge.
 pub fn plan_day(
@@ -36,12 +40,17 @@ pub fn plan_day(
     run_date: NaiveDate,
     run_type: RunType,
 ) -> DayBatch {
-    let mut instances = Vec::new();
+    let mut instances = Vec::with_capacity(nodes.len());
     // node id → (index of its first instance, its fire times)
-    let mut fires: HashMap<i64, (usize, Vec<DateTime<Utc>>)> = HashMap::with_capacity(nodes.len());
+    let mut fires: HashMap<i64, (usize, FireTimes)> = HashMap::with_capacity(nodes.len());
+    // Many nodes share a schedule: each one's fire times are worked out once.
+    let mut by_schedule: HashMap<&str, Result<FireTimes, String>> = HashMap::new();
     for node in nodes {
-        let times = match Schedule::parse(&node.schedule) {
-            Ok(schedule) => schedule.fire_times_on(run_date, tz),
+        let times = by_schedule.entry(node.schedule.as_str()).or_insert_with(|| {
+            Schedule::parse(&node.schedule).map(|s| s.fire_times_on(run_date, tz).into())
+        });
+        let times = match times {
+            Ok(times) => times.clone(),
             Err(reason) => {
                 tracing::warn!(node = %node.name, %reason, "skipping a node with a bad schedule");
                 continue;

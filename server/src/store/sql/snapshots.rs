@@ -86,6 +86,9 @@ pub(super) async fn insert_days_in(
             created_total += created.len() as u64;
             let all = if batch.edges.is_empty() && gates.is_empty() {
                 HashMap::new()
+            } else if created.len() == batch.instances.len() {
+                // All of them are new: no need to read the day back.
+                created.clone()
             } else {
                 day_ids(tx, batch).await?
             };
