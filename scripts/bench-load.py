@@ -14,6 +14,8 @@ import sys
 import tempfile
 import threading
 import time
+import functools
+print = functools.partial(print, flush=True)
 
 binary, backend = sys.argv[1], sys.argv[2]
 INSTANCES = int(sys.argv[3]) if len(sys.argv) > 3 else 10_000
@@ -125,19 +127,19 @@ def main():
         token = json.loads(body)["token"]
         admin = Client(port, token=token)
 
-        quiet = run_day(admin, "2030-01-01")
+        quiet = run_day(admin, "2020-01-02")
         print(f"load ({backend}): {INSTANCES} instances ({INSTANCES // CHAIN} chains of {CHAIN}, "
               f"16 slots), {CLIENTS} clients")
         print(f"scheduler without load: {quiet:.1f} s, {INSTANCES / quiet:.0f} instances/s")
 
         # Ids and attempts to read (of the quiet day, whose logs exist).
-        status, body, _ = admin.call("GET", "/api/v1/instances?run_date=2030-01-01&limit=200")
+        status, body, _ = admin.call("GET", "/api/v1/instances?run_date=2020-01-02&limit=200")
         ids = [i["id"] for i in json.loads(body)["items"]]
         routes = {
             "GET /instances (page)": lambda r: "/api/v1/instances?limit=50",
             "GET /instances (filtered)": lambda r: f"/api/v1/instances?owner=owner{r.randrange(50):02d}&state=success&limit=50",
             "GET /instances/stats": lambda r: "/api/v1/instances/stats",
-            "GET /instances/stats (day)": lambda r: "/api/v1/instances/stats?run_date=2030-01-02",
+            "GET /instances/stats (day)": lambda r: "/api/v1/instances/stats?run_date=2020-01-03",
             "GET /instances/{id}": lambda r: f"/api/v1/instances/{r.choice(ids)}",
             "GET /instances/{id}/log": lambda r: f"/api/v1/instances/{r.choice(ids)}/log",
         }
@@ -166,7 +168,7 @@ def main():
         threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(CLIENTS)]
         for t in threads:
             t.start()
-        loaded = run_day(admin, "2030-01-02")
+        loaded = run_day(admin, "2020-01-03")
         stop.set()
         for t in threads:
             t.join(timeout=70)

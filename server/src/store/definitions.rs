@@ -80,14 +80,19 @@ pub trait DefinitionTx: Send {
     /// Creates or replaces a resource group.
     async fn put_resource_group(&mut self, group: &ResourceGroup) -> Result<()>;
 
-    /// Inserts a new node (and its workflow, if new); its upstream edges come separately.
-    async fn insert_node(&mut self, spec: &NodeSpec, now: DateTime<Utc>) -> Result<NodeId>;
+    /// Inserts new nodes (and their workflows, if new) in a few statements, whatever their
+    /// number; returns their ids in order. Their upstream edges come separately.
+    async fn insert_nodes(
+        &mut self,
+        specs: &[&NodeSpec],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<NodeId>>;
 
     /// Replaces the fields of a live node.
     async fn update_node(&mut self, id: NodeId, spec: &NodeSpec, now: DateTime<Utc>) -> Result<()>;
 
-    /// Replaces a node's upstream edges.
-    async fn set_upstream(&mut self, id: NodeId, upstream: &[NodeId]) -> Result<()>;
+    /// Replaces the upstream edges of these nodes (each with its new upstream).
+    async fn set_upstreams(&mut self, nodes: &[(NodeId, Vec<NodeId>)]) -> Result<()>;
 
     /// The names of the live nodes that depend on `id` directly.
     async fn live_downstream(&mut self, id: NodeId) -> Result<Vec<String>>;

@@ -279,34 +279,53 @@ impl DefinitionTx for SqliteDefinitions {
         Ok(())
     }
 
-    async fn insert_node(&mut self, spec: &NodeSpec, now: DateTime<Utc>) -> Result<NodeId> {
+    async fn insert_nodes(
+        &mut self,
+        specs: &[&NodeSpec],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<NodeId>> {
         let now = to_ms(now);
-        let workflow_id = ensure_workflow(&mut self.tx, &spec.workflow, now).await?;
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO nodes (name, workflow_id, owner, command, schedule, resource_group, \
-             timeout_secs, retries, retry_delay_secs, paused, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
-             ON CONFLICT DO NOTHING RETURNING id",
-        )
-        .bind(&spec.name)
-        .bind(workflow_id)
-        .bind(&spec.owner)
-        .bind(&spec.command)
-        .bind(&spec.schedule)
-        .bind(&spec.resource_group)
-        .bind(spec.timeout_secs as i64)
-        .bind(spec.retries as i64)
-        .bind(spec.retry_delay_secs as i64)
-        .bind(spec.paused)
-        .bind(now)
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        id.map(NodeId).ok_or(StoreError::Taken { what: "node", name: spec.name.clone() })
+        let workflows =
+            ensure_workflows(&mut self.tx, specs.iter().map(|s| s.workflow.as_str()), now).await?;
+        let mut ids: HashMap<String, i64> = HashMap::with_capacity(specs.len());
+        // 12 parameters a row: well under either database's limit per statement.
+        for chunk in specs.chunks(super::CHUNK) {
+            let mut query = QueryBuilder::<Db>::new(
+                "INSERT INTO nodes (name, workflow_id, owner, command, schedule, resource_group, \
+                 timeout_secs, retries, retry_delay_secs, paused, created_at, updated_at) ",
+            );
+            query.push_values(chunk, |mut row, spec| {
+                row.push_bind(spec.name.clone())
+                    .push_bind(workflows[&spec.workflow])
+                    .push_bind(spec.owner.clone())
+                    .push_bind(spec.command.clone())
+                    .push_bind(spec.schedule.clone())
+                    .push_bind(spec.resource_group.clone())
+                    .push_bind(spec.timeout_secs as i64)
+                    .push_bind(spec.retries as i64)
+                    .push_bind(spec.retry_delay_secs as i64)
+                    .push_bind(spec.paused)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            query.push(" ON CONFLICT DO NOTHING RETURNING id, name");
+            let rows: Vec<(i64, String)> = query.build_query_as().fetch_all(&mut *self.tx).await?;
+            ids.extend(rows.into_iter().map(|(id, name)| (name, id)));
+        }
+        specs
+            .iter()
+            .map(|spec| {
+                ids.get(&spec.name)
+                    .map(|id| NodeId(*id))
+                    .ok_or(StoreError::Taken { what: "node", name: spec.name.clone() })
+            })
+            .collect()
     }
 
     async fn update_node(&mut self, id: NodeId, spec: &NodeSpec, now: DateTime<Utc>) -> Result<()> {
         let now = to_ms(now);
-        let workflow_id = ensure_workflow(&mut self.tx, &spec.workflow, now).await?;
+        let workflows = ensure_workflows(&mut self.tx, [spec.workflow.as_str()], now).await?;
+        let workflow_id = workflows[&spec.workflow];
         let done = sqlx::query(
             "UPDATE nodes SET workflow_id = $2, owner = $3, command = $4, schedule = $5, \
              resource_group = $6, timeout_secs = $7, retries = $8, retry_delay_secs = $9, \
@@ -331,16 +350,29 @@ impl DefinitionTx for SqliteDefinitions {
         Ok(())
     }
 
-    async fn set_upstream(&mut self, id: NodeId, upstream: &[NodeId]) -> Result<()> {
-        sqlx::query("DELETE FROM node_upstreams WHERE node_id = $1")
-            .bind(id.0)
-            .execute(&mut *self.tx)
-            .await?;
-        for chunk in upstream.chunks(super::CHUNK) {
+    async fn set_upstreams(&mut self, nodes: &[(NodeId, Vec<NodeId>)]) -> Result<()> {
+        for chunk in nodes.chunks(super::CHUNK) {
+            let ids: Vec<i64> = chunk.iter().map(|(id, _)| id.0).collect();
+            let mut query = QueryBuilder::<Db>::new(
+                "DELETE FROM node_upstreams WHERE node_id IN (SELECT value FROM ",
+            );
+            super::push_list(
+                &mut query,
+                serde_json::to_string(&ids).expect("numbers"),
+                ListItem::Id,
+            );
+            query.push(")");
+            query.build().execute(&mut *self.tx).await?;
+        }
+        let edges: Vec<(i64, i64)> = nodes
+            .iter()
+            .flat_map(|(id, upstream)| upstream.iter().map(move |up| (id.0, up.0)))
+            .collect();
+        for chunk in edges.chunks(super::CHUNK) {
             let mut query =
                 QueryBuilder::<Db>::new("INSERT INTO node_upstreams (node_id, upstream_id) ");
-            query.push_values(chunk, |mut row, up| {
-                row.push_bind(id.0).push_bind(up.0);
+            query.push_values(chunk, |mut row, (node, up)| {
+                row.push_bind(*node).push_bind(*up);
             });
             query.build().execute(&mut *self.tx).await?;
         }
@@ -395,19 +427,35 @@ impl DefinitionTx for SqliteDefinitions {
     }
 }
 
-async fn ensure_workflow(conn: &mut Conn, name: &str, now: i64) -> Result<i64> {
-    sqlx::query(
-        "INSERT INTO workflows (project_id, name, created_at) VALUES (1, $1, $2) \
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(name)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(sqlx::query_scalar("SELECT id FROM workflows WHERE name = $1")
-        .bind(name)
-        .fetch_one(&mut *conn)
-        .await?)
+/// The ids of these workflows, made where they are new (one statement each way per chunk).
+async fn ensure_workflows<'a>(
+    conn: &mut Conn,
+    names: impl IntoIterator<Item = &'a str>,
+    now: i64,
+) -> Result<HashMap<String, i64>> {
+    let names: Vec<&str> = names.into_iter().collect::<HashSet<_>>().into_iter().collect();
+    let mut ids = HashMap::with_capacity(names.len());
+    for chunk in names.chunks(super::CHUNK) {
+        let mut query =
+            QueryBuilder::<Db>::new("INSERT INTO workflows (project_id, name, created_at) ");
+        query.push_values(chunk, |mut row, name| {
+            row.push_bind(1_i64).push_bind(name.to_string()).push_bind(now);
+        });
+        query.push(" ON CONFLICT (name) DO NOTHING");
+        query.build().execute(&mut *conn).await?;
+        let mut query = QueryBuilder::<Db>::new(
+            "SELECT id, name FROM workflows WHERE name IN (SELECT value FROM ",
+        );
+        super::push_list(
+            &mut query,
+            serde_json::to_string(chunk).expect("strings"),
+            ListItem::Text,
+        );
+        query.push(")");
+        let rows: Vec<(i64, String)> = query.build_query_as().fetch_all(&mut *conn).await?;
+        ids.extend(rows.into_iter().map(|(id, name)| (name, id)));
+    }
+    Ok(ids)
 }
 
 async fn node_by_id(conn: &mut Conn, id: i64) -> Result<Option<Node>> {
