@@ -85,6 +85,39 @@ pub const MAX_RULE_NAME: usize = 100;
 /// The most alert rules, and the most baselines, a project holds (the watcher reads them all).
 pub const MAX_RULES: u64 = 10_000;
 
+/// A URL's host and optional port: a name or IPv4 address, or an IPv6 address in brackets,
+/// then `:` and 1 to 5 digits if a port is given (`http://[x` and `http://h:port` are refused
+/// here rather than failing at every delivery).
+fn valid_authority(authority: &str) -> bool {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(inner) => match inner.split_once(']') {
+            Some((address, rest)) => {
+                let ipv6 = !address.is_empty()
+                    && address.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+                if !ipv6 {
+                    return false;
+                }
+                let port = match rest {
+                    "" => None,
+                    rest => match rest.strip_prefix(':') {
+                        Some(port) => Some(port),
+                        None => return false,
+                    },
+                };
+                (address, port)
+            }
+            None => return false,
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let port_ok =
+        port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    !host.is_empty() && !host.contains(['[', ']']) && port_ok
+}
+
 impl Channel {
     /// `webhook` or `email`.
     pub fn kind(&self) -> &'static str {
@@ -118,10 +151,8 @@ impl Channel {
                     .strip_prefix("http://")
                     .or_else(|| url.strip_prefix("https://"))
                     .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
-                let host_ok = host.is_some_and(|h| {
-                    let h = h.rsplit_once('@').map_or(h, |(_, h)| h);
-                    !h.is_empty() && !h.starts_with(':')
-                });
+                let host_ok =
+                    host.is_some_and(|h| valid_authority(h.rsplit_once('@').map_or(h, |(_, h)| h)));
                 if !host_ok
                     || url.len() > MAX_URL
                     || url.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -456,6 +487,29 @@ mod tests {
 
     fn field(spec: AlertRuleSpec) -> Option<String> {
         spec.check().err().map(|e| e.field.unwrap_or_else(|| format!("(none) {}", e.message)))
+    }
+
+    #[test]
+    fn webhook_addresses_need_a_host_and_a_numeric_port() {
+        for (url, ok) in [
+            ("http://h/x", true),
+            ("https://hooks.example.com:8443/T0/secret?x=1", true),
+            ("https://user:pw@hooks.example.com/T0", true),
+            ("http://127.0.0.1:9/hook", true),
+            ("http://[::1]:8080/hook", true),
+            ("http://[fe80::1]/x", true),
+            ("http://[x", false),
+            ("http://[::1", false),
+            ("http://[]/x", false),
+            ("http://[::1]x/", false),
+            ("http://h:port/x", false),
+            ("http://h:123456/x", false),
+            ("http://:80/x", false),
+            ("http:///x", false),
+            ("ftp://h/x", false),
+        ] {
+            assert_eq!(Channel::Webhook(url.into()).check().is_ok(), ok, "{url}");
+        }
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub fn check_password(password: &str) -> Result<(), AppError> {
             min: MIN_PASSWORD_LEN,
         }));
     }
-    if password.len() > 1024 {
+    if password.chars().count() > 1024 {
         return Err(AppError::because(crate::reason::Reason::PasswordTooLong));
     }
     if password.contains('\0') {
@@ -288,6 +288,9 @@ mod tests {
         let short = check_password("1234567").unwrap_err();
         assert_eq!(short.message, "the password must have at least 8 characters");
         assert!(check_password(&"x".repeat(1025)).is_err());
+        // Both bounds count characters, as the API's description says.
+        assert!(check_password(&"密".repeat(1024)).is_ok());
+        assert!(check_password(&"密".repeat(1025)).is_err());
     }
 
     #[test]
