@@ -100,6 +100,24 @@ pub struct Purged {
     pub shipped_logs: u64,
 }
 
+/// Calls `batch` (one short transaction deleting at most `config.batch` rows) until it deletes
+/// nothing, pausing after each one that did; returns how many rows went.
+async fn in_batches<F, Fut>(config: &RetentionConfig, mut batch: F) -> Result<u64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64>>,
+{
+    let mut total = 0;
+    loop {
+        let n = batch().await?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+        tokio::time::sleep(config.pause).await;
+    }
+}
+
 /// One pass over the database (a scheduler's part): instances, jobs, audit entries and shipped
 /// logs before the cutoffs, batch by batch. `from` is the earliest run date that may still have
 /// shipped logs (the previous pass's log cutoff); it returns the next pass's.
@@ -132,24 +150,11 @@ pub async fn purge_database(
                 break;
             }
         }
-        loop {
-            let n = store.purge_empty_jobs(before.made, config.batch).await?;
-            purged.jobs += n;
-            if n == 0 {
-                break;
-            }
-            tokio::time::sleep(config.pause).await;
-        }
+        purged.jobs +=
+            in_batches(config, || store.purge_empty_jobs(before.made, config.batch)).await?;
     }
     if let Some(before) = cutoffs.audit {
-        loop {
-            let n = store.purge_audit(before, config.batch).await?;
-            purged.audit += n;
-            if n == 0 {
-                break;
-            }
-            tokio::time::sleep(config.pause).await;
-        }
+        purged.audit += in_batches(config, || store.purge_audit(before, config.batch)).await?;
     }
     let Some(before) = cutoffs.logs else { return Ok(from) };
     if store.is_shared() {
@@ -161,14 +166,9 @@ pub async fn purge_database(
             },
         };
         while day < before.date {
-            loop {
-                let n = store.purge_shipped_logs(day, before.made, config.batch).await?;
-                purged.shipped_logs += n;
-                if n == 0 {
-                    break;
-                }
-                tokio::time::sleep(config.pause).await;
-            }
+            purged.shipped_logs +=
+                in_batches(config, || store.purge_shipped_logs(day, before.made, config.batch))
+                    .await?;
             day = day.succ_opt().expect("a date before the cutoff has a next day");
         }
     }

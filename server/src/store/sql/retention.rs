@@ -113,20 +113,18 @@ impl RetentionStore for SqlStore {
         let mut tx = self.begin(WriteLock::Instances).await?;
         let oldest = "SELECT id FROM (SELECT id, at FROM audit ORDER BY id LIMIT $2) AS o \
                       WHERE o.at < $1";
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM audit_instances WHERE audit_id IN ({oldest})"
-        )))
-        .bind(to_ms(before))
-        .bind(i64::from(limit))
-        .execute(&mut *tx)
-        .await?;
-        let purged =
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM audit WHERE id IN ({oldest})")))
-                .bind(to_ms(before))
-                .bind(i64::from(limit))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        // The entries' instance lists first, then the entries (the last count is returned).
+        let mut purged = 0;
+        for (table, column) in [("audit_instances", "audit_id"), ("audit", "id")] {
+            purged = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE {column} IN ({oldest})"
+            )))
+            .bind(to_ms(before))
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
         tx.commit().await?;
         Ok(purged)
     }
