@@ -10,14 +10,4 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 . scripts/tools.sh
-ensure_cargo_path
-cargo build --quiet --release -p server --bin nightshift
-count="${1:-5000000}"
-only="${NIGHTSHIFT_BENCH_ONLY:-}"
-if [ "$only" != "postgres" ]; then
-  python3 scripts/bench-instances.py target/release/nightshift sqlite "$count"
-fi
-if [ "$only" != "sqlite" ]; then
-  postgres_scratch_database
-  python3 scripts/bench-instances.py target/release/nightshift postgres "$count"
-fi
+bench_on_both_databases scripts/bench-instances.py "${1:-5000000}"

@@ -9,15 +9,4 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 . scripts/tools.sh
-ensure_cargo_path
-cargo build --quiet --release -p server --bin nightshift
-instances="${1:-10000}"
-clients="${2:-50}"
-only="${NIGHTSHIFT_BENCH_ONLY:-}"
-if [ "$only" != "postgres" ]; then
-  python3 scripts/bench-load.py target/release/nightshift sqlite "$instances" "$clients"
-fi
-if [ "$only" != "sqlite" ]; then
-  postgres_scratch_database
-  python3 scripts/bench-load.py target/release/nightshift postgres "$instances" "$clients"
-fi
+bench_on_both_databases scripts/bench-load.py "${1:-10000}" "${2:-50}"

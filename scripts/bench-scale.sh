@@ -8,14 +8,4 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 . scripts/tools.sh
-ensure_cargo_path
-cargo build --quiet --release -p server --bin nightshift
-nodes="${1:-100000}"
-only="${NIGHTSHIFT_BENCH_ONLY:-}"
-if [ "$only" != "postgres" ]; then
-  python3 scripts/bench-scale.py target/release/nightshift sqlite "$nodes"
-fi
-if [ "$only" != "sqlite" ]; then
-  postgres_scratch_database
-  python3 scripts/bench-scale.py target/release/nightshift postgres "$nodes"
-fi
+bench_on_both_databases scripts/bench-scale.py "${1:-100000}"

@@ -127,3 +127,21 @@ drop_postgres_scratch_database() {
     su postgres -c "psql -q -c 'DROP DATABASE IF EXISTS $POSTGRES_SCRATCH_DATABASE WITH (FORCE)'" >/dev/null 2>&1 || true
   fi
 }
+
+# Runs a benchmark script on SQLite and then on a scratch PostgreSQL database (or only on the
+# one NIGHTSHIFT_BENCH_ONLY=sqlite|postgres names), after building the release binary:
+# `bench_on_both_databases scripts/X.py ARGS...` runs `python3 scripts/X.py BINARY BACKEND ARGS...`.
+bench_on_both_databases() {
+  local script="$1"
+  shift
+  ensure_cargo_path
+  cargo build --quiet --release -p server --bin nightshift
+  local only="${NIGHTSHIFT_BENCH_ONLY:-}"
+  if [ "$only" != "postgres" ]; then
+    python3 "$script" target/release/nightshift sqlite "$@"
+  fi
+  if [ "$only" != "sqlite" ]; then
+    postgres_scratch_database
+    python3 "$script" target/release/nightshift postgres "$@"
+  fi
+}
