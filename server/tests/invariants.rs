@@ -4,7 +4,7 @@
 //! administrator, the clock moving on) and, after each step, waits for a still moment and checks:
 //!
 //! - no instance started before every instance it waits for had succeeded (unless a person reran
-//!   it: a rerun runs it now);
+//!   it: a rerun runs it now; or it is a retry, which continues the run its first attempt began);
 //! - no paused instance started, and a paused instance that was not running did not move;
 //! - states moved only along the engine's transitions (a finished instance stays finished,
 //!   nothing goes back to "not run" and nothing is stopped unless a person did it), and an
@@ -307,7 +307,10 @@ async fn run(plan: Plan) {
         for id in &started {
             let instance = &after[id];
             assert!(!instance.paused, "{at}: a paused instance started: {instance:?}");
-            if !rerun_by_hand.remove(id) {
+            // A retry continues the run its first attempt began (when its upstream had
+            // succeeded, or a person reran it); an upstream rerun meanwhile does not stop it.
+            let retry = before.get(id).is_some_and(|w| w.state == WaitingTime && w.attempt > 0);
+            if !rerun_by_hand.remove(id) && !retry {
                 let (upstream, _) = h.store().neighbors(*id).await.unwrap();
                 for up in upstream {
                     assert_eq!(
