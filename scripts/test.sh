@@ -30,8 +30,10 @@ NIGHTSHIFT_TEST_BACKEND=postgres cargo test --quiet -p server
 
 scripts/build-site.sh
 
-say "API fuzzing (schemathesis, bounded)"
-scripts/fuzz-api.sh
+say "API fuzzing (schemathesis, bounded, a fixed seed)"
+# A fixed seed keeps this command repeatable: what it found once it finds again. New seeds
+# explore: run scripts/fuzz-api.sh alone (it draws one each run and prints it).
+NIGHTSHIFT_FUZZ_SEED="${NIGHTSHIFT_FUZZ_SEED:-8146402867282365837515485958772329798}" scripts/fuzz-api.sh
 
 say "Playwright (Debian chromium)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

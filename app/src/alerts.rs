@@ -430,10 +430,9 @@ impl AlertQuery {
     ) -> Result<AlertQuery, AppError> {
         let mut query = AlertQuery::default();
         for (key, value) in pairs {
-            let value = value.trim();
-            if value.is_empty() {
+            let Some(value) = crate::model::given(value) else {
                 continue;
-            }
+            };
             let number = |what: &str| crate::model::positive_number(what, value);
             match key {
                 "rule" => query.rule = Some(number("rule")?),

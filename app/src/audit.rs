@@ -187,10 +187,9 @@ impl AuditQuery {
     ) -> Result<AuditQuery, AppError> {
         let mut query = AuditQuery::default();
         for (key, value) in pairs {
-            let value = value.trim();
-            if value.is_empty() {
+            let Some(value) = crate::model::given(value) else {
                 continue;
-            }
+            };
             let number = |what: &str| crate::model::positive_number(what, value);
             match key {
                 "actor" => query.actor = Some(value.to_string()),
@@ -257,6 +256,8 @@ mod tests {
             ("outcome", "maybe", "outcome 'maybe' is not valid"),
             ("cursor", "-1", "cursor '-1' is not valid"),
             ("who", "me", "unknown filter 'who'"),
+            ("limit", "\u{85}", "limit '\u{85}'"),
+            ("instance", " 7", "instance ' 7' is not valid"),
         ] {
             let error = AuditQuery::from_pairs([(key, value)]).unwrap_err();
             assert!(error.message.starts_with(message), "{}", error.message);

@@ -112,9 +112,7 @@ async fn baseline_status(
     let mut run_date = None;
     for (key, value) in pairs(query)? {
         match key.as_str() {
-            "run_date" if !value.trim().is_empty() => {
-                run_date = Some(parse_date("run_date", value.trim())?)
-            }
+            "run_date" if !value.is_empty() => run_date = Some(parse_date("run_date", &value)?),
             "run_date" => {}
             other => {
                 return Err(AppError::bad_request(format!(

@@ -2,7 +2,7 @@
 //! demand).
 
 use app::error::AppError;
-use app::model::{MAX_PAGE_SIZE, parse_date};
+use app::model::parse_date;
 use app::nodes::{Node, NodePage, NodeQuery, NodeSpec, ResourceGroup};
 use app::usecases::{Input, Nodes};
 use axum::Json;
@@ -33,26 +33,15 @@ pub fn routes() -> Router<Core> {
 fn node_query(query: Pairs) -> ApiResult<NodeQuery> {
     let mut out = NodeQuery::default();
     for (key, value) in pairs(query)? {
-        let value = value.trim().to_string();
-        if value.is_empty() {
+        let Some(value) = app::model::given(&value).map(str::to_string) else {
             continue;
-        }
+        };
         match key.as_str() {
             "name" => out.name = Some(value),
             "owner" => out.owner = Some(value),
             "workflow" => out.workflow = Some(value),
             "cursor" => out.after = Some(value),
-            "limit" => {
-                out.limit = Some(
-                    value.parse().ok().filter(|l| (1..=MAX_PAGE_SIZE).contains(l)).ok_or_else(
-                        || {
-                            AppError::bad_request(format!(
-                                "limit '{value}' must be a number from 1 to {MAX_PAGE_SIZE}"
-                            ))
-                        },
-                    )?,
-                )
-            }
+            "limit" => out.limit = Some(app::model::page_limit(&value)?),
             other => {
                 return Err(AppError::bad_request(format!(
                     "unknown filter '{other}' (expected name, owner, workflow, limit, cursor)"

@@ -143,8 +143,7 @@ impl FromRequestParts<Core> for Service {
 
 /// `what` as an entity id in a path (`/audit/{id}`, `/tokens/{id}`): a 400 naming it otherwise.
 pub fn parse_id(what: &str, raw: &str) -> Result<i64, AppError> {
-    raw.trim()
-        .parse::<i64>()
+    raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| AppError::bad_request(format!("'{raw}' is not {what}")))
