@@ -62,6 +62,104 @@ pub struct NodeSpec {
     /// Permanent pause: instances are still made, but frozen.
     #[serde(default)]
     pub paused: bool,
+    /// Cross-cycle dependency: what of the previous cycle each instance also waits for.
+    #[serde(default)]
+    pub depends_on_previous: DependsOnPrevious,
+}
+
+/// A node's cross-cycle dependency (DataWorks' 跨周期依赖, Airflow's `depends_on_past`): what an
+/// instance waits for besides its upstream of the same run date. Written `"none"`, `"self"`,
+/// `"children"` or a list of node names.
+///
+/// - `self`: the node's own previous instance (the previous hour for an hourly node, the
+///   previous day for a daily one, across run dates).
+/// - `children`: the previous cycle of its first-level downstream nodes.
+/// - a list: the previous cycle of the named nodes.
+///
+/// Another node's previous cycle is every instance of its latest run date before this one.
+/// A node's first instance ever has nothing to wait for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum DependsOnPrevious {
+    #[default]
+    None,
+    Own,
+    Children,
+    Nodes(Vec<String>),
+}
+
+impl DependsOnPrevious {
+    pub fn is_none(&self) -> bool {
+        matches!(self, DependsOnPrevious::None)
+    }
+
+    /// The keyword, or the names joined by ", " (the form's text and the audit's field value).
+    pub fn to_text(&self) -> String {
+        match self {
+            DependsOnPrevious::None => "none".into(),
+            DependsOnPrevious::Own => "self".into(),
+            DependsOnPrevious::Children => "children".into(),
+            DependsOnPrevious::Nodes(names) => names.join(", "),
+        }
+    }
+
+    /// Reads the form's text: a keyword, or node names separated by commas (blank: none).
+    pub fn from_text(text: &str) -> DependsOnPrevious {
+        match text.trim() {
+            "" | "none" => DependsOnPrevious::None,
+            "self" => DependsOnPrevious::Own,
+            "children" => DependsOnPrevious::Children,
+            names => DependsOnPrevious::Nodes(
+                names.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
+            ),
+        }
+    }
+}
+
+const PREVIOUS_EXPECTED: &str = "\"none\", \"self\", \"children\" or a list of node names";
+
+impl Serialize for DependsOnPrevious {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DependsOnPrevious::Nodes(names) => names.serialize(serializer),
+            keyword => serializer.serialize_str(&keyword.to_text()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DependsOnPrevious {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = DependsOnPrevious;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(PREVIOUS_EXPECTED)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                match value {
+                    "none" => Ok(DependsOnPrevious::None),
+                    "self" => Ok(DependsOnPrevious::Own),
+                    "children" => Ok(DependsOnPrevious::Children),
+                    other => Err(E::custom(format!(
+                        "depends_on_previous '{other}' is not valid: use {PREVIOUS_EXPECTED}"
+                    ))),
+                }
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(DependsOnPrevious::Nodes(names))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// A stored node.

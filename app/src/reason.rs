@@ -172,6 +172,14 @@ pub enum Reason {
     UpstreamTwice {
         upstream: String,
     },
+    /// A name in `depends_on_previous` that is no node.
+    UnknownPreviousNode {
+        node: String,
+        name: String,
+    },
+    PreviousTwice {
+        name: String,
+    },
     BadResourceGroup {
         group: String,
         detail: String,
@@ -346,6 +354,7 @@ impl Reason {
             TimeoutZero => Some("timeout_secs"),
             TooManyRetries { .. } => Some("retries"),
             UpstreamTwice { .. } => Some("upstream"),
+            UnknownPreviousNode { .. } | PreviousTwice { .. } => Some("depends_on_previous"),
             NodeField { problem, .. } => problem.field(),
             FromAfterTo { .. } | TooManyDates { .. } => Some("from"),
             Parallelism { .. } => Some("parallelism"),
@@ -452,6 +461,10 @@ impl Reason {
             TimeoutZero => td_string!(l, errors.node.timeout_zero).into(),
             TooManyRetries { max } => td_string!(l, errors.node.too_many_retries, max),
             UpstreamTwice { upstream } => td_string!(l, errors.node.upstream_twice, upstream),
+            UnknownPreviousNode { node, name } => {
+                td_string!(l, errors.node.unknown_previous, node, name)
+            }
+            PreviousTwice { name } => td_string!(l, errors.node.previous_twice, name),
             BadResourceGroup { group, detail } => {
                 td_string!(l, errors.node.bad_group, group, detail)
             }
@@ -548,6 +561,7 @@ pub fn field_label(l: Locale, field: &str) -> String {
         "workflow" => td_string!(l, errors.fields.workflow),
         "schedule" => td_string!(l, errors.fields.schedule),
         "upstream" => td_string!(l, errors.fields.upstream),
+        "depends_on_previous" => td_string!(l, errors.fields.depends_on_previous),
         "resource_group" => td_string!(l, errors.fields.resource_group),
         "timeout_secs" => td_string!(l, errors.fields.timeout_secs),
         "retries" => td_string!(l, errors.fields.retries),

@@ -2,7 +2,7 @@
 //! server finds (`server::explain`) and sentences people read in their language. The REST API
 //! gives both the facts and the English sentences.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::components::time::{duration, timestamp};
@@ -16,6 +16,9 @@ pub struct Holding {
     pub node: String,
     pub state: InstanceState,
     pub paused: bool,
+    /// Its run date, when it is not the waiting instance's (a previous cycle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_date: Option<NaiveDate>,
 }
 
 /// One thing an instance waits for.
@@ -62,7 +65,11 @@ impl Waiting {
                 let mut listed: Vec<String> = first
                     .iter()
                     .map(|h| {
-                        let (node, id, state) = (&h.node, h.id, h.state.label(l));
+                        let (id, state) = (h.id, h.state.label(l));
+                        let node = match h.run_date {
+                            Some(day) => td_string!(l, detail.waiting.node_of, node = &h.node, day),
+                            None => h.node.clone(),
+                        };
                         if h.paused {
                             td_string!(l, detail.waiting.holding_paused, node, id, state)
                         } else {

@@ -38,15 +38,16 @@ pub fn waiting_for(instance: &Instance, facts: &WaitFacts, now: DateTime<Utc>) -
                 let first = pending
                     .iter()
                     .take(NAMED)
-                    .map(|(id, node, state, paused)| Holding {
+                    .map(|(id, node, state, paused, run_date)| Holding {
                         id: *id,
                         node: node.clone(),
                         state: *state,
                         paused: *paused,
+                        run_date: *run_date,
                     })
                     .collect();
                 reasons.push(Waiting::Upstream { count: pending.len(), first });
-                if pending.iter().any(|(_, _, state, _)| state.is_failure()) {
+                if pending.iter().any(|(_, _, state, _, _)| state.is_failure()) {
                     reasons.push(Waiting::UpstreamFailed);
                 }
             }

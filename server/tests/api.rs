@@ -307,3 +307,52 @@ async fn tests_and_backfills_over_http() {
     assert_eq!(api.get("/api/v1/backfills/99999").await.status, 404);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn depends_on_previous_is_kept_and_a_malformed_one_refused() {
+    let (server, _dir, api) = start().await;
+    let a = api.post("/api/v1/nodes", r#"{"name": "a", "command": "true"}"#).await;
+    assert_eq!(a.json()["depends_on_previous"], "none", "the default");
+    for (value, back) in [
+        (json!("self"), json!("self")),
+        (json!("children"), json!("children")),
+        (json!(["a"]), json!(["a"])),
+        (json!([]), json!("none")),
+        (json!("none"), json!("none")),
+    ] {
+        let body = json!({"command": "true", "depends_on_previous": value}).to_string();
+        let saved = api.put("/api/v1/nodes/b", &body).await;
+        assert!(saved.status == 200 || saved.status == 201, "{body}: {}", saved.body);
+        assert_eq!(api.get("/api/v1/nodes/b").await.json()["depends_on_previous"], back, "{body}");
+    }
+    api.put("/api/v1/nodes/b", r#"{"command": "true", "depends_on_previous": "self"}"#).await;
+    let cases = [
+        (json!("yesterday"), "depends_on_previous 'yesterday' is not valid"),
+        (json!("SELF"), "depends_on_previous 'SELF' is not valid"),
+        (json!(5), "\"none\", \"self\", \"children\" or a list of node names"),
+        (json!(null), "\"none\", \"self\", \"children\" or a list of node names"),
+        (json!({"nodes": ["a"]}), "\"none\", \"self\", \"children\" or a list of node names"),
+        (json!([1]), "expected a string"),
+        (json!(["ghost"]), "node 'b' depends on the previous cycle of unknown node 'ghost'"),
+        (json!(["a", "a"]), "depends_on_previous lists 'a' twice"),
+        (json!(["bad name"]), "unknown node 'bad name'"),
+    ];
+    for (value, message) in cases {
+        let body = json!({"command": "true", "depends_on_previous": value}).to_string();
+        let refused = api.put("/api/v1/nodes/b", &body).await;
+        assert_eq!(refused.status, 400, "{body}: {}", refused.body);
+        assert!(error_message(&refused.json()).contains(message), "{body}: {}", refused.body);
+    }
+    assert_eq!(api.get("/api/v1/nodes/b").await.json()["depends_on_previous"], "self", "unchanged");
+
+    // The same from a workflow-as-code file, refused whole.
+    let file = "[[nodes]]\nname = \"c\"\ncommand = \"true\"\ndepends_on_previous = \"weekly\"\n";
+    let refused = api.post("/api/v1/import", file).await;
+    assert_eq!(refused.status, 400);
+    assert!(error_message(&refused.json()).contains("'weekly' is not valid"), "{}", refused.body);
+    let file =
+        "[[nodes]]\nname = \"c\"\ncommand = \"true\"\ndepends_on_previous = [\"a\", \"c\"]\n";
+    assert_eq!(api.post("/api/v1/import", file).await.status, 200);
+    assert_eq!(api.get("/api/v1/nodes/c").await.json()["depends_on_previous"], json!(["a", "c"]));
+    server.stop().await;
+}

@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::i18n::{Locale, td_string};
 use crate::lang::locale;
 use crate::model::url_encode;
-use crate::nodes::{self, NodeSpec, NodeView, Scheduling};
+use crate::nodes::{self, DependsOnPrevious, NodeSpec, NodeView, Scheduling};
 use crate::people::Actor;
 use crate::reason::Reason;
 use crate::rules::{self, Permission};
@@ -144,6 +144,12 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
                 <dt>{td_string!(l, tasks.node.field.command)}</dt><dd><pre class="command">{spec.command.clone()}</pre></dd>
                 <dt>{td_string!(l, tasks.node.field.upstream)}</dt><dd class="node-links">{links(&spec.upstream)}</dd>
                 <dt>{td_string!(l, tasks.node.field.downstream)}</dt><dd class="node-links">{links(&view_of.downstream)}</dd>
+                <dt>{td_string!(l, tasks.node.field.depends_on_previous)}</dt><dd class="node-links" data-field="depends_on_previous">{match &spec.depends_on_previous {
+                    DependsOnPrevious::None => Either::Left(view! { <span class="muted">{td_string!(l, tasks.node.previous_none)}</span> }.into_any()),
+                    DependsOnPrevious::Own => Either::Left(view! { <span>{td_string!(l, tasks.node.previous_self)}</span> }.into_any()),
+                    DependsOnPrevious::Children => Either::Left(view! { <span>{td_string!(l, tasks.node.previous_children)}</span> }.into_any()),
+                    DependsOnPrevious::Nodes(names) => Either::Right(view! { <span>{td_string!(l, tasks.node.previous_nodes)}</span>{links(names)} }),
+                }}</dd>
                 <dt>{td_string!(l, tasks.node.field.resource_group)}</dt><dd>{spec.resource_group.clone()}</dd>
                 <dt>{td_string!(l, tasks.node.field.timeout)}</dt><dd>{td_string!(l, tasks.node.seconds, s = spec.timeout_secs)}</dd>
                 <dt>{td_string!(l, tasks.node.field.retries)}</dt><dd>{td_string!(l, tasks.node.retries_value, retries = spec.retries, delay = spec.retry_delay_secs)}</dd>
@@ -197,6 +203,7 @@ const NODE_FIELDS: &[&str] = &[
     "timeout_secs",
     "retries",
     "retry_delay_secs",
+    "depends_on_previous",
 ];
 
 #[component]
@@ -216,6 +223,7 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
         retries: 0,
         retry_delay_secs: nodes::DEFAULT_RETRY_DELAY_SECS,
         paused: false,
+        depends_on_previous: DependsOnPrevious::None,
     });
     let text = |v: &str| RwSignal::new(v.to_string());
     let (name, workflow, owner, command, schedule) = (
@@ -226,6 +234,7 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
         text(&start.schedule),
     );
     let upstream = text(&start.upstream.join(", "));
+    let previous = text(&start.depends_on_previous.to_text());
     let group = text(&start.resource_group);
     let (timeout, retries, delay) = (
         text(&start.timeout_secs.to_string()),
@@ -262,6 +271,7 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
                 retries: number("retries", retries.get_untracked())?,
                 retry_delay_secs: number("retry_delay_secs", delay.get_untracked())?,
                 paused: paused.get_untracked(),
+                depends_on_previous: DependsOnPrevious::from_text(&previous.get_untracked()),
             })
         })();
         let spec = match spec {
@@ -307,6 +317,7 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
                 {field_error(l, error, "schedule")}
             </div>
             {input(td_string!(l, tasks.form.upstream), "upstream", upstream, td_string!(l, tasks.form.upstream_hint))}
+            {input(td_string!(l, tasks.form.depends_on_previous), "depends_on_previous", previous, td_string!(l, tasks.form.depends_on_previous_hint))}
             <div class="form-field">
                 <label for="node-resource_group">{td_string!(l, tasks.form.resource_group)}</label>
                 <select id="node-resource_group" name="resource_group" on:change=move |ev| group.set(event_target_value(&ev))>

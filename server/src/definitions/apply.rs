@@ -8,14 +8,14 @@ use std::collections::{HashMap, HashSet};
 use app::audit::{AuditOutcome, FieldChange};
 use app::error::AppError;
 use app::model::NodeId;
-use app::nodes::{DEFAULT_OWNER, Node, NodeSpec, ResourceGroup};
+use app::nodes::{DEFAULT_OWNER, DependsOnPrevious, Node, NodeSpec, ResourceGroup};
 use app::people::Actor;
 use app::rules::{self, Permission};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::file::DefinitionFile;
-use super::validate::{DefinitionError, check_graph};
+use super::validate::{DefinitionError, check_graph, check_previous};
 use crate::engine::schedule::Schedule;
 use crate::limits::Limits;
 use crate::store::{AuditEntry, Store};
@@ -94,16 +94,20 @@ impl By<'_> {
     }
 }
 
-/// A spec as it is stored: upstream in name order, schedule trimmed.
+/// A spec as it is stored: upstream in name order, schedule trimmed, an empty
+/// `depends_on_previous` list as "none".
 pub fn normalized(spec: &NodeSpec) -> NodeSpec {
     let mut spec = spec.clone();
     spec.upstream.sort();
     spec.schedule = spec.schedule.trim().to_string();
+    if matches!(&spec.depends_on_previous, DependsOnPrevious::Nodes(names) if names.is_empty()) {
+        spec.depends_on_previous = DependsOnPrevious::None;
+    }
     spec
 }
 
 /// The fields of a node as text, in a fixed order.
-fn fields(spec: &NodeSpec) -> [(&'static str, String); 10] {
+fn fields(spec: &NodeSpec) -> [(&'static str, String); 11] {
     [
         ("workflow", spec.workflow.clone()),
         ("owner", spec.owner.clone()),
@@ -115,6 +119,7 @@ fn fields(spec: &NodeSpec) -> [(&'static str, String); 10] {
         ("retries", spec.retries.to_string()),
         ("retry_delay_secs", spec.retry_delay_secs.to_string()),
         ("paused", spec.paused.to_string()),
+        ("depends_on_previous", spec.depends_on_previous.to_text()),
     ]
 }
 
@@ -131,7 +136,7 @@ pub fn node_changes(
         Some(node) => format!("{node}.{name}"),
         None => name.to_string(),
     };
-    (0..10)
+    (0..11)
         .filter_map(|i| {
             let b = before.as_ref().map(|f| &f[i]);
             let a = after.as_ref().map(|f| &f[i]);
@@ -241,6 +246,9 @@ pub async fn apply(
     }
     let changed: Vec<&str> = file.nodes.iter().map(|s| s.name.as_str()).collect();
     check_graph(&graph.upstream, &changed)?;
+    for spec in &file.nodes {
+        check_previous(spec, &graph.upstream)?;
+    }
 
     let mut ids: HashMap<String, NodeId> = graph.ids;
     let mut rewired = Vec::new();
@@ -356,7 +364,7 @@ mod tests {
     #[test]
     fn creation_and_deletion_list_every_field() {
         let created = node_changes(None, Some(&spec()), Some("n"));
-        assert_eq!(created.len(), 10);
+        assert_eq!(created.len(), 11);
         assert_eq!(created[2].field, "n.command");
         assert!(created.iter().all(|c| c.before.is_none() && c.after.is_some()));
         let deleted = node_changes(Some(&spec()), None, None);

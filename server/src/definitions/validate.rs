@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use app::error::AppError;
-use app::nodes::NodeSpec;
+use app::nodes::{DependsOnPrevious, NodeSpec};
 use app::reason::Reason;
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -17,6 +17,7 @@ use crate::engine::schedule::Schedule;
 pub enum DefinitionError {
     Cycle(Vec<String>),
     UnknownUpstream { node: String, upstream: String },
+    UnknownPrevious { node: String, name: String },
     BadSchedule { node: String, schedule: String, reason: String },
     Duplicate(String),
     EmptyCommand(String),
@@ -37,6 +38,9 @@ impl DefinitionError {
             DefinitionError::Cycle(path) => Reason::Cycle { path },
             DefinitionError::UnknownUpstream { node, upstream } => {
                 Reason::UnknownUpstream { node, upstream }
+            }
+            DefinitionError::UnknownPrevious { node, name } => {
+                Reason::UnknownPreviousNode { node, name }
             }
             DefinitionError::BadSchedule { node, schedule, reason } => {
                 Reason::BadSchedule { node, schedule, detail: reason }
@@ -140,6 +144,37 @@ pub fn check_spec(spec: &NodeSpec) -> Result<()> {
                 problem: Reason::UpstreamTwice { upstream: upstream.clone() },
             });
         }
+    }
+    if let DependsOnPrevious::Nodes(names) = &spec.depends_on_previous {
+        let mut seen = HashSet::new();
+        for name in names {
+            if !valid_name(name) {
+                return Err(DefinitionError::BadField {
+                    node: node(),
+                    problem: Reason::UnknownPreviousNode { node: node(), name: name.clone() },
+                });
+            }
+            if !seen.insert(name) {
+                return Err(DefinitionError::BadField {
+                    node: node(),
+                    problem: Reason::PreviousTwice { name: name.clone() },
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every node a `depends_on_previous` list names exists (in `graph`, the project after the
+/// change).
+pub fn check_previous(spec: &NodeSpec, graph: &BTreeMap<String, Vec<String>>) -> Result<()> {
+    if let DependsOnPrevious::Nodes(names) = &spec.depends_on_previous
+        && let Some(unknown) = names.iter().find(|n| !graph.contains_key(*n))
+    {
+        return Err(DefinitionError::UnknownPrevious {
+            node: spec.name.clone(),
+            name: unknown.clone(),
+        });
     }
     Ok(())
 }

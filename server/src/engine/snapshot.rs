@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use app::model::{RunType, bizdate_of};
+use app::nodes::DependsOnPrevious;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
@@ -20,10 +21,20 @@ pub async fn generate(
     now: DateTime<Utc>,
 ) -> Result<u64> {
     let nodes = store.snapshot_nodes().await?;
+    let sources = previous_sources(&nodes);
+    let mut wanted: Vec<i64> = sources.values().flatten().map(|s| s.node()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let earlier = store.previous_cycle(&wanted, run_date).await?;
     // Planning a large project takes a while: off the async runtime, so requests keep flowing.
-    let batch = tokio::task::spawn_blocking(move || plan_day(&nodes, tz, run_date, RunType::Cycle))
-        .await
-        .map_err(|e| crate::store::StoreError::Corrupt(format!("planning stopped: {e}")))?;
+    let batch = tokio::task::spawn_blocking(move || {
+        let mut batch = plan_day(&nodes, tz, run_date, RunType::Cycle);
+        let handles: Vec<_> = earlier.iter().map(|e| (e.node_id, e.planned_at, e.id)).collect();
+        batch.earlier = previous_edges(&sources, &batch.instances, &handles);
+        batch
+    })
+    .await
+    .map_err(|e| crate::store::StoreError::Corrupt(format!("planning stopped: {e}")))?;
     let created = store.insert_day(&batch, now).await?;
     tracing::info!(%run_date, created, planned = batch.instances.len(), "snapshot made");
     Ok(created)
@@ -31,6 +42,101 @@ pub async fn generate(
 
 /// A schedule's fire times on one day (shared by the nodes with that schedule).
 type FireTimes = Rc<[DateTime<Utc>]>;
+
+/// Whose previous cycle a node's instances wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The node's own previous instance (the one just before, across run dates).
+    Own(i64),
+    /// Every instance of another node's previous run date.
+    Other(i64),
+}
+
+impl Source {
+    pub fn node(self) -> i64 {
+        match self {
+            Source::Own(id) | Source::Other(id) => id,
+        }
+    }
+}
+
+/// For each node with a cross-cycle dependency, the nodes whose previous cycle it waits for,
+/// among `nodes` ("children" are its first-level downstream among them; names not among them
+/// are left out: a node that no longer exists has no cycle to wait for).
+pub fn previous_sources(nodes: &[SnapshotNode]) -> HashMap<i64, Vec<Source>> {
+    let ids: HashMap<&str, i64> = nodes.iter().map(|n| (n.name.as_str(), n.id)).collect();
+    let mut sources = HashMap::new();
+    let mut children: Option<HashMap<i64, Vec<i64>>> = None;
+    for node in nodes {
+        let list: Vec<Source> = match &node.previous {
+            DependsOnPrevious::None => continue,
+            DependsOnPrevious::Own => vec![Source::Own(node.id)],
+            DependsOnPrevious::Children => {
+                let children = children.get_or_insert_with(|| {
+                    let mut down: HashMap<i64, Vec<i64>> = HashMap::new();
+                    for n in nodes {
+                        for up in &n.upstream {
+                            down.entry(*up).or_default().push(n.id);
+                        }
+                    }
+                    down
+                });
+                children.get(&node.id).into_iter().flatten().map(|&c| Source::Other(c)).collect()
+            }
+            DependsOnPrevious::Nodes(names) => names
+                .iter()
+                .filter_map(|name| ids.get(name.as_str()))
+                .map(|&id| if id == node.id { Source::Own(id) } else { Source::Other(id) })
+                .collect(),
+        };
+        if !list.is_empty() {
+            sources.insert(node.id, list);
+        }
+    }
+    sources
+}
+
+/// The cross-cycle edges from a day's `instances` to instances of an earlier cycle:
+/// `(index of the waiting instance, handle of the earlier one)`. `earlier` holds the previous
+/// cycle of the source nodes as `(node, planned time, handle)`. A node's first instance of the
+/// day waits for its own latest earlier instance (its later ones wait within the day, see
+/// [`plan_day`]); every instance waits for each other source's whole previous cycle.
+pub fn previous_edges<T: Copy>(
+    sources: &HashMap<i64, Vec<Source>>,
+    instances: &[NewInstance],
+    earlier: &[(i64, DateTime<Utc>, T)],
+) -> Vec<(usize, T)> {
+    let mut by_node: HashMap<i64, Vec<(DateTime<Utc>, T)>> = HashMap::new();
+    for &(node, planned, handle) in earlier {
+        by_node.entry(node).or_default().push((planned, handle));
+    }
+    let mut first_of_day: HashMap<i64, usize> = HashMap::new();
+    for (k, instance) in instances.iter().enumerate() {
+        let first = first_of_day.entry(instance.node_id).or_insert(k);
+        if instances[*first].planned_at > instance.planned_at {
+            *first = k;
+        }
+    }
+    let mut edges = Vec::new();
+    for (k, instance) in instances.iter().enumerate() {
+        for source in sources.get(&instance.node_id).into_iter().flatten() {
+            let Some(previous) = by_node.get(&source.node()) else {
+                continue;
+            };
+            match source {
+                Source::Own(_) if first_of_day[&instance.node_id] == k => {
+                    if let Some(&(_, handle)) = previous.iter().max_by_key(|(planned, _)| *planned)
+                    {
+                        edges.push((k, handle));
+                    }
+                }
+                Source::Own(_) => {}
+                Source::Other(_) => edges.extend(previous.iter().map(|&(_, handle)| (k, handle))),
+            }
+        }
+    }
+    edges
+}
 
 /// The instances of one day for the given nodes, with instance-level edges among them
 /// (see [`instance_edges`] for the rule). Upstream nodes outside `nodes` add no edge.
@@ -72,6 +178,11 @@ pub fn plan_day(
         let Some((down_first, down_times)) = fires.get(&node.id) else {
             continue;
         };
+        // Waiting for its own previous cycle: each instance after the day's first waits for
+        // the one before it (the previous hour of an hourly node).
+        if previous_includes_itself(node) {
+            edges.extend((1..down_times.len()).map(|k| (down_first + k, down_first + k - 1)));
+        }
         for upstream in &node.upstream {
             let Some((up_first, up_times)) = fires.get(upstream) else {
                 continue;
@@ -89,7 +200,16 @@ pub fn plan_day(
         priority: 0,
         instances,
         edges,
+        earlier: Vec::new(),
         run_now: false,
+    }
+}
+
+fn previous_includes_itself(node: &SnapshotNode) -> bool {
+    match &node.previous {
+        DependsOnPrevious::Own => true,
+        DependsOnPrevious::Nodes(names) => names.contains(&node.name),
+        DependsOnPrevious::None | DependsOnPrevious::Children => false,
     }
 }
 
@@ -139,6 +259,7 @@ mod tests {
             schedule: schedule.into(),
             paused: false,
             upstream: upstream.to_vec(),
+            previous: DependsOnPrevious::None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! (dependencies among the chosen nodes honoured within a date), gate dates for the backfill's
 //! parallelism, and create the job with its instances in one transaction.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use app::audit::AuditOutcome;
 use app::error::AppError;
@@ -20,7 +20,7 @@ use chrono::{Duration, NaiveDate};
 use super::Service;
 use crate::engine::EngineEvent;
 use crate::engine::schedule::Schedule;
-use crate::engine::snapshot::plan_day;
+use crate::engine::snapshot::{plan_day, previous_edges, previous_sources};
 use crate::limits::Limits;
 use crate::store::{AuditEntry, DayBatch, Gate, NewInstance, NewJob, SnapshotNode};
 
@@ -231,6 +231,7 @@ impl Jobs for Service {
         }
         let nodes = store.snapshot_nodes_named(&names).await?;
         may_run(actor, &nodes)?;
+        let sources = previous_sources(&nodes);
 
         let mut bizdates: Vec<NaiveDate> = (0..days).map(|d| from + Duration::days(d)).collect();
         if request.order == DateOrder::Desc {
@@ -265,6 +266,26 @@ impl Jobs for Service {
             for &root in &roots {
                 gates.extend(sinks.iter().map(|&sink| ((k, root), (k - parallelism, sink))));
             }
+        }
+        // Cross-cycle dependencies: a date waits for the previous date of the job (whatever
+        // the order), which runs a self-dependent node's dates in order.
+        let position: HashMap<NaiveDate, usize> =
+            batches.iter().enumerate().map(|(k, b)| (b.bizdate, k)).collect();
+        for (k, batch) in batches.iter().enumerate() {
+            let Some(&j) = position.get(&(batch.bizdate - Duration::days(1))) else {
+                continue;
+            };
+            let earlier: Vec<_> = batches[j]
+                .instances
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.node_id, e.planned_at, (j, i)))
+                .collect();
+            gates.extend(
+                previous_edges(&sources, &batch.instances, &earlier)
+                    .into_iter()
+                    .map(|(i, up)| ((k, i), up)),
+            );
         }
         let job = NewJob {
             kind: RunType::Backfill,

@@ -6,7 +6,7 @@ use app::model::{
     Attempt, HistoryPoint, Instance, InstanceFilter, InstanceId, InstancePage, InstanceState,
     StateCounts,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Result;
 
@@ -16,8 +16,10 @@ use super::Result;
 pub struct WaitFacts {
     pub ready_at: DateTime<Utc>,
     pub planned_at: DateTime<Utc>,
-    /// Upstream instances that have not succeeded, or are paused.
-    pub pending_upstream: Vec<(InstanceId, String, InstanceState, bool)>,
+    /// Upstream instances that have not succeeded, or are paused: (id, node, state, paused, its
+    /// run date when it is not the waiting instance's: a previous cycle, or an earlier date of
+    /// a backfill).
+    pub pending_upstream: Vec<(InstanceId, String, InstanceState, bool, Option<NaiveDate>)>,
     pub resource_group: String,
     pub slots: i64,
     /// The group's backfill share, when it is set (see `ResourceGroup::backfill_limit`).

@@ -47,7 +47,9 @@ pub use scheduling::{
     AfterAttempt, Claim, ClaimTx, Finish, FinishedAttempt, GroupLoad, NewAttempt, OpenAttempt,
     Outcome, Queued, RetryPolicy, SchedulingStore, StartedProcess,
 };
-pub use snapshots::{DayBatch, DayInstance, Gate, NewInstance, SnapshotNode, SnapshotStore};
+pub use snapshots::{
+    DayBatch, DayInstance, EarlierInstance, Gate, NewInstance, SnapshotNode, SnapshotStore,
+};
 pub use workers::{LapsedAttempt, WorkerRecord, WorkerStore};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -3,6 +3,7 @@
 //! whose upstream is already done.
 
 use app::model::RunType;
+use app::nodes::DependsOnPrevious;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Result;
@@ -17,6 +18,16 @@ pub struct SnapshotNode {
     pub schedule: String,
     pub paused: bool,
     pub upstream: Vec<i64>,
+    /// Its cross-cycle dependency, by node names.
+    pub previous: DependsOnPrevious,
+}
+
+/// An instance of an earlier run date that a new one may wait for (its previous cycle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarlierInstance {
+    pub id: i64,
+    pub node_id: i64,
+    pub planned_at: DateTime<Utc>,
 }
 
 /// One instance to create: a node at a planned time.
@@ -41,6 +52,9 @@ pub struct DayBatch {
     pub priority: i64,
     pub instances: Vec<NewInstance>,
     pub edges: Vec<(usize, usize)>,
+    /// Edges to instances of earlier run dates (cross-cycle dependencies): `(downstream index,
+    /// upstream instance id)`.
+    pub earlier: Vec<(usize, i64)>,
     /// Ready at once (test and backfill jobs) instead of at the planned time.
     pub run_now: bool,
 }
@@ -60,6 +74,14 @@ pub trait SnapshotStore: Send + Sync {
     /// how many were new. Instances that exist already (same node, run type, job and planned
     /// time) are left alone, and so are their edges: re-running a day creates nothing twice.
     async fn insert_day(&self, batch: &DayBatch, now: DateTime<Utc>) -> Result<u64>;
+
+    /// The previous cycle of each of `nodes` before `run_date`: every cycle instance of the
+    /// node's latest run date before it (nothing for a node that has none).
+    async fn previous_cycle(
+        &self,
+        nodes: &[i64],
+        run_date: NaiveDate,
+    ) -> Result<Vec<EarlierInstance>>;
 
     /// Whether the nightly snapshot of `run_date` has been made.
     async fn has_snapshot(&self, run_date: NaiveDate) -> Result<bool>;

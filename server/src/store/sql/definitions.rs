@@ -11,7 +11,7 @@ use sqlx::{QueryBuilder, Transaction};
 
 use super::SqlStore;
 use super::audit::insert_audit;
-use super::rows::{NODE_COLUMNS, NodeRow};
+use super::rows::{NODE_COLUMNS, NodeRow, previous_column};
 use crate::store::ListItem;
 use crate::store::definitions::{
     DefinitionStore, DefinitionTx, LiveGraph, NodeListFilter, WorkflowGraph,
@@ -288,11 +288,12 @@ impl DefinitionTx for SqliteDefinitions {
         let workflows =
             ensure_workflows(&mut self.tx, specs.iter().map(|s| s.workflow.as_str()), now).await?;
         let mut ids: HashMap<String, i64> = HashMap::with_capacity(specs.len());
-        // 12 parameters a row: well under either database's limit per statement.
+        // 13 parameters a row: well under either database's limit per statement.
         for chunk in specs.chunks(super::CHUNK) {
             let mut query = QueryBuilder::<Db>::new(
                 "INSERT INTO nodes (name, workflow_id, owner, command, schedule, resource_group, \
-                 timeout_secs, retries, retry_delay_secs, paused, created_at, updated_at) ",
+                 timeout_secs, retries, retry_delay_secs, paused, depends_on_previous, created_at, \
+                 updated_at) ",
             );
             query.push_values(chunk, |mut row, spec| {
                 row.push_bind(spec.name.clone())
@@ -305,6 +306,7 @@ impl DefinitionTx for SqliteDefinitions {
                     .push_bind(spec.retries as i64)
                     .push_bind(spec.retry_delay_secs as i64)
                     .push_bind(spec.paused)
+                    .push_bind(previous_column(&spec.depends_on_previous))
                     .push_bind(now)
                     .push_bind(now);
             });
@@ -329,7 +331,8 @@ impl DefinitionTx for SqliteDefinitions {
         let done = sqlx::query(
             "UPDATE nodes SET workflow_id = $2, owner = $3, command = $4, schedule = $5, \
              resource_group = $6, timeout_secs = $7, retries = $8, retry_delay_secs = $9, \
-             paused = $10, updated_at = $11 WHERE id = $1 AND deleted_at IS NULL",
+             paused = $10, updated_at = $11, depends_on_previous = $12 \
+             WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id.0)
         .bind(workflow_id)
@@ -342,6 +345,7 @@ impl DefinitionTx for SqliteDefinitions {
         .bind(spec.retry_delay_secs as i64)
         .bind(spec.paused)
         .bind(now)
+        .bind(previous_column(&spec.depends_on_previous))
         .execute(&mut *self.tx)
         .await?;
         if done.rows_affected() == 0 {

@@ -9,7 +9,7 @@ use app::model::{
 };
 use sqlx::QueryBuilder;
 
-use super::rows::{INSTANCE_COLUMNS, InstanceRow};
+use super::rows::{INSTANCE_COLUMNS, InstanceRow, date};
 use super::scheduling::literal;
 use super::{SqlStore, json_ids, push_in};
 use crate::store::ListItem;
@@ -378,9 +378,10 @@ impl InstanceStore for SqlStore {
         let Some((ready_at, planned_at, group, priority, node_paused)) = row else {
             return Ok(None);
         };
-        let pending: Vec<(i64, String, InstanceState, bool)> = sqlx::query_as(
-            "SELECT u.id, u.node_name, u.state, u.paused FROM instance_deps d \
-             JOIN instances u ON u.id = d.upstream_id \
+        let pending: Vec<(i64, String, InstanceState, bool, String, String)> = sqlx::query_as(
+            "SELECT u.id, u.node_name, u.state, u.paused, u.run_date, i.run_date \
+             FROM instance_deps d JOIN instances u ON u.id = d.upstream_id \
+             JOIN instances i ON i.id = d.instance_id \
              WHERE d.instance_id = $1 AND (u.state <> $2 OR u.paused <> FALSE) ORDER BY u.id",
         )
         .bind(id.0)
@@ -411,8 +412,11 @@ impl InstanceStore for SqlStore {
         .await?;
         let pending_upstream = pending
             .into_iter()
-            .map(|(id, node, state, paused)| (InstanceId(id), node, state, paused))
-            .collect();
+            .map(|(id, node, state, paused, day, own_day)| {
+                let earlier = if day == own_day { None } else { Some(date(&day)?) };
+                Ok((InstanceId(id), node, state, paused, earlier))
+            })
+            .collect::<Result<_>>()?;
         Ok(Some(WaitFacts {
             ready_at: from_ms(ready_at),
             planned_at: from_ms(planned_at),

@@ -1,7 +1,7 @@
 //! Rows as SQLite returns them, and their conversion into the shared models.
 
 use app::model::{Instance, InstanceId, InstanceState, NodeId, RunType};
-use app::nodes::{Node, NodeSpec};
+use app::nodes::{DependsOnPrevious, Node, NodeSpec};
 use chrono::NaiveDate;
 
 use crate::store::{StoreError, from_ms};
@@ -68,7 +68,7 @@ impl TryFrom<InstanceRow> for Instance {
 
 pub const NODE_COLUMNS: &str = "n.id, n.name, w.name AS workflow, n.owner, n.command, \
     n.schedule, n.resource_group, n.timeout_secs, n.retries, n.retry_delay_secs, n.paused, \
-    n.created_at, n.updated_at";
+    n.depends_on_previous, n.created_at, n.updated_at";
 
 #[derive(sqlx::FromRow)]
 pub struct NodeRow {
@@ -83,6 +83,7 @@ pub struct NodeRow {
     retries: i64,
     retry_delay_secs: i64,
     paused: bool,
+    depends_on_previous: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -103,9 +104,29 @@ impl NodeRow {
                 retries: self.retries as u32,
                 retry_delay_secs: self.retry_delay_secs as u32,
                 paused: self.paused,
+                depends_on_previous: previous_from_column(&self.depends_on_previous),
             },
             created_at: from_ms(self.created_at),
             updated_at: from_ms(self.updated_at),
         }
+    }
+}
+
+/// `depends_on_previous` as its column holds it: the keyword, or the names as a JSON array.
+pub fn previous_column(previous: &DependsOnPrevious) -> String {
+    match previous {
+        DependsOnPrevious::Nodes(names) => {
+            serde_json::to_string(names).unwrap_or_else(|_| "none".into())
+        }
+        keyword => keyword.to_text(),
+    }
+}
+
+/// The inverse of [`previous_column`]; anything unreadable is "none".
+pub fn previous_from_column(column: &str) -> DependsOnPrevious {
+    if column.starts_with('[') {
+        serde_json::from_str(column).map(DependsOnPrevious::Nodes).unwrap_or_default()
+    } else {
+        DependsOnPrevious::from_text(column)
     }
 }

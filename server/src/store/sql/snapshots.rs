@@ -3,21 +3,26 @@
 
 use std::collections::HashMap;
 
-use super::{Conn, Db};
+use super::rows::previous_from_column;
+use super::{Conn, Db, dialect};
+use crate::store::ListItem;
 use app::model::{InstanceState, RunType};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
 use super::scheduling::promotion;
 use super::{CHUNK, SqlStore};
-use crate::store::snapshots::{DayBatch, DayInstance, Gate, SnapshotNode, SnapshotStore};
-use crate::store::{Result, WriteLock, to_ms};
+use crate::store::snapshots::{
+    DayBatch, DayInstance, EarlierInstance, Gate, SnapshotNode, SnapshotStore,
+};
+use crate::store::{Result, WriteLock, from_ms, to_ms};
 
 #[async_trait::async_trait]
 impl SnapshotStore for SqlStore {
     async fn snapshot_nodes(&self) -> Result<Vec<SnapshotNode>> {
-        let rows: Vec<(i64, String, String, String, String, bool)> = sqlx::query_as(
-            "SELECT n.id, n.name, w.name, n.owner, n.schedule, n.paused FROM nodes n \
+        let rows: Vec<(i64, String, String, String, String, bool, String)> = sqlx::query_as(
+            "SELECT n.id, n.name, w.name, n.owner, n.schedule, n.paused, n.depends_on_previous \
+             FROM nodes n \
              JOIN workflows w ON w.id = n.workflow_id WHERE n.deleted_at IS NULL ORDER BY n.id",
         )
         .fetch_all(&self.read)
@@ -34,14 +39,58 @@ impl SnapshotStore for SqlStore {
         }
         Ok(rows
             .into_iter()
-            .map(|(id, name, workflow, owner, schedule, paused)| SnapshotNode {
+            .map(|(id, name, workflow, owner, schedule, paused, previous)| SnapshotNode {
                 upstream: upstream.remove(&id).unwrap_or_default(),
+                previous: previous_from_column(&previous),
                 id,
                 name,
                 workflow,
                 owner,
                 schedule,
                 paused,
+            })
+            .collect())
+    }
+
+    async fn previous_cycle(
+        &self,
+        nodes: &[i64],
+        run_date: NaiveDate,
+    ) -> Result<Vec<EarlierInstance>> {
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Each node's latest cycle instance before the run date (the index on (node, planned
+        // time), read backwards), then its instances of the two days up to it: those of the
+        // same run date are its previous cycle.
+        let rows: Vec<(i64, i64, i64, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT i.id, i.node_id, i.planned_at, i.run_date, l.latest FROM \
+             (SELECT j.value AS node_id, (SELECT p.planned_at FROM instances p \
+               WHERE p.node_id = j.value AND p.run_type = $2 AND p.run_date < $3 \
+               ORDER BY p.planned_at DESC LIMIT 1) AS latest FROM {list}) l \
+             {join} instances i ON i.node_id = l.node_id AND i.run_type = $2 \
+             AND i.planned_at <= l.latest AND i.planned_at > l.latest - $4",
+            list = super::list("$1", ListItem::Id),
+            join = dialect::JOIN_FROM_LIST,
+        )))
+        .bind(serde_json::to_string(nodes).expect("numbers"))
+        .bind(RunType::Cycle)
+        .bind(run_date.to_string())
+        .bind(2 * 86_400_000_i64)
+        .fetch_all(&self.read)
+        .await?;
+        let latest_day: HashMap<i64, String> = rows
+            .iter()
+            .filter(|(_, _, planned, _, latest)| planned == latest)
+            .map(|(_, node, _, day, _)| (*node, day.clone()))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .filter(|(_, node, _, day, _)| latest_day.get(node) == Some(day))
+            .map(|(id, node_id, planned, _, _)| EarlierInstance {
+                id,
+                node_id,
+                planned_at: from_ms(planned),
             })
             .collect())
     }
@@ -85,6 +134,7 @@ pub(super) async fn insert_days_in(
             let created = insert_instances(tx, batch, now).await?;
             created_total += created.len() as u64;
             let all = if batch.edges.is_empty() && gates.is_empty() {
+                // Edges to earlier days need only the new instances' ids.
                 HashMap::new()
             } else if created.len() == batch.instances.len() {
                 // All of them are new: no need to read the day back.
@@ -100,6 +150,12 @@ pub(super) async fn insert_days_in(
                 .edges
                 .iter()
                 .filter_map(|&(down, up)| Some((*created.get(&key(down))?, *all.get(&key(up))?)))
+                .chain(
+                    batch
+                        .earlier
+                        .iter()
+                        .filter_map(|&(down, up)| Some((*created.get(&key(down))?, up))),
+                )
                 .collect();
             insert_edges(tx, &edges).await?;
             ids.push(all);
