@@ -23,6 +23,10 @@ pub struct FlowInstance {
     pub owner: String,
     pub state: InstanceState,
     pub paused: bool,
+    /// Its run date, when it is not the flow's centre's: a cycle before or after, linked by a
+    /// cross-cycle dependency (`depends_on_previous`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_date: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -277,6 +281,7 @@ mod tests {
             owner: "o".into(),
             state: InstanceState::NotRun,
             paused: false,
+            run_date: None,
         }
     }
 

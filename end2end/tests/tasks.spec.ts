@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures';
-import { deleteCreatedNodes, hydrated, screenshot, unique } from './helpers';
+import { createNodes, deleteCreatedNodes, hydrated, instancesOf, screenshot, snapshot, unique, waitForState } from './helpers';
 import { lang, t, tx } from './i18n';
 
 const made: string[] = [];
@@ -120,4 +120,46 @@ test('a backfill of a node and a checked descendant runs and its progress bar re
   await expect(job.locator('.progress-text')).toHaveText(t('instances.jobs.progress', { done: 6, failed: 0, total: 6 }));
   await expect(page.locator('table.instances tbody tr')).toHaveCount(6);
   await screenshot(page, `${lang()}-backfill`);
+});
+
+test('a node that depends on its previous cycle: set in the form, shown, and explained while it waits', async ({ page, request }) => {
+  const prefix = unique('ui_prev');
+  // The form: a name that is no node is refused at the field; "self" is saved and shown.
+  await createInTheForm(page, `${prefix}_form`);
+  await page.goto(`/tasks/${prefix}_form/edit`);
+  await hydrated(page);
+  await field(page, 'depends_on_previous').fill(`${prefix}_ghost`);
+  await page.getByRole('button', { name: t('common.button.save'), exact: true }).click();
+  await expect(page.locator('.field-error[data-field="depends_on_previous"]')).toHaveText(
+    t('errors.node.unknown_previous', { node: `${prefix}_form`, name: `${prefix}_ghost` }),
+  );
+  await field(page, 'depends_on_previous').fill('self');
+  await screenshot(page, `${lang()}-node-form-previous`);
+  await page.getByRole('button', { name: t('common.button.save'), exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/tasks/${prefix}_form$`));
+  await expect(page.locator('dd[data-field="depends_on_previous"]')).toHaveText(t('tasks.node.previous_self'));
+
+  // Its first day fails: the second waits for it, and says so.
+  const node = `${prefix}_daily`;
+  await createNodes(request, [
+    { name: node, owner: 'admin', command: 'test ${bizdate} != 20201201', schedule: '0 1 * * *', depends_on_previous: 'self' },
+  ]);
+  await snapshot(request, '2020-12-02');
+  await waitForState(request, node, 'failed');
+  await snapshot(request, '2020-12-03');
+  const [second, first] = await instancesOf(request, node);
+  expect(first.state).toBe('failed');
+  expect(second.state).toBe('not_run');
+  await page.goto(`/instances/${second.id}`);
+  await hydrated(page);
+  const holding = tx('detail.waiting.node_of', { node, day: '2020-12-02' });
+  await expect(page.locator('aside.why')).toContainText(holding);
+  await screenshot(page, `${lang()}-why-previous-cycle`);
+
+  // The flow view draws the previous cycle, marked with its run date.
+  await page.goto(`/instances/${second.id}/flow`);
+  await hydrated(page);
+  await expect(page.locator('svg.flow g.fnode')).toHaveCount(2);
+  await expect(page.locator(`svg.flow g.fnode.other-cycle[data-id="${first.id}"]`)).toContainText(`12-02 ${node}`.slice(0, 11));
+  await screenshot(page, `${lang()}-flow-previous-cycle`);
 });

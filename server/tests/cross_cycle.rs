@@ -238,3 +238,37 @@ async fn a_backfill_runs_a_self_dependent_node_date_after_date() {
     assert_eq!(upstream_ids(&h, &by_date("2025-12-01")).await, Vec::<i64>::new());
     h.stop().await;
 }
+
+#[tokio::test]
+async fn the_flow_shows_one_cycle_and_the_cycles_next_to_it() {
+    let h = Harness::start_manual("2026-01-01T00:00:00Z").await;
+    h.define(
+        &[
+            node("f_self", "true", "depends_on_previous = \"self\""),
+            node("f_down", "true", "upstream = [\"f_self\"]"),
+        ]
+        .concat(),
+    )
+    .await;
+    for day in ["2026-03-10", "2026-03-11", "2026-03-12", "2026-03-13"] {
+        h.snapshot(day).await;
+    }
+    let center = on(&h, "f_self", "2026-03-12").await;
+    let (instances, edges, truncated) = h.store().flow_around(center.id, 100).await.unwrap();
+    assert!(!truncated);
+    let shown: Vec<(String, Option<chrono::NaiveDate>)> =
+        instances.iter().map(|i| (i.node.clone(), i.run_date)).collect();
+    // Its own day (no run date shown), the day before and the day after; not the 10th.
+    assert_eq!(
+        shown,
+        vec![
+            ("f_self".to_string(), Some(date("2026-03-11"))),
+            ("f_self".to_string(), None),
+            ("f_down".to_string(), None),
+            ("f_self".to_string(), Some(date("2026-03-13"))),
+        ]
+    );
+    let before = on(&h, "f_self", "2026-03-11").await.id;
+    assert!(edges.contains(&(before, center.id)), "{edges:?}");
+    h.stop().await;
+}

@@ -20,6 +20,7 @@ pub fn target_of(instance: &Instance) -> Target {
         owner: instance.owner.clone(),
         state: instance.state,
         paused: instance.paused,
+        run_date: None,
     }
 }
 

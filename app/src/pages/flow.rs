@@ -147,15 +147,24 @@ pub fn markup(l: Locale, graph: &FlowGraph, highlight: &[i64]) -> String {
     );
     for node in &graph.nodes {
         let i = &node.instance;
-        let name = box_label(&i.node);
+        // Another cycle's instance (a cross-cycle dependency) shows its run date first.
+        let name = match i.run_date {
+            Some(day) => box_label(&format!("{} {}", day.format("%m-%d"), i.node)),
+            None => box_label(&i.node),
+        };
         let classes = format!(
-            "fnode state-{}{}{}",
+            "fnode state-{}{}{}{}",
             i.state.as_str(),
             if i.paused { " paused" } else { "" },
+            if i.run_date.is_some() { " other-cycle" } else { "" },
             if i.id == graph.center { " center" } else { "" }
         ) + if highlight.contains(&i.id.0) { " critical" } else { "" };
         // The node's name first: "<node> #<id> — <state>[, paused]".
-        let (node_name, state_label) = (i.node.as_str(), i.state.label(l));
+        let node_name = match i.run_date {
+            Some(day) => td_string!(l, detail.waiting.node_of, node = &i.node, day),
+            None => i.node.clone(),
+        };
+        let (node_name, state_label) = (node_name.as_str(), i.state.label(l));
         let title = if i.paused {
             td_string!(
                 l,

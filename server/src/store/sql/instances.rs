@@ -319,49 +319,80 @@ impl InstanceStore for SqlStore {
     }
 
     async fn flow_around(&self, id: InstanceId, limit: u32) -> Result<Flow> {
+        let Some(run_date): Option<String> =
+            sqlx::query_scalar("SELECT run_date FROM instances WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.read)
+                .await?
+        else {
+            return Ok((Vec::new(), Vec::new(), false));
+        };
+        // Up and down within the run date; cross-cycle edges lead out of it and are followed
+        // one step below (or the flow of a self-dependent node would be its whole history).
         let (inner, outer) = dialect::recursion_limit("$2");
-        let rows: Vec<(i64, String, String, InstanceState, bool)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "WITH RECURSIVE \
-                   up (id) AS (SELECT CAST($1 AS BIGINT) UNION SELECT d.upstream_id \
-                     FROM instance_deps d JOIN up ON d.instance_id = up.id {inner}), \
-                   down (id) AS (SELECT CAST($1 AS BIGINT) UNION SELECT d.instance_id \
-                     FROM instance_deps d JOIN down ON d.upstream_id = down.id {inner}) \
-                 SELECT i.id, i.node_name, i.owner, i.state, i.paused FROM instances i \
-                 WHERE i.id IN (SELECT id FROM (SELECT id FROM up {outer}) AS u \
-                   UNION SELECT id FROM (SELECT id FROM down {outer}) AS d) ORDER BY i.id",
-            )))
-            .bind(id.0)
-            .bind(limit as i64 + 1)
-            .fetch_all(&self.read)
-            .await?;
-        let truncated = rows.len() > 2 * limit as usize;
-        let instances = rows
-            .into_iter()
-            .map(|(id, node, owner, state, paused)| FlowInstance {
-                id: InstanceId(id),
-                node,
-                owner,
-                state,
-                paused,
-            })
-            .collect::<Vec<_>>();
-        let ids: Vec<i64> = instances.iter().map(|i| i.id.0).collect();
-        let members: std::collections::HashSet<i64> = ids.iter().copied().collect();
-        // Every upstream edge of the members, driven through the primary key (CROSS JOIN keeps
-        // SQLite from scanning the edge table), then only those between members.
-        let edges: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT d.upstream_id, d.instance_id FROM {list} \
-             {join} instance_deps d ON d.instance_id = j.value",
-            list = super::list("$1", ListItem::Id),
-            join = dialect::JOIN_FROM_LIST
+        let rows: Vec<FlowRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH RECURSIVE \
+               up (id) AS (SELECT CAST($1 AS BIGINT) UNION SELECT d.upstream_id \
+                 FROM instance_deps d JOIN up ON d.instance_id = up.id \
+                 JOIN instances x ON x.id = d.upstream_id AND x.run_date = $3 {inner}), \
+               down (id) AS (SELECT CAST($1 AS BIGINT) UNION SELECT d.instance_id \
+                 FROM instance_deps d JOIN down ON d.upstream_id = down.id \
+                 JOIN instances x ON x.id = d.instance_id AND x.run_date = $3 {inner}) \
+             SELECT {FLOW_COLUMNS} FROM instances i \
+             WHERE i.id IN (SELECT id FROM (SELECT id FROM up {outer}) AS u \
+               UNION SELECT id FROM (SELECT id FROM down {outer}) AS d) ORDER BY i.id",
         )))
-        .bind(serde_json::to_string(&ids).expect("numbers"))
+        .bind(id.0)
+        .bind(limit as i64 + 1)
+        .bind(&run_date)
         .fetch_all(&self.read)
         .await?;
-        let edges = edges
+        let truncated = rows.len() > 2 * limit as usize;
+        let mut instances: Vec<FlowInstance> =
+            rows.into_iter().map(|row| row.into_instance(&run_date)).collect::<Result<_>>()?;
+        let ids: Vec<i64> = instances.iter().map(|i| i.id.0).collect();
+        let members: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        // Every edge of the members, each way, driven through the edge table's two indexes
+        // (CROSS JOIN keeps SQLite from scanning it).
+        let edges_by = async |end: &str| -> Result<Vec<(i64, i64)>> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT d.upstream_id, d.instance_id FROM {list} \
+                 {join} instance_deps d ON d.{end} = j.value",
+                list = super::list("$1", ListItem::Id),
+                join = dialect::JOIN_FROM_LIST
+            )))
+            .bind(serde_json::to_string(&ids).expect("numbers"))
+            .fetch_all(&self.read)
+            .await?)
+        };
+        let mut all_edges = edges_by("instance_id").await?;
+        all_edges.extend(edges_by("upstream_id").await?);
+        all_edges.sort_unstable();
+        all_edges.dedup();
+        // The other cycles one step away: the previous cycle it waits for, the next that waits.
+        let mut outside: Vec<i64> =
+            all_edges.iter().flat_map(|&(u, d)| [u, d]).filter(|i| !members.contains(i)).collect();
+        outside.sort_unstable();
+        outside.dedup();
+        outside.truncate(limit as usize);
+        if !outside.is_empty() {
+            let rows: Vec<FlowRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {FLOW_COLUMNS} FROM {list} {join} instances i ON i.id = j.value",
+                list = super::list("$1", ListItem::Id),
+                join = dialect::JOIN_FROM_LIST
+            )))
+            .bind(serde_json::to_string(&outside).expect("numbers"))
+            .fetch_all(&self.read)
+            .await?;
+            for row in rows {
+                instances.push(row.into_instance(&run_date)?);
+            }
+            instances.sort_by_key(|i| i.id);
+        }
+        let shown: std::collections::HashSet<i64> = instances.iter().map(|i| i.id.0).collect();
+        let edges = all_edges
             .into_iter()
-            .filter(|(u, _)| members.contains(u))
+            .filter(|(u, d)| shown.contains(u) && shown.contains(d))
             .map(|(u, d)| (InstanceId(u), InstanceId(d)))
             .collect();
         Ok((instances, edges, truncated))
@@ -428,5 +459,32 @@ impl InstanceStore for SqlStore {
             queued_ahead: ahead,
             node_paused,
         }))
+    }
+}
+
+const FLOW_COLUMNS: &str = "i.id, i.node_name, i.owner, i.state, i.paused, i.run_date";
+
+#[derive(sqlx::FromRow)]
+struct FlowRow {
+    id: i64,
+    node_name: String,
+    owner: String,
+    state: InstanceState,
+    paused: bool,
+    run_date: String,
+}
+
+impl FlowRow {
+    /// The instance, with its run date when it is not `center_day` (another cycle).
+    fn into_instance(self, center_day: &str) -> Result<FlowInstance> {
+        let run_date = if self.run_date == center_day { None } else { Some(date(&self.run_date)?) };
+        Ok(FlowInstance {
+            id: InstanceId(self.id),
+            node: self.node_name,
+            owner: self.owner,
+            state: self.state,
+            paused: self.paused,
+            run_date,
+        })
     }
 }
