@@ -25,7 +25,7 @@ export default async function globalSetup(config: FullConfig): Promise<void> {
   for (const node of nodes.filter((n) => !n.paused)) {
     // A node as the API returns it, minus what is not part of its definition.
     const spec = { ...node, paused: true };
-    for (const key of ['id', 'created_at', 'updated_at']) delete spec[key];
+    for (const key of ['id', 'version', 'created_at', 'updated_at']) delete spec[key];
     const put = await session.put(`/api/v1/nodes/${node.name}`, {
       data: spec,
       headers: { 'X-CSRF-Token': csrf },

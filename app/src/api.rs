@@ -18,7 +18,8 @@ use crate::model::{
     LogRequest, PageRequest, StateCounts,
 };
 use crate::nodes::{
-    Node, NodePage, NodeQuery, NodeSpec, NodeView, ResourceGroup, SavedNode, Scheduling,
+    Node, NodePage, NodeQuery, NodeSpec, NodeVersionPage, NodeView, ResourceGroup, SavedNode,
+    Scheduling,
 };
 use crate::people::{
     Actor, ApiToken, CreatedToken, LoginHints, NewToken, NewUser, User, UserChange, UserPage,
@@ -128,6 +129,20 @@ pub async fn put_node(name: String, spec: NodeSpec) -> Result<SavedNode, AppErro
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn set_scheduling(name: String, scheduling: Scheduling) -> Result<Node, AppError> {
     call(move |s| async move { s.set_scheduling(name, scheduling).await }).await
+}
+
+/// The newest page of a node's definition versions (the node page's history).
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn fetch_node_versions(name: String) -> Result<NodeVersionPage, AppError> {
+    call(move |s| async move { s.node_versions(name, None, None).await }).await
+}
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn rollback_node(name: String, version: u32) -> Result<Node, AppError> {
+    call(move |s| async move {
+        s.rollback_node(name, Ok(crate::nodes::RollbackRequest { version })).await
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]

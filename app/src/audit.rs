@@ -152,7 +152,7 @@ pub struct AuditQuery {
 }
 
 /// Every action the trail records, for the audit page's filter.
-pub const ACTIONS: [&str; 24] = [
+pub const ACTIONS: [&str; 25] = [
     "kill",
     "rerun",
     "set_success",
@@ -166,6 +166,7 @@ pub const ACTIONS: [&str; 24] = [
     "node.delete",
     "node.pause",
     "node.unpause",
+    "node.rollback",
     "node.import",
     "resource_group.change",
     "snapshot.create",

@@ -253,6 +253,10 @@ pub struct Instance {
     pub resource_group: String,
     /// The last thing the engine had to say about it (why it failed, what it waits for).
     pub reason: Option<String>,
+    /// The version of its node's definition it was made from (unknown for instances made
+    /// before versions were kept).
+    #[serde(default)]
+    pub definition_version: Option<u32>,
 }
 
 /// One start of an instance.

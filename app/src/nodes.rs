@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::FieldChange;
 use crate::model::NodeId;
 
 pub const DEFAULT_WORKFLOW: &str = "default";
@@ -168,8 +169,78 @@ pub struct Node {
     pub id: NodeId,
     #[serde(flatten)]
     pub spec: NodeSpec,
+    /// The number of its current definition version (1 when made; each change adds one).
+    #[serde(default)]
+    pub version: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// One numbered version of a node's definition: what it was, who made it and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeVersion {
+    pub version: u32,
+    pub changed_by: String,
+    pub changed_at: DateTime<Utc>,
+    pub spec: NodeSpec,
+}
+
+/// A node's versions, newest first; `next_cursor` is the version the next page starts below.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeVersionPage {
+    pub items: Vec<NodeVersion>,
+    pub next_cursor: Option<u32>,
+}
+
+/// `POST /nodes/{name}/rollback`: make this version the current one again (as a new version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    pub version: u32,
+}
+
+/// The fields of a node as text, in a fixed order (the audit's and the history's diff).
+fn fields(spec: &NodeSpec) -> [(&'static str, String); 11] {
+    [
+        ("workflow", spec.workflow.clone()),
+        ("owner", spec.owner.clone()),
+        ("command", spec.command.clone()),
+        ("schedule", spec.schedule.clone()),
+        ("upstream", spec.upstream.join(", ")),
+        ("resource_group", spec.resource_group.clone()),
+        ("timeout_secs", spec.timeout_secs.to_string()),
+        ("retries", spec.retries.to_string()),
+        ("retry_delay_secs", spec.retry_delay_secs.to_string()),
+        ("paused", spec.paused.to_string()),
+        ("depends_on_previous", spec.depends_on_previous.to_text()),
+    ]
+}
+
+/// Field by field, what differs between two versions of a node (`None`: it did not exist, or
+/// no longer does). `prefix` names the node when one change covers several.
+pub fn node_changes(
+    before: Option<&NodeSpec>,
+    after: Option<&NodeSpec>,
+    prefix: Option<&str>,
+) -> Vec<FieldChange> {
+    let before = before.map(fields);
+    let after = after.map(fields);
+    let field = |name: &str| match prefix {
+        Some(node) => format!("{node}.{name}"),
+        None => name.to_string(),
+    };
+    (0..11)
+        .filter_map(|i| {
+            let b = before.as_ref().map(|f| &f[i]);
+            let a = after.as_ref().map(|f| &f[i]);
+            let name = b.or(a)?.0;
+            (b.map(|f| &f.1) != a.map(|f| &f.1)).then(|| FieldChange {
+                field: field(name),
+                before: b.map(|f| f.1.clone()),
+                after: a.map(|f| f.1.clone()),
+            })
+        })
+        .collect()
 }
 
 /// A node as `PUT /nodes/{name}` left it: replaced, or created.

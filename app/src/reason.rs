@@ -22,6 +22,8 @@ pub enum Thing {
     ResourceGroup,
     AlertRule,
     Baseline,
+    /// A version of a node's definition ("node 3": the node's name and the number).
+    NodeVersion,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -389,6 +391,7 @@ impl Reason {
                 Thing::ResourceGroup => td_string!(l, errors.not_found.resource_group, name),
                 Thing::AlertRule => td_string!(l, errors.not_found.alert_rule, name),
                 Thing::Baseline => td_string!(l, errors.not_found.baseline, name),
+                Thing::NodeVersion => td_string!(l, errors.not_found.node_version, name),
             },
             Taken { thing, name } => match thing {
                 Thing::Node => td_string!(l, errors.taken.node, name),
@@ -562,6 +565,7 @@ pub fn field_label(l: Locale, field: &str) -> String {
         "schedule" => td_string!(l, errors.fields.schedule),
         "upstream" => td_string!(l, errors.fields.upstream),
         "depends_on_previous" => td_string!(l, errors.fields.depends_on_previous),
+        "paused" => td_string!(l, errors.fields.paused),
         "resource_group" => td_string!(l, errors.fields.resource_group),
         "timeout_secs" => td_string!(l, errors.fields.timeout_secs),
         "retries" => td_string!(l, errors.fields.retries),

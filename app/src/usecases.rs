@@ -18,7 +18,8 @@ use crate::model::{
     LogRequest, PageRequest, StateCounts,
 };
 use crate::nodes::{
-    Node, NodePage, NodeQuery, NodeSpec, NodeView, ResourceGroup, SavedNode, Scheduling,
+    Node, NodePage, NodeQuery, NodeSpec, NodeVersion, NodeVersionPage, NodeView, ResourceGroup,
+    RollbackRequest, SavedNode, Scheduling,
 };
 use crate::people::{
     Actor, ApiToken, CreatedToken, LoginHints, NewToken, NewUser, User, UserChange, UserPage,
@@ -93,6 +94,20 @@ pub trait Nodes: Send + Sync {
 
     /// A node's scheduling status: normal, or paused (its instances are made frozen).
     async fn set_scheduling(&self, name: String, scheduling: Scheduling) -> Result<Node>;
+
+    /// A node's definition versions, newest first (`limit` 1 to 500, default 50; below the
+    /// `cursor` version).
+    async fn node_versions(
+        &self,
+        name: String,
+        limit: Option<u32>,
+        cursor: Option<u32>,
+    ) -> Result<NodeVersionPage>;
+
+    async fn node_version(&self, name: String, version: u32) -> Result<NodeVersion>;
+
+    /// Makes an earlier version current again, as a new version, validated like any change.
+    async fn rollback_node(&self, name: String, request: Input<RollbackRequest>) -> Result<Node>;
 }
 
 /// Test runs and backfills.

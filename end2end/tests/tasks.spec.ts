@@ -163,3 +163,42 @@ test('a node that depends on its previous cycle: set in the form, shown, and exp
   await expect(page.locator(`svg.flow g.fnode.other-cycle[data-id="${first.id}"]`)).toContainText(`12-02 ${node}`.slice(0, 11));
   await screenshot(page, `${lang()}-flow-previous-cycle`);
 });
+
+test('a node page shows its definition history, compares two versions and rolls back to one', async ({ page, request }) => {
+  const name = unique('ui_versions');
+  await createInTheForm(page, name, { command: 'echo first' });
+  // Two more versions: a new command, then a new schedule.
+  for (const change of [{ command: 'echo second', schedule: '30 1 * * *' }, { command: 'echo second', schedule: '45 2 * * *' }]) {
+    const response = await request.put(`/api/v1/nodes/${name}`, { data: { workflow: 'ui_made', ...change } });
+    expect(response.status(), await response.text()).toBe(200);
+  }
+  await page.goto(`/tasks/${name}`);
+  await hydrated(page);
+  await expect(page.locator('dd[data-field="version"]')).toHaveText('v3');
+  const history = page.locator('.node-history');
+  await expect(history.locator('table.versions tbody tr')).toHaveCount(3);
+  await expect(history.locator('tr[data-version="3"]')).toContainText(t('tasks.history.current'));
+  await expect(history.locator('tr[data-version="1"]')).toContainText('admin');
+  // By default the last change: v2 → v3, the schedule only.
+  await expect(history.locator('h3')).toHaveText(t('tasks.history.diff_title', { from: 2, to: 3 }));
+  await expect(history.locator('table.version-diff tbody tr')).toHaveCount(1);
+  await expect(history.locator('table.version-diff tr[data-field="schedule"] del')).toHaveText('30 1 * * *');
+  await expect(history.locator('table.version-diff tr[data-field="schedule"] ins')).toHaveText('45 2 * * *');
+  // v1 against v3: the command and the schedule.
+  await history.getByLabel(t('tasks.history.compare_from', { version: 1 }), { exact: true }).check();
+  await expect(history.locator('h3')).toHaveText(t('tasks.history.diff_title', { from: 1, to: 3 }));
+  await expect(history.locator('table.version-diff tbody tr')).toHaveCount(2);
+  await expect(history.locator('table.version-diff tr[data-field="command"] del')).toHaveText('echo first');
+  await expect(history.locator('table.version-diff tr[data-field="command"] ins')).toHaveText('echo second');
+  await screenshot(page, `${lang()}-node-history`);
+
+  // Back to v1: a fourth version with v1's fields.
+  await history.locator('button[data-rollback="1"]').click();
+  await expect(page.locator('.toast')).toContainText(t('tasks.history.rolled_back', { version: 1, now: 4 }));
+  await expect(page.locator('dd[data-field="version"]')).toHaveText('v4');
+  await expect(history.locator('table.versions tbody tr')).toHaveCount(4);
+  await expect(page.locator('pre.command')).toHaveText('echo first');
+  const node = await (await request.get(`/api/v1/nodes/${name}`)).json();
+  expect(node.schedule).toBe('30 1 * * *');
+  expect(node.version).toBe(4);
+});

@@ -205,7 +205,8 @@ async fn every_documented_endpoint_exists() {
         if path == "/events" {
             continue; // a stream that never ends; see server_sent_events_announce_changes
         }
-        let concrete = path.replace("{name}", "nobody").replace("{id}", "999999");
+        let concrete =
+            path.replace("{name}", "nobody").replace("{id}", "999999").replace("{version}", "1");
         for method in ["get", "post", "put", "delete"] {
             if item.get(method).is_none() {
                 continue;

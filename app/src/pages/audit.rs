@@ -38,6 +38,7 @@ fn action_label(l: Locale, action: &str) -> String {
         "node.delete" => td_string!(l, audit.action.node_delete),
         "node.pause" => td_string!(l, audit.action.node_pause),
         "node.unpause" => td_string!(l, audit.action.node_unpause),
+        "node.rollback" => td_string!(l, audit.action.node_rollback),
         "node.import" => td_string!(l, audit.action.node_import),
         "resource_group.change" => td_string!(l, audit.action.resource_group_change),
         "snapshot.create" => td_string!(l, audit.action.snapshot_create),

@@ -94,6 +94,10 @@ fn Detail(detail: InstanceDetail) -> impl IntoView {
         ),
         (td_string!(l, detail.property.resource_group), text(instance.resource_group.clone())),
         (
+            td_string!(l, detail.property.definition_version),
+            text(instance.definition_version.map_or_else(|| "—".into(), |v| format!("v{v}"))),
+        ),
+        (
             td_string!(l, detail.property.note),
             text(instance.reason.clone().unwrap_or_else(|| "—".into())),
         ),

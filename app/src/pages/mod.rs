@@ -12,6 +12,7 @@ pub mod log;
 pub mod login;
 pub(crate) mod markup;
 pub mod node;
+pub mod node_history;
 pub mod tasks;
 pub mod users;
 pub mod workers;

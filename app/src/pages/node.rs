@@ -15,6 +15,7 @@ use crate::i18n::{Locale, td_string};
 use crate::lang::locale;
 use crate::model::url_encode;
 use crate::nodes::{self, DependsOnPrevious, NodeSpec, NodeView, Scheduling};
+use crate::pages::node_history::NodeHistory;
 use crate::people::Actor;
 use crate::reason::Reason;
 use crate::rules::{self, Permission};
@@ -154,8 +155,10 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
                 <dt>{td_string!(l, tasks.node.field.timeout)}</dt><dd>{td_string!(l, tasks.node.seconds, s = spec.timeout_secs)}</dd>
                 <dt>{td_string!(l, tasks.node.field.retries)}</dt><dd>{td_string!(l, tasks.node.retries_value, retries = spec.retries, delay = spec.retry_delay_secs)}</dd>
                 <dt>{td_string!(l, tasks.node.field.scheduling_status)}</dt><dd>{if spec.paused { td_string!(l, tasks.node.status_paused) } else { td_string!(l, tasks.node.status_normal) }}</dd>
+                <dt>{td_string!(l, tasks.node.field.version)}</dt><dd data-field="version">{format!("v{}", view_of.node.version)}</dd>
             </dl>
         </div>
+        <NodeHistory name=spec.name.clone() refused=change_refused/>
     }
 }
 

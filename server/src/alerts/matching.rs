@@ -113,6 +113,7 @@ mod tests {
             host: None,
             resource_group: "default".into(),
             reason: None,
+            definition_version: None,
         }
     }
 

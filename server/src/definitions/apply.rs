@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use app::audit::{AuditOutcome, FieldChange};
 use app::error::AppError;
 use app::model::NodeId;
+pub use app::nodes::node_changes;
 use app::nodes::{DEFAULT_OWNER, DependsOnPrevious, Node, NodeSpec, ResourceGroup};
 use app::people::Actor;
 use app::rules::{self, Permission};
@@ -36,6 +37,8 @@ pub enum ApplyMode {
     Upsert,
     /// Refuse (409) if any node already exists.
     CreateOnly,
+    /// Put back an earlier version of one node (audited as a rollback to it).
+    Rollback(u32),
 }
 
 /// On whose behalf a change is made.
@@ -104,50 +107,6 @@ pub fn normalized(spec: &NodeSpec) -> NodeSpec {
         spec.depends_on_previous = DependsOnPrevious::None;
     }
     spec
-}
-
-/// The fields of a node as text, in a fixed order.
-fn fields(spec: &NodeSpec) -> [(&'static str, String); 11] {
-    [
-        ("workflow", spec.workflow.clone()),
-        ("owner", spec.owner.clone()),
-        ("command", spec.command.clone()),
-        ("schedule", spec.schedule.clone()),
-        ("upstream", spec.upstream.join(", ")),
-        ("resource_group", spec.resource_group.clone()),
-        ("timeout_secs", spec.timeout_secs.to_string()),
-        ("retries", spec.retries.to_string()),
-        ("retry_delay_secs", spec.retry_delay_secs.to_string()),
-        ("paused", spec.paused.to_string()),
-        ("depends_on_previous", spec.depends_on_previous.to_text()),
-    ]
-}
-
-/// Field by field, what differs between two versions of a node (`None`: it did not exist, or
-/// no longer does). `prefix` names the node when one change covers several.
-pub fn node_changes(
-    before: Option<&NodeSpec>,
-    after: Option<&NodeSpec>,
-    prefix: Option<&str>,
-) -> Vec<FieldChange> {
-    let before = before.map(fields);
-    let after = after.map(fields);
-    let field = |name: &str| match prefix {
-        Some(node) => format!("{node}.{name}"),
-        None => name.to_string(),
-    };
-    (0..11)
-        .filter_map(|i| {
-            let b = before.as_ref().map(|f| &f[i]);
-            let a = after.as_ref().map(|f| &f[i]);
-            let name = b.or(a)?.0;
-            (b.map(|f| &f.1) != a.map(|f| &f.1)).then(|| FieldChange {
-                field: field(name),
-                before: b.map(|f| f.1.clone()),
-                after: a.map(|f| f.1.clone()),
-            })
-        })
-        .collect()
 }
 
 /// What differs between two versions of a resource group.
@@ -253,6 +212,8 @@ pub async fn apply(
     let mut ids: HashMap<String, NodeId> = graph.ids;
     let mut rewired = Vec::new();
     let mut new = Vec::new();
+    // Every node changed or made gets a numbered version of its definition.
+    let mut versions: Vec<(NodeId, u32, NodeSpec)> = Vec::new();
     for spec in &file.nodes {
         let spec = normalized(spec);
         let before = existing.get(&spec.name).map(|n| &n.spec);
@@ -264,7 +225,8 @@ pub async fn apply(
             }
             Some(before) => {
                 let id = ids[&spec.name];
-                tx.update_node(id, &spec, now).await?;
+                let version = tx.update_node(id, &spec, now).await?;
+                versions.push((id, version, spec.clone()));
                 changes.extend(node_changes(Some(before), Some(&spec), prefix));
                 report.updated.push(spec.name.clone());
             }
@@ -281,7 +243,9 @@ pub async fn apply(
     let specs: Vec<&NodeSpec> = new.iter().map(|&k| &rewired[k]).collect();
     for (spec, id) in specs.iter().zip(tx.insert_nodes(&specs, now).await?) {
         ids.insert(spec.name.clone(), id);
+        versions.push((id, 1, (*spec).clone()));
     }
+    tx.insert_versions(&versions, by.name(), now).await?;
     let wiring: Vec<(NodeId, Vec<NodeId>)> = rewired
         .iter()
         .map(|spec| (ids[&spec.name], spec.upstream.iter().map(|u| ids[u]).collect()))
@@ -289,6 +253,9 @@ pub async fn apply(
     tx.set_upstreams(&wiring).await?;
     if !changes.is_empty() {
         let (action, subject) = match (&file.nodes[..], &file.resource_groups[..]) {
+            ([node], []) if matches!(mode, ApplyMode::Rollback(_)) => {
+                ("node.rollback", Some(format!("node:{}", node.name)))
+            }
             ([node], []) if report.created.is_empty() => {
                 ("node.update", Some(format!("node:{}", node.name)))
             }
@@ -298,15 +265,19 @@ pub async fn apply(
             }
             _ => ("node.import", None),
         };
-        let message = several.then(|| {
-            format!(
-                "{} created, {} updated, {} unchanged, {} resource groups",
-                report.created.len(),
-                report.updated.len(),
-                report.unchanged.len(),
-                report.resource_groups
-            )
-        });
+        let message = if let ApplyMode::Rollback(version) = mode {
+            Some(format!("back to version {version}"))
+        } else {
+            several.then(|| {
+                format!(
+                    "{} created, {} updated, {} unchanged, {} resource groups",
+                    report.created.len(),
+                    report.updated.len(),
+                    report.unchanged.len(),
+                    report.resource_groups
+                )
+            })
+        };
         tx.audit(&AuditEntry {
             actor: by.name(),
             action,

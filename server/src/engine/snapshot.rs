@@ -170,6 +170,7 @@ pub fn plan_day(
             owner: node.owner.clone(),
             planned_at,
             paused: node.paused,
+            version: node.version,
         }));
         fires.insert(node.id, (first, times));
     }
@@ -260,6 +261,7 @@ mod tests {
             paused: false,
             upstream: upstream.to_vec(),
             previous: DependsOnPrevious::None,
+            version: 1,
         }
     }
 

@@ -1,9 +1,12 @@
-//! Definitions: `/nodes`, `/import`, `/resource-groups`, and `/snapshots` (a day's instances on
-//! demand).
+//! Definitions: `/nodes` (and their versions), `/import`, `/resource-groups`, and `/snapshots`
+//! (a day's instances on demand).
 
 use app::error::AppError;
 use app::model::parse_date;
-use app::nodes::{Node, NodePage, NodeQuery, NodeSpec, ResourceGroup};
+use app::nodes::{
+    Node, NodePage, NodeQuery, NodeSpec, NodeVersion, NodeVersionPage, ResourceGroup,
+    RollbackRequest,
+};
 use app::usecases::{Input, Nodes};
 use axum::Json;
 use axum::Router;
@@ -24,6 +27,9 @@ pub fn routes() -> Router<Core> {
     Router::new()
         .route("/nodes", get(list_nodes).post(create_node))
         .route("/nodes/{name}", get(get_node).put(put_node).delete(delete_node))
+        .route("/nodes/{name}/versions", get(list_versions))
+        .route("/nodes/{name}/versions/{version}", get(get_version))
+        .route("/nodes/{name}/rollback", post(rollback))
         .route("/import", post(import))
         .route("/resource-groups", get(list_groups))
         .route("/resource-groups/{name}", put(put_group))
@@ -85,6 +91,58 @@ async fn put_node(
     let saved = service.put_node(name, node_spec(body)).await?;
     let status = if saved.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(saved.node)))
+}
+
+/// `GET /nodes/{name}/versions?limit=&cursor=`: newest first.
+async fn list_versions(
+    service: Service,
+    Path(name): Path<String>,
+    query: Pairs,
+) -> ApiResult<Json<NodeVersionPage>> {
+    let (mut limit, mut cursor) = (None, None);
+    for (key, value) in pairs(query)? {
+        let Some(value) = app::model::given(&value) else {
+            continue;
+        };
+        match key.as_str() {
+            "limit" => limit = Some(app::model::page_limit(value)?),
+            "cursor" => cursor = Some(version_number("cursor", value)?),
+            other => {
+                return Err(AppError::bad_request(format!(
+                    "unknown parameter '{other}' (expected limit, cursor)"
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(Json(service.node_versions(name, limit, cursor).await?))
+}
+
+/// A version number given in a path or query: 1 or more.
+fn version_number(what: &str, value: &str) -> Result<u32, AppError> {
+    value.parse::<u32>().ok().filter(|v| *v > 0).ok_or_else(|| {
+        AppError::because(app::reason::Reason::NotValid {
+            what: what.to_string(),
+            value: value.to_string(),
+        })
+    })
+}
+
+async fn get_version(
+    service: Service,
+    Path((name, version)): Path<(String, String)>,
+) -> ApiResult<Json<NodeVersion>> {
+    let version = version_number("version", &version)?;
+    Ok(Json(service.node_version(name, version).await?))
+}
+
+/// `POST /nodes/{name}/rollback` with `{"version": n}`.
+async fn rollback(
+    service: Service,
+    Path(name): Path<String>,
+    body: Result<Json<RollbackRequest>, JsonRejection>,
+) -> ApiResult<Json<Node>> {
+    Ok(Json(service.rollback_node(name, input(body)).await?))
 }
 
 async fn delete_node(service: Service, Path(name): Path<String>) -> ApiResult<StatusCode> {

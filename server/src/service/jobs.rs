@@ -144,6 +144,7 @@ impl Jobs for Service {
                 owner: node.owner.clone(),
                 planned_at: midnight,
                 paused: false,
+                version: node.version,
             });
         }
         for instance in &mut day.instances {

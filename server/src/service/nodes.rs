@@ -5,7 +5,8 @@ use app::error::AppError;
 use app::flow::{DefinitionGraph, layout_definitions};
 use app::model::DEFAULT_PAGE_SIZE;
 use app::nodes::{
-    Node, NodePage, NodeQuery, NodeSpec, NodeView, ResourceGroup, SavedNode, Scheduling,
+    Node, NodePage, NodeQuery, NodeSpec, NodeVersion, NodeVersionPage, NodeView, ResourceGroup,
+    RollbackRequest, SavedNode, Scheduling,
 };
 use app::reason::{Reason, Thing};
 use app::rules::Permission;
@@ -158,13 +159,71 @@ impl Nodes for Service {
         app::rules::authorize(actor, Permission::Define { owner: &node.spec.owner })?;
         let paused = scheduling.is_paused();
         if node.spec.paused != paused {
-            tx.set_node_paused(node.id, paused, self.now()).await?;
+            let version = tx.set_node_paused(node.id, paused, self.now()).await?;
             let after = NodeSpec { paused, ..node.spec.clone() };
+            tx.insert_versions(&[(node.id, version, after.clone())], &actor.name, self.now())
+                .await?;
             let changes = node_changes(Some(&node.spec), Some(&after), None);
             let action = if paused { "node.pause" } else { "node.unpause" };
             tx.audit(&self.change_entry(actor, action, format!("node:{name}"), &changes)).await?;
         }
         tx.commit().await?;
         self.saved(&name).await
+    }
+
+    async fn node_versions(
+        &self,
+        name: String,
+        limit: Option<u32>,
+        cursor: Option<u32>,
+    ) -> Result<NodeVersionPage, AppError> {
+        self.allowed(Permission::Read)?;
+        let limit = app::model::page_size(limit)?;
+        let node = self.saved(&name).await?;
+        let mut items = self.store().node_versions(node.id, limit + 1, cursor).await?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|v| v.version)
+        } else {
+            None
+        };
+        Ok(NodeVersionPage { items, next_cursor })
+    }
+
+    async fn node_version(&self, name: String, version: u32) -> Result<NodeVersion, AppError> {
+        self.allowed(Permission::Read)?;
+        let node = self.saved(&name).await?;
+        self.version_of(&node, version).await
+    }
+
+    async fn rollback_node(
+        &self,
+        name: String,
+        request: Input<RollbackRequest>,
+    ) -> Result<Node, AppError> {
+        self.allowed(Permission::Operate)?;
+        let request = request?;
+        let node = self.saved(&name).await?;
+        let earlier = self.version_of(&node, request.version).await?;
+        let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![earlier.spec] };
+        self.apply(file, ApplyMode::Rollback(request.version)).await?;
+        self.saved(&name).await
+    }
+}
+
+impl Service {
+    /// Version `version` of a live node, or a 404 naming both.
+    async fn version_of(&self, node: &Node, version: u32) -> Result<NodeVersion, AppError> {
+        let below = version.checked_add(1);
+        let found = match below {
+            Some(below) => self.store().node_versions(node.id, 1, Some(below)).await?.pop(),
+            None => None,
+        };
+        found.filter(|v| v.version == version).ok_or_else(|| {
+            AppError::because(Reason::NotFound {
+                thing: Thing::NodeVersion,
+                name: format!("{version} of node '{}'", node.spec.name),
+            })
+        })
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use app::model::NodeId;
-use app::nodes::{Node, NodePage, NodeSpec, ResourceGroup};
+use app::nodes::{Node, NodePage, NodeSpec, NodeVersion, ResourceGroup};
 use chrono::{DateTime, Utc};
 
 use super::{AuditEntry, Result};
@@ -62,6 +62,14 @@ pub trait DefinitionStore: Send + Sync {
 
     /// The live nodes of a workflow, by name.
     async fn workflow_nodes(&self, workflow: &str) -> Result<Vec<String>>;
+
+    /// A live node's versions, newest first: at most `limit`, below `before` when given.
+    async fn node_versions(
+        &self,
+        id: NodeId,
+        limit: u32,
+        before: Option<u32>,
+    ) -> Result<Vec<NodeVersion>>;
 }
 
 /// A change of definitions in progress. Nothing is visible to others until [`commit`].
@@ -88,8 +96,17 @@ pub trait DefinitionTx: Send {
         now: DateTime<Utc>,
     ) -> Result<Vec<NodeId>>;
 
-    /// Replaces the fields of a live node.
-    async fn update_node(&mut self, id: NodeId, spec: &NodeSpec, now: DateTime<Utc>) -> Result<()>;
+    /// Replaces the fields of a live node; returns its new version number.
+    async fn update_node(&mut self, id: NodeId, spec: &NodeSpec, now: DateTime<Utc>)
+    -> Result<u32>;
+
+    /// Records versions of node definitions: (node, its version number, what it is now).
+    async fn insert_versions(
+        &mut self,
+        versions: &[(NodeId, u32, NodeSpec)],
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
 
     /// Replaces the upstream edges of these nodes (each with its new upstream).
     async fn set_upstreams(&mut self, nodes: &[(NodeId, Vec<NodeId>)]) -> Result<()>;
@@ -100,9 +117,13 @@ pub trait DefinitionTx: Send {
     /// Marks a node deleted (its past instances keep pointing at it) and drops its edges.
     async fn delete_node(&mut self, id: NodeId, now: DateTime<Utc>) -> Result<()>;
 
-    /// Sets a node's permanent pause (its scheduling status).
-    async fn set_node_paused(&mut self, id: NodeId, paused: bool, now: DateTime<Utc>)
-    -> Result<()>;
+    /// Sets a node's permanent pause (its scheduling status); returns its new version number.
+    async fn set_node_paused(
+        &mut self,
+        id: NodeId,
+        paused: bool,
+        now: DateTime<Utc>,
+    ) -> Result<u32>;
 
     async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<i64>;
 

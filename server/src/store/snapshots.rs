@@ -20,6 +20,8 @@ pub struct SnapshotNode {
     pub upstream: Vec<i64>,
     /// Its cross-cycle dependency, by node names.
     pub previous: DependsOnPrevious,
+    /// Its definition's current version number.
+    pub version: u32,
 }
 
 /// An instance of an earlier run date that a new one may wait for (its previous cycle).
@@ -39,6 +41,8 @@ pub struct NewInstance {
     pub owner: String,
     pub planned_at: DateTime<Utc>,
     pub paused: bool,
+    /// The version of the node's definition it is made from.
+    pub version: u32,
 }
 
 /// Instances of one run date and the edges between them (indexes into `instances`:

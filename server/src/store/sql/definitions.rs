@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use super::dialect;
 use super::{Conn, Db};
 use app::model::NodeId;
-use app::nodes::{Node, NodePage, NodeSpec, ResourceGroup};
+use app::nodes::{Node, NodePage, NodeSpec, NodeVersion, ResourceGroup};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Transaction};
 
@@ -16,7 +16,7 @@ use crate::store::ListItem;
 use crate::store::definitions::{
     DefinitionStore, DefinitionTx, LiveGraph, NodeListFilter, WorkflowGraph,
 };
-use crate::store::{AuditEntry, Result, StoreError, WriteLock, to_ms};
+use crate::store::{AuditEntry, Result, StoreError, WriteLock, from_ms, to_ms};
 
 async fn resource_groups(conn: &mut Conn) -> Result<Vec<ResourceGroup>> {
     let rows: Vec<(String, i64, Option<i64>)> =
@@ -205,6 +205,33 @@ impl DefinitionStore for SqlStore {
         .fetch_all(&self.read)
         .await?)
     }
+
+    async fn node_versions(
+        &self,
+        id: NodeId,
+        limit: u32,
+        before: Option<u32>,
+    ) -> Result<Vec<NodeVersion>> {
+        let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+            "SELECT version, spec, changed_by, changed_at FROM node_versions \
+             WHERE node_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
+        )
+        .bind(id.0)
+        .bind(before.map_or(i64::MAX, i64::from))
+        .bind(limit as i64)
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|(version, spec, changed_by, changed_at)| {
+                Ok(NodeVersion {
+                    version: version as u32,
+                    spec: serde_json::from_str(&spec).map_err(|_| StoreError::Corrupt(spec))?,
+                    changed_by,
+                    changed_at: from_ms(changed_at),
+                })
+            })
+            .collect()
+    }
 }
 
 /// A change of definitions: `BEGIN IMMEDIATE`, so the graph read is the graph written to.
@@ -324,15 +351,20 @@ impl DefinitionTx for SqliteDefinitions {
             .collect()
     }
 
-    async fn update_node(&mut self, id: NodeId, spec: &NodeSpec, now: DateTime<Utc>) -> Result<()> {
+    async fn update_node(
+        &mut self,
+        id: NodeId,
+        spec: &NodeSpec,
+        now: DateTime<Utc>,
+    ) -> Result<u32> {
         let now = to_ms(now);
         let workflows = ensure_workflows(&mut self.tx, [spec.workflow.as_str()], now).await?;
         let workflow_id = workflows[&spec.workflow];
-        let done = sqlx::query(
+        let version: Option<i64> = sqlx::query_scalar(
             "UPDATE nodes SET workflow_id = $2, owner = $3, command = $4, schedule = $5, \
              resource_group = $6, timeout_secs = $7, retries = $8, retry_delay_secs = $9, \
-             paused = $10, updated_at = $11, depends_on_previous = $12 \
-             WHERE id = $1 AND deleted_at IS NULL",
+             paused = $10, updated_at = $11, depends_on_previous = $12, version = version + 1 \
+             WHERE id = $1 AND deleted_at IS NULL RETURNING version",
         )
         .bind(id.0)
         .bind(workflow_id)
@@ -346,12 +378,12 @@ impl DefinitionTx for SqliteDefinitions {
         .bind(spec.paused)
         .bind(now)
         .bind(previous_column(&spec.depends_on_previous))
-        .execute(&mut *self.tx)
+        .fetch_optional(&mut *self.tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Missing { what: "node", name: spec.name.clone() });
+        match version {
+            Some(version) => Ok(version as u32),
+            None => Err(StoreError::Missing { what: "node", name: spec.name.clone() }),
         }
-        Ok(())
     }
 
     async fn set_upstreams(&mut self, nodes: &[(NodeId, Vec<NodeId>)]) -> Result<()> {
@@ -411,13 +443,39 @@ impl DefinitionTx for SqliteDefinitions {
         id: NodeId,
         paused: bool,
         now: DateTime<Utc>,
+    ) -> Result<u32> {
+        let version: i64 = sqlx::query_scalar(
+            "UPDATE nodes SET paused = $2, updated_at = $3, version = version + 1 WHERE id = $1 \
+             RETURNING version",
+        )
+        .bind(id.0)
+        .bind(paused)
+        .bind(to_ms(now))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(version as u32)
+    }
+
+    async fn insert_versions(
+        &mut self,
+        versions: &[(NodeId, u32, NodeSpec)],
+        by: &str,
+        now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE nodes SET paused = $2, updated_at = $3 WHERE id = $1")
-            .bind(id.0)
-            .bind(paused)
-            .bind(to_ms(now))
-            .execute(&mut *self.tx)
-            .await?;
+        for chunk in versions.chunks(super::CHUNK) {
+            let mut query = QueryBuilder::<Db>::new(
+                "INSERT INTO node_versions (node_id, version, spec, changed_by, changed_at) ",
+            );
+            query.push_values(chunk, |mut row, (id, version, spec)| {
+                row.push_bind(id.0)
+                    .push_bind(*version as i64)
+                    .push_bind(serde_json::to_string(spec).expect("a spec is JSON"))
+                    .push_bind(by.to_string())
+                    .push_bind(to_ms(now));
+            });
+            query.push(" ON CONFLICT DO NOTHING");
+            query.build().execute(&mut *self.tx).await?;
+        }
         Ok(())
     }
 

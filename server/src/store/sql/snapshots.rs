@@ -20,8 +20,9 @@ use crate::store::{Result, WriteLock, from_ms, to_ms};
 #[async_trait::async_trait]
 impl SnapshotStore for SqlStore {
     async fn snapshot_nodes(&self) -> Result<Vec<SnapshotNode>> {
-        let rows: Vec<(i64, String, String, String, String, bool, String)> = sqlx::query_as(
-            "SELECT n.id, n.name, w.name, n.owner, n.schedule, n.paused, n.depends_on_previous \
+        let rows: Vec<(i64, String, String, String, String, bool, String, i64)> = sqlx::query_as(
+            "SELECT n.id, n.name, w.name, n.owner, n.schedule, n.paused, n.depends_on_previous, \
+             n.version \
              FROM nodes n \
              JOIN workflows w ON w.id = n.workflow_id WHERE n.deleted_at IS NULL ORDER BY n.id",
         )
@@ -39,9 +40,10 @@ impl SnapshotStore for SqlStore {
         }
         Ok(rows
             .into_iter()
-            .map(|(id, name, workflow, owner, schedule, paused, previous)| SnapshotNode {
+            .map(|(id, name, workflow, owner, schedule, paused, previous, version)| SnapshotNode {
                 upstream: upstream.remove(&id).unwrap_or_default(),
                 previous: previous_from_column(&previous),
+                version: version as u32,
                 id,
                 name,
                 workflow,
@@ -207,7 +209,7 @@ async fn insert_instances(
         let mut query = QueryBuilder::<Db>::new(
             "INSERT INTO instances (node_id, node_name, workflow, owner, run_type, job_id, \
              bizdate, run_date, planned_at, ready_at, state, paused, priority, created_at, \
-             updated_at) ",
+             updated_at, definition_version) ",
         );
         query.push_values(chunk, |mut row, new| {
             let planned = to_ms(new.planned_at);
@@ -227,7 +229,8 @@ async fn insert_instances(
                 .push_bind(new.paused)
                 .push_bind(batch.priority)
                 .push_bind(now)
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(new.version as i64);
         });
         query.push(
             " ON CONFLICT (node_id, run_type, job_id, planned_at) DO NOTHING \
