@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The floor under the 100,000-node snapshot on SQLite (not part of the test command): how long
 # SQLite itself takes to insert 100,000 instance rows in one transaction, with one statement and
-# no Rust in the way, on the real schema (the release binary's migrations), then without the
+# no Rust in the way, on the real schema (the release binary's migrations; one node id per row,
+# as in a real day: the sqlite3 command line does not check foreign keys), then without the
 # count trigger, then also without the six indexes only the instance list's filters use. Needs
 # the sqlite3 command line (installed with apt-get where missing) and target/release/nightshift.
 #   scripts/snapshot-floor.sh [ROWS]
@@ -23,7 +24,7 @@ insert="BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $rows)
 INSERT INTO instances (node_id, node_name, workflow, owner, run_type, job_id, bizdate, run_date,
                        planned_at, ready_at, state, paused, priority, created_at, updated_at)
-SELECT (SELECT min(id) FROM nodes), 'node_' || i, 'wf_' || (i % 500), 'owner_' || (i % 50),
+SELECT i, 'node_' || i, 'wf_' || (i % 500), 'owner_' || (i % 50),
        'cycle', 0, '2026-12-01', '2026-12-02', 1764633600000 + i, 1764633600000 + i, 'not_run',
        0, 0, 1, 1
 FROM n;

@@ -131,10 +131,10 @@ pub async fn set_scheduling(name: String, scheduling: Scheduling) -> Result<Node
     call(move |s| async move { s.set_scheduling(name, scheduling).await }).await
 }
 
-/// The newest page of a node's definition versions (the node page's history).
+/// A node's newest 500 definition versions (the node page's history; older ones by the API).
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn fetch_node_versions(name: String) -> Result<NodeVersionPage, AppError> {
-    call(move |s| async move { s.node_versions(name, None, None).await }).await
+    call(move |s| async move { s.node_versions(name, Some(500), None).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]

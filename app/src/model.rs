@@ -406,7 +406,6 @@ pub struct Descendants {
     pub truncated: bool,
 }
 
-/// A positive whole number of a query (an id, a job, a cursor), or its refusal naming `what`.
 /// A query pair's value, or `None` when it is empty: an empty form field means "not given".
 /// Anything else is read exactly as sent (` 5` is not a number, a lone space or U+0085 is not
 /// blank), so the API accepts what its schema says and nothing more. The pages trim what people
@@ -415,6 +414,7 @@ pub fn given(value: &str) -> Option<&str> {
     (!value.is_empty()).then_some(value)
 }
 
+/// A positive whole number of a query (an id, a job, a cursor), or its refusal naming `what`.
 pub fn positive_number(what: &str, value: &str) -> Result<i64, AppError> {
     value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
         AppError::because(Reason::NotValid { what: what.to_string(), value: value.to_string() })

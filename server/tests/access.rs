@@ -345,6 +345,10 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
         call("DELETE", "/nodes/{name}", "/nodes/o_leaf".into(), None).expect(NO, NO, Ok),
         call("POST", "/import", "/import".into(), Some("[[nodes]]\nname = \"o_imported\"\nowner = \"olga\"\ncommand = \"true\"\nresource_group = \"held\"\n")).expect(NO, NO, Ok),
         call("POST", "/import", "/import".into(), Some("[[resource_groups]]\nname = \"more\"\nslots = 2\n")).expect(NO, NO, Ok),
+        call("GET", "/nodes/{name}/versions", "/nodes/d_own/versions".into(), None),
+        call("GET", "/nodes/{name}/versions/{version}", "/nodes/d_own/versions/1".into(), None),
+        // A rollback is a change of olga's node (to the version it is: nothing changes).
+        call("POST", "/nodes/{name}/rollback", "/nodes/o_imported/rollback".into(), Some(r#"{"version": 1}"#)).expect(NO, NO, Ok),
         call("GET", "/resource-groups", "/resource-groups".into(), None),
         call("PUT", "/resource-groups/{name}", "/resource-groups/default".into(), Some(r#"{"slots": 8}"#)).expect(NO, NO, Ok),
         call("POST", "/snapshots", "/snapshots".into(), Some(r#"{"run_date": "2031-01-01"}"#)).expect(NO, NO, Ok),
@@ -444,6 +448,8 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
         rpc::<f::SetScheduling>(r#"{"name": "o_other", "scheduling": "paused"}"#)
             .expect(NO, NO, Ok),
         rpc::<f::SetScheduling>(r#"{"name": "d_own", "scheduling": "normal"}"#).expect(NO, Ok, Ok),
+        rpc::<f::FetchNodeVersions>(r#"{"name": "d_own"}"#),
+        rpc::<f::RollbackNode>(r#"{"name": "o_imported", "version": 1}"#).expect(NO, NO, Ok),
         rpc::<f::RunTest>(r#"{"request": {"node": "o_other", "bizdate": "2026-01-06"}}"#)
             .expect(NO, NO, Ok),
         rpc::<f::RunBackfill>(&format!(

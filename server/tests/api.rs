@@ -357,3 +357,21 @@ async fn depends_on_previous_is_kept_and_a_malformed_one_refused() {
     assert_eq!(api.get("/api/v1/nodes/c").await.json()["depends_on_previous"], json!(["a", "c"]));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_node_named_in_a_previous_cycle_list_cannot_be_deleted() {
+    let (server, _dir, api) = start().await;
+    api.post("/api/v1/nodes", r#"{"name": "x_a", "command": "true"}"#).await;
+    api.post("/api/v1/nodes", r#"{"name": "x_ab", "command": "true"}"#).await;
+    let body = r#"{"name": "x_b", "command": "true", "depends_on_previous": ["x_a", "x_b"]}"#;
+    assert_eq!(api.post("/api/v1/nodes", body).await.status, 201);
+    let refused = api.delete("/api/v1/nodes/x_a").await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(error_message(&refused.json()), "node 'x_a' cannot be deleted: x_b depend on it");
+    // A name that only looks alike ('_' matches any character in LIKE) is not held.
+    assert_eq!(api.delete("/api/v1/nodes/x_ab").await.status, 204);
+    // Naming itself does not hold a node.
+    assert_eq!(api.delete("/api/v1/nodes/x_b").await.status, 204);
+    assert_eq!(api.delete("/api/v1/nodes/x_a").await.status, 204);
+    server.stop().await;
+}

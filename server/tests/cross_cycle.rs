@@ -207,35 +207,37 @@ async fn the_previous_cycle_is_the_latest_one_made() {
 #[tokio::test]
 async fn a_backfill_runs_a_self_dependent_node_date_after_date() {
     let h = Harness::start_manual("2026-01-01T00:00:00Z").await;
-    let runs = h.path("backfill.txt");
-    h.define(&format!(
-        "[[resource_groups]]\nname = \"default\"\nslots = 4\nbackfill_slots = 4\n{}",
-        node("b_self", &one_at_a_time(&runs, "${bizdate}"), "depends_on_previous = \"self\"")
-    ))
-    .await;
-    // Newest first, three dates at once: the dependency still makes each wait for the one
-    // before it.
-    let request = BackfillRequest {
-        node: "b_self".into(),
-        downstream: vec![],
-        from: "2025-12-01".into(),
-        to: "2025-12-03".into(),
-        order: DateOrder::Desc,
-        parallelism: 3,
-        dry_run: false,
-    };
-    let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
-    let filter = InstanceFilter { job: Some(job), ..Default::default() };
-    let done = eventually("the backfill succeeded", async || {
-        let all = h.store().list_instances(&filter, None, 50).await.unwrap().items;
-        all.iter().all(|i| i.state == Success).then_some(all)
-    })
-    .await;
-    assert_eq!(done.len(), 3);
-    assert_eq!(ran(&runs), ["20251201", "20251202", "20251203"], "one date at a time, in order");
-    let by_date = |d: &str| done.iter().find(|i| i.bizdate == date(d)).unwrap().clone();
-    assert_eq!(upstream_ids(&h, &by_date("2025-12-02")).await, vec![by_date("2025-12-01").id.0]);
-    assert_eq!(upstream_ids(&h, &by_date("2025-12-01")).await, Vec::<i64>::new());
+    h.define("[[resource_groups]]\nname = \"default\"\nslots = 4\nbackfill_slots = 4\n").await;
+    // Newest first, three dates at once and one at a time: the dependency still makes each
+    // date wait for the one before it (and one at a time, newest first, does not deadlock).
+    for parallelism in [3, 1] {
+        let name = format!("b_self_{parallelism}");
+        let runs = h.path(&format!("{name}.txt"));
+        let command = one_at_a_time(&runs, "${bizdate}");
+        h.define(&node(&name, &command, "depends_on_previous = \"self\"")).await;
+        let request = BackfillRequest {
+            node: name.clone(),
+            downstream: vec![],
+            from: "2025-12-01".into(),
+            to: "2025-12-03".into(),
+            order: DateOrder::Desc,
+            parallelism,
+            dry_run: false,
+        };
+        let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
+        let filter = InstanceFilter { job: Some(job), ..Default::default() };
+        let done = eventually(&format!("the backfill of {name} succeeded"), async || {
+            let all = h.store().list_instances(&filter, None, 50).await.unwrap().items;
+            all.iter().all(|i| i.state == Success).then_some(all)
+        })
+        .await;
+        assert_eq!(done.len(), 3);
+        assert_eq!(ran(&runs), ["20251201", "20251202", "20251203"], "in date order");
+        let by_date = |d: &str| done.iter().find(|i| i.bizdate == date(d)).unwrap().clone();
+        let first = by_date("2025-12-01");
+        assert!(upstream_ids(&h, &by_date("2025-12-02")).await.contains(&first.id.0));
+        assert_eq!(upstream_ids(&h, &first).await, Vec::<i64>::new());
+    }
     h.stop().await;
 }
 

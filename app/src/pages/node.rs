@@ -15,7 +15,7 @@ use crate::i18n::{Locale, td_string};
 use crate::lang::locale;
 use crate::model::url_encode;
 use crate::nodes::{self, DependsOnPrevious, NodeSpec, NodeView, Scheduling};
-use crate::pages::node_history::NodeHistory;
+use crate::pages::node_history::{Compare, NodeHistory};
 use crate::people::Actor;
 use crate::reason::Reason;
 use crate::rules::{self, Permission};
@@ -41,12 +41,14 @@ pub fn NodePage() -> impl IntoView {
     let ui = Ui::get();
     let name = name_param();
     let node = Resource::new(move || (name.get(), ui.tick.get()), |(name, _)| fetch_node(name));
+    // The history's chosen comparison outlives the page's refreshes (every change of instances).
+    let compare: Compare = RwSignal::new(None);
     view! {
         <section class="page">
             <Transition fallback=move || view! { <p class="loading">{td_string!(l, tasks.node.loading)}</p> }>
                 {move || Suspend::new(async move {
                     match node.await {
-                        Ok(view_of) => Either::Left(view! { <NodeDetail view_of/> }),
+                        Ok(view_of) => Either::Left(view! { <NodeDetail view_of compare/> }),
                         Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
                 })}
@@ -56,7 +58,7 @@ pub fn NodePage() -> impl IntoView {
 }
 
 #[component]
-fn NodeDetail(view_of: NodeView) -> impl IntoView {
+fn NodeDetail(view_of: NodeView, compare: Compare) -> impl IntoView {
     let l = locale();
     let ui = Ui::get();
     let spec = view_of.node.spec.clone();
@@ -158,7 +160,7 @@ fn NodeDetail(view_of: NodeView) -> impl IntoView {
                 <dt>{td_string!(l, tasks.node.field.version)}</dt><dd data-field="version">{format!("v{}", view_of.node.version)}</dd>
             </dl>
         </div>
-        <NodeHistory name=spec.name.clone() refused=change_refused/>
+        <NodeHistory name=spec.name.clone() refused=change_refused compare/>
     }
 }
 

@@ -14,10 +14,18 @@ use crate::lang::locale;
 use crate::nodes::{NodeVersion, node_changes};
 use crate::reason::field_label;
 
+/// The two versions people chose to compare, (node, from, to); `None` until they choose (then
+/// the last change is shown). Kept by the page, so that its refreshes do not reset it.
+pub type Compare = RwSignal<Option<(String, u32, u32)>>;
+
 /// The history card. `refused` says why the person may not change the node (no roll-back
 /// buttons then, only the reason on them).
 #[component]
-pub fn NodeHistory(name: String, refused: Signal<Option<String>>) -> impl IntoView {
+pub fn NodeHistory(
+    name: String,
+    refused: Signal<Option<String>>,
+    compare: Compare,
+) -> impl IntoView {
     let l = locale();
     let ui = Ui::get();
     let versions = Resource::new(
@@ -35,7 +43,7 @@ pub fn NodeHistory(name: String, refused: Signal<Option<String>>) -> impl IntoVi
                     let name = name.clone();
                     Suspend::new(async move {
                         match versions.await {
-                            Ok(page) => Either::Left(view! { <Versions name items=page.items refused/> }),
+                            Ok(page) => Either::Left(view! { <Versions name items=page.items refused compare/> }),
                             Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                         }
                     })
@@ -50,13 +58,26 @@ fn Versions(
     name: String,
     items: Vec<NodeVersion>,
     refused: Signal<Option<String>>,
+    compare: Compare,
 ) -> impl IntoView {
     let l = locale();
     let ui = Ui::get();
     let current = items.first().map(|v| v.version).unwrap_or(0);
     // Compare the one before the current with the current, until people pick others.
-    let newer = RwSignal::new(current);
-    let older = RwSignal::new(items.get(1).map_or(current, |v| v.version));
+    let default = (items.get(1).map_or(current, |v| v.version), current);
+    let chosen = {
+        let name = name.clone();
+        Signal::derive(move || match compare.get() {
+            Some((node, from, to)) if node == name => (from, to),
+            _ => default,
+        })
+    };
+    let older = Signal::derive(move || chosen.get().0);
+    let newer = Signal::derive(move || chosen.get().1);
+    let pick = {
+        let name = name.clone();
+        move |from: u32, to: u32| compare.set(Some((name.clone(), from, to)))
+    };
     let all = StoredValue::new(items.clone());
     let spec_of = move |version: u32| {
         all.with_value(|all| all.iter().find(|v| v.version == version).map(|v| v.spec.clone()))
@@ -68,6 +89,7 @@ fn Versions(
         spawn_local(async move {
             match rollback_node(name.clone(), version).await {
                 Ok(node) => {
+                    compare.set(None);
                     ui.toast(
                         td_string!(l, tasks.history.rolled_back, version, now = node.version),
                         false,
@@ -84,6 +106,7 @@ fn Versions(
         .map(|v| {
             let n = v.version;
             let roll_back = roll_back.clone();
+            let (pick_from, pick_to) = (pick.clone(), pick.clone());
             view! {
                 <tr data-version=n>
                     <td class="version">{format!("v{n}")}
@@ -93,11 +116,11 @@ fn Versions(
                     <td><Timestamp at=Some(v.changed_at)/></td>
                     <td class="pick">
                         <input type="radio" name="older" aria-label=td_string!(l, tasks.history.compare_from, version = n)
-                            prop:checked=move || older.get() == n on:change=move |_| older.set(n)/>
+                            prop:checked=move || older.get() == n on:change=move |_| pick_from(n, newer.get_untracked())/>
                     </td>
                     <td class="pick">
                         <input type="radio" name="newer" aria-label=td_string!(l, tasks.history.compare_to, version = n)
-                            prop:checked=move || newer.get() == n on:change=move |_| newer.set(n)/>
+                            prop:checked=move || newer.get() == n on:change=move |_| pick_to(older.get_untracked(), n)/>
                     </td>
                     <td>
                         {(n != current).then(|| view! {

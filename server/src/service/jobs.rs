@@ -258,14 +258,22 @@ impl Jobs for Service {
             });
         }
         let mut batches = plan.batches;
-        // Date k starts when date k - parallelism is done: its roots wait for that date's sinks.
+        // Dates start in the requested order, `parallelism` at a time: each date's roots wait
+        // for the sinks of the date `parallelism` places before it. A cross-cycle dependency
+        // makes dates wait for the date before them (below), so then the places follow the
+        // dates, or the two orders would wait for each other.
         let parallelism = request.parallelism as usize;
+        let mut places: Vec<usize> = (0..batches.len()).collect();
+        if !sources.is_empty() {
+            places.sort_by_key(|&k| batches[k].bizdate);
+        }
         let mut gates = Vec::new();
-        for k in parallelism..batches.len() {
+        for i in parallelism..places.len() {
+            let (k, before) = (places[i], places[i - parallelism]);
             let (roots, _) = roots_and_sinks(&batches[k]);
-            let (_, sinks) = roots_and_sinks(&batches[k - parallelism]);
+            let (_, sinks) = roots_and_sinks(&batches[before]);
             for &root in &roots {
-                gates.extend(sinks.iter().map(|&sink| ((k, root), (k - parallelism, sink))));
+                gates.extend(sinks.iter().map(|&sink| ((k, root), (before, sink))));
             }
         }
         // Cross-cycle dependencies: a date waits for the previous date of the job (whatever

@@ -74,7 +74,13 @@ impl Service {
         let mut tx = self.store().begin_definitions().await?;
         let node = node_in(&mut tx, name).await?;
         app::rules::authorize(actor, Permission::Define { owner: &node.spec.owner })?;
-        let downstream = tx.live_downstream(node.id).await?;
+        let mut downstream = tx.live_downstream(node.id).await?;
+        // Nodes that wait for its previous cycle by name need it as much.
+        for other in tx.previous_dependents(name).await? {
+            if !downstream.contains(&other) {
+                downstream.push(other);
+            }
+        }
         if !downstream.is_empty() {
             return Err(DefinitionError::StillNeeded { node: name.to_string(), downstream }.into());
         }

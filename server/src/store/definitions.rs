@@ -114,6 +114,9 @@ pub trait DefinitionTx: Send {
     /// The names of the live nodes that depend on `id` directly.
     async fn live_downstream(&mut self, id: NodeId) -> Result<Vec<String>>;
 
+    /// The names of the other live nodes whose `depends_on_previous` names `name`.
+    async fn previous_dependents(&mut self, name: &str) -> Result<Vec<String>>;
+
     /// Marks a node deleted (its past instances keep pointing at it) and drops its edges.
     async fn delete_node(&mut self, id: NodeId, now: DateTime<Utc>) -> Result<()>;
 

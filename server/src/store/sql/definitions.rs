@@ -5,13 +5,13 @@ use std::collections::{HashMap, HashSet};
 use super::dialect;
 use super::{Conn, Db};
 use app::model::NodeId;
-use app::nodes::{Node, NodePage, NodeSpec, NodeVersion, ResourceGroup};
+use app::nodes::{DependsOnPrevious, Node, NodePage, NodeSpec, NodeVersion, ResourceGroup};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Transaction};
 
 use super::SqlStore;
 use super::audit::insert_audit;
-use super::rows::{NODE_COLUMNS, NodeRow, previous_column};
+use super::rows::{NODE_COLUMNS, NodeRow, previous_column, previous_from_column};
 use crate::store::ListItem;
 use crate::store::definitions::{
     DefinitionStore, DefinitionTx, LiveGraph, NodeListFilter, WorkflowGraph,
@@ -423,6 +423,28 @@ impl DefinitionTx for SqliteDefinitions {
         .bind(id.0)
         .fetch_all(&mut *self.tx)
         .await?)
+    }
+
+    async fn previous_dependents(&mut self, name: &str) -> Result<Vec<String>> {
+        // Lists are JSON arrays: find the quoted name, then read each list to be sure ('_' is
+        // a wildcard of LIKE). A deletion is rare; this reads only the nodes that have a list.
+        let quoted = serde_json::to_string(name).expect("a name is JSON");
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, depends_on_previous FROM nodes \
+             WHERE deleted_at IS NULL AND depends_on_previous LIKE $1 ORDER BY name",
+        )
+        .bind(format!("[%{quoted}%"))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|(node, list)| {
+                node != name
+                    && matches!(previous_from_column(list),
+                        DependsOnPrevious::Nodes(names) if names.iter().any(|n| n == name))
+            })
+            .map(|(node, _)| node)
+            .collect())
     }
 
     async fn delete_node(&mut self, id: NodeId, now: DateTime<Utc>) -> Result<()> {

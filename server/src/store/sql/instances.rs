@@ -352,21 +352,29 @@ impl InstanceStore for SqlStore {
             rows.into_iter().map(|row| row.into_instance(&run_date)).collect::<Result<_>>()?;
         let ids: Vec<i64> = instances.iter().map(|i| i.id.0).collect();
         let members: std::collections::HashSet<i64> = ids.iter().copied().collect();
-        // Every edge of the members, each way, driven through the edge table's two indexes
-        // (CROSS JOIN keeps SQLite from scanning it).
-        let edges_by = async |end: &str| -> Result<Vec<(i64, i64)>> {
-            Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT d.upstream_id, d.instance_id FROM {list} \
-                 {join} instance_deps d ON d.{end} = j.value",
-                list = super::list("$1", ListItem::Id),
-                join = dialect::JOIN_FROM_LIST
-            )))
-            .bind(serde_json::to_string(&ids).expect("numbers"))
-            .fetch_all(&self.read)
-            .await?)
-        };
-        let mut all_edges = edges_by("instance_id").await?;
-        all_edges.extend(edges_by("upstream_id").await?);
+        // Every upstream edge of the members, driven through the primary key (CROSS JOIN keeps
+        // SQLite from scanning the edge table), and the members' downstream in other cycles
+        // (at most `limit`: a root's same-day downstream can be a whole day).
+        let list = super::list("$1", ListItem::Id);
+        let join = dialect::JOIN_FROM_LIST;
+        let mut all_edges: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT d.upstream_id, d.instance_id FROM {list} \
+             {join} instance_deps d ON d.instance_id = j.value"
+        )))
+        .bind(serde_json::to_string(&ids).expect("numbers"))
+        .fetch_all(&self.read)
+        .await?;
+        let later: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT d.upstream_id, d.instance_id FROM {list} \
+             {join} instance_deps d ON d.upstream_id = j.value \
+             JOIN instances x ON x.id = d.instance_id AND x.run_date <> $2 LIMIT $3"
+        )))
+        .bind(serde_json::to_string(&ids).expect("numbers"))
+        .bind(&run_date)
+        .bind(limit as i64)
+        .fetch_all(&self.read)
+        .await?;
+        all_edges.extend(later);
         all_edges.sort_unstable();
         all_edges.dedup();
         // The other cycles one step away: the previous cycle it waits for, the next that waits.
@@ -374,14 +382,16 @@ impl InstanceStore for SqlStore {
             all_edges.iter().flat_map(|&(u, d)| [u, d]).filter(|i| !members.contains(i)).collect();
         outside.sort_unstable();
         outside.dedup();
+        let truncated = truncated || outside.len() > limit as usize;
         outside.truncate(limit as usize);
         if !outside.is_empty() {
+            // Only other cycles: same-day instances left out are left out (`truncated`).
             let rows: Vec<FlowRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {FLOW_COLUMNS} FROM {list} {join} instances i ON i.id = j.value",
-                list = super::list("$1", ListItem::Id),
-                join = dialect::JOIN_FROM_LIST
+                "SELECT {FLOW_COLUMNS} FROM {list} {join} instances i ON i.id = j.value \
+                 WHERE i.run_date <> $2"
             )))
             .bind(serde_json::to_string(&outside).expect("numbers"))
+            .bind(&run_date)
             .fetch_all(&self.read)
             .await?;
             for row in rows {

@@ -148,6 +148,9 @@ pub(super) async fn insert_days_in(
                 let new = &batch.instances[i];
                 (new.node_id, to_ms(new.planned_at))
             };
+            // The previous cycle was read before this transaction: what retention purged since
+            // is not waited for.
+            let still_there = existing(tx, batch.earlier.iter().map(|&(_, up)| up)).await?;
             let edges: Vec<(i64, i64)> = batch
                 .edges
                 .iter()
@@ -156,6 +159,7 @@ pub(super) async fn insert_days_in(
                     batch
                         .earlier
                         .iter()
+                        .filter(|(_, up)| still_there.contains(up))
                         .filter_map(|&(down, up)| Some((*created.get(&key(down))?, up))),
                 )
                 .collect();
@@ -255,6 +259,28 @@ async fn insert_edges(conn: &mut Conn, edges: &[(i64, i64)]) -> Result<()> {
         query.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// Those of `ids` that are instances (in the transaction's view).
+async fn existing(
+    conn: &mut Conn,
+    ids: impl Iterator<Item = i64>,
+) -> Result<std::collections::HashSet<i64>> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let found: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT i.id FROM {list} {join} instances i ON i.id = j.value",
+        list = super::list("$1", ListItem::Id),
+        join = dialect::JOIN_FROM_LIST,
+    )))
+    .bind(serde_json::to_string(&ids).expect("numbers"))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(found.into_iter().collect())
 }
 
 /// Ids of every instance of the batch's day, keyed by (node, planned time).
