@@ -106,12 +106,25 @@ impl DependsOnPrevious {
     /// Reads the form's text: a keyword, or node names separated by commas (blank: none).
     pub fn from_text(text: &str) -> DependsOnPrevious {
         match text.trim() {
-            "" | "none" => DependsOnPrevious::None,
-            "self" => DependsOnPrevious::Own,
-            "children" => DependsOnPrevious::Children,
-            names => DependsOnPrevious::Nodes(
-                names.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
-            ),
+            "" => DependsOnPrevious::None,
+            text => DependsOnPrevious::keyword(text).unwrap_or_else(|| {
+                DependsOnPrevious::Nodes(
+                    text.split(',')
+                        .map(|n| n.trim().to_string())
+                        .filter(|n| !n.is_empty())
+                        .collect(),
+                )
+            }),
+        }
+    }
+
+    /// `"none"`, `"self"` or `"children"`: the one place the keywords are read.
+    fn keyword(text: &str) -> Option<DependsOnPrevious> {
+        match text {
+            "none" => Some(DependsOnPrevious::None),
+            "self" => Some(DependsOnPrevious::Own),
+            "children" => Some(DependsOnPrevious::Children),
+            _ => None,
         }
     }
 }
@@ -138,14 +151,11 @@ impl<'de> Deserialize<'de> for DependsOnPrevious {
             }
 
             fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
-                match value {
-                    "none" => Ok(DependsOnPrevious::None),
-                    "self" => Ok(DependsOnPrevious::Own),
-                    "children" => Ok(DependsOnPrevious::Children),
-                    other => Err(E::custom(format!(
-                        "depends_on_previous '{other}' is not valid: use {PREVIOUS_EXPECTED}"
-                    ))),
-                }
+                DependsOnPrevious::keyword(value).ok_or_else(|| {
+                    E::custom(format!(
+                        "depends_on_previous '{value}' is not valid: use {PREVIOUS_EXPECTED}"
+                    ))
+                })
             }
 
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
