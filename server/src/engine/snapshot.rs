@@ -28,7 +28,7 @@ pub async fn generate(
     let earlier = store.previous_cycle(&wanted, run_date).await?;
     // Planning a large project takes a while: off the async runtime, so requests keep flowing.
     let batch = tokio::task::spawn_blocking(move || {
-        let mut batch = plan_day(&nodes, tz, run_date, RunType::Cycle);
+        let mut batch = plan_day(&nodes, &sources, tz, run_date, RunType::Cycle);
         let handles: Vec<_> = earlier.iter().map(|e| (e.node_id, e.planned_at, e.id)).collect();
         batch.earlier = previous_edges(&sources, &batch.instances, &handles);
         batch
@@ -60,10 +60,13 @@ impl Source {
     }
 }
 
+/// Node id → whose previous cycle it waits for (see [`previous_sources`]).
+pub type Sources = HashMap<i64, Vec<Source>>;
+
 /// For each node with a cross-cycle dependency, the nodes whose previous cycle it waits for,
 /// among `nodes` ("children" are its first-level downstream among them; names not among them
 /// are left out: a node that no longer exists has no cycle to wait for).
-pub fn previous_sources(nodes: &[SnapshotNode]) -> HashMap<i64, Vec<Source>> {
+pub fn previous_sources(nodes: &[SnapshotNode]) -> Sources {
     let ids: HashMap<&str, i64> = nodes.iter().map(|n| (n.name.as_str(), n.id)).collect();
     let mut sources = HashMap::new();
     let mut children: Option<HashMap<i64, Vec<i64>>> = None;
@@ -102,7 +105,7 @@ pub fn previous_sources(nodes: &[SnapshotNode]) -> HashMap<i64, Vec<Source>> {
 /// day waits for its own latest earlier instance (its later ones wait within the day, see
 /// [`plan_day`]); every instance waits for each other source's whole previous cycle.
 pub fn previous_edges<T: Copy>(
-    sources: &HashMap<i64, Vec<Source>>,
+    sources: &Sources,
     instances: &[NewInstance],
     earlier: &[(i64, DateTime<Utc>, T)],
 ) -> Vec<(usize, T)> {
@@ -139,9 +142,11 @@ pub fn previous_edges<T: Copy>(
 }
 
 /// The instances of one day for the given nodes, with instance-level edges among them
-/// (see [`instance_edges`] for the rule). Upstream nodes outside `nodes` add no edge.
+/// (see [`instance_edges`] for the rule). Upstream nodes outside `nodes` add no edge. A node
+/// that waits for its own previous cycle (`sources`) has each instance wait for the one before.
 pub fn plan_day(
     nodes: &[SnapshotNode],
+    sources: &Sources,
     tz: Tz,
     run_date: NaiveDate,
     run_type: RunType,
@@ -181,7 +186,7 @@ pub fn plan_day(
         };
         // Waiting for its own previous cycle: each instance after the day's first waits for
         // the one before it (the previous hour of an hourly node).
-        if previous_includes_itself(node) {
+        if sources.get(&node.id).is_some_and(|s| s.contains(&Source::Own(node.id))) {
             edges.extend((1..down_times.len()).map(|k| (down_first + k, down_first + k - 1)));
         }
         for upstream in &node.upstream {
@@ -203,14 +208,6 @@ pub fn plan_day(
         edges,
         earlier: Vec::new(),
         run_now: false,
-    }
-}
-
-fn previous_includes_itself(node: &SnapshotNode) -> bool {
-    match &node.previous {
-        DependsOnPrevious::Own => true,
-        DependsOnPrevious::Nodes(names) => names.contains(&node.name),
-        DependsOnPrevious::None | DependsOnPrevious::Children => false,
     }
 }
 
@@ -270,7 +267,7 @@ mod tests {
         let nodes =
             [node(1, "0 * * * *", &[]), node(2, "30 2 * * *", &[1]), node(3, "15 * * * *", &[1])];
         let day = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        let batch = plan_day(&nodes, Tz::UTC, day, RunType::Cycle);
+        let batch = plan_day(&nodes, &Sources::new(), Tz::UTC, day, RunType::Cycle);
         assert_eq!(batch.instances.len(), 24 + 1 + 24);
         assert_eq!(batch.bizdate, NaiveDate::from_ymd_opt(2026, 11, 24).unwrap());
         // The daily node waits for all 24 hourly instances, each :15 for its own hour.

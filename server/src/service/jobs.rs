@@ -20,7 +20,7 @@ use chrono::{Duration, NaiveDate};
 use super::Service;
 use crate::engine::EngineEvent;
 use crate::engine::schedule::Schedule;
-use crate::engine::snapshot::{plan_day, previous_edges, previous_sources};
+use crate::engine::snapshot::{Sources, plan_day, previous_edges, previous_sources};
 use crate::limits::Limits;
 use crate::store::{AuditEntry, DayBatch, Gate, NewInstance, NewJob, SnapshotNode};
 
@@ -133,7 +133,7 @@ impl Jobs for Service {
         }
         may_run(actor, &nodes)?;
         let run_date = bizdate + Duration::days(1);
-        let mut day = plan_day(&nodes, tz, run_date, RunType::Test);
+        let mut day = plan_day(&nodes, &previous_sources(&nodes), tz, run_date, RunType::Test);
         let planned: HashSet<i64> = day.instances.iter().map(|i| i.node_id).collect();
         let midnight = crate::engine::schedule::local_midnight(run_date, tz);
         for node in nodes.iter().filter(|n| !planned.contains(&n.id)) {
@@ -241,8 +241,8 @@ impl Jobs for Service {
         let node_names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
         let limits = self.core.limits.clone();
         let scope = if request.dry_run { Scope::Preview } else { Scope::Everything };
-        let plan = tokio::task::spawn_blocking(move || {
-            plan_backfill(&nodes, tz, &bizdates, &limits, scope)
+        let (plan, sources) = tokio::task::spawn_blocking(move || {
+            plan_backfill(&nodes, &sources, tz, &bizdates, &limits, scope).map(|p| (p, sources))
         })
         .await
         .map_err(|_| AppError::internal("planning stopped"))??;
@@ -354,6 +354,7 @@ struct BackfillPlan {
 /// the async runtime.
 fn plan_backfill(
     nodes: &[SnapshotNode],
+    sources: &Sources,
     tz: chrono_tz::Tz,
     bizdates: &[NaiveDate],
     limits: &Limits,
@@ -381,7 +382,7 @@ fn plan_backfill(
         dates.push(DatePlan { bizdate: *bizdate, instances: count });
     }
     let plan_date = |bizdate: NaiveDate| {
-        let mut day = plan_day(nodes, tz, bizdate + Duration::days(1), RunType::Backfill);
+        let mut day = plan_day(nodes, sources, tz, bizdate + Duration::days(1), RunType::Backfill);
         for instance in &mut day.instances {
             instance.paused = false;
         }
