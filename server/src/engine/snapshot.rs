@@ -67,7 +67,9 @@ pub type Sources = HashMap<i64, Vec<Source>>;
 /// among `nodes` ("children" are its first-level downstream among them; names not among them
 /// are left out: a node that no longer exists has no cycle to wait for).
 pub fn previous_sources(nodes: &[SnapshotNode]) -> Sources {
-    let ids: HashMap<&str, i64> = nodes.iter().map(|n| (n.name.as_str(), n.id)).collect();
+    // The name and downstream maps cost a pass over every node: made only when a node needs
+    // them (most projects have no cross-cycle dependency at all).
+    let mut ids: Option<HashMap<&str, i64>> = None;
     let mut sources = HashMap::new();
     let mut children: Option<HashMap<i64, Vec<i64>>> = None;
     for node in nodes {
@@ -86,11 +88,15 @@ pub fn previous_sources(nodes: &[SnapshotNode]) -> Sources {
                 });
                 children.get(&node.id).into_iter().flatten().map(|&c| Source::Other(c)).collect()
             }
-            DependsOnPrevious::Nodes(names) => names
-                .iter()
-                .filter_map(|name| ids.get(name.as_str()))
-                .map(|&id| if id == node.id { Source::Own(id) } else { Source::Other(id) })
-                .collect(),
+            DependsOnPrevious::Nodes(names) => {
+                let ids = ids
+                    .get_or_insert_with(|| nodes.iter().map(|n| (n.name.as_str(), n.id)).collect());
+                names
+                    .iter()
+                    .filter_map(|name| ids.get(name.as_str()))
+                    .map(|&id| if id == node.id { Source::Own(id) } else { Source::Other(id) })
+                    .collect()
+            }
         };
         if !list.is_empty() {
             sources.insert(node.id, list);
