@@ -409,20 +409,19 @@ impl InstanceStore for SqlStore {
     }
 
     async fn wait_facts(&self, id: InstanceId) -> Result<Option<WaitFacts>> {
-        let row: Option<(i64, i64, String, i64, bool)> = sqlx::query_as(
-            "SELECT i.ready_at, i.planned_at, n.resource_group, i.priority, n.paused \
+        let row: Option<(i64, i64, String, i64, bool, String)> = sqlx::query_as(
+            "SELECT i.ready_at, i.planned_at, n.resource_group, i.priority, n.paused, i.run_date \
              FROM instances i JOIN nodes n ON n.id = i.node_id WHERE i.id = $1",
         )
         .bind(id.0)
         .fetch_optional(&self.read)
         .await?;
-        let Some((ready_at, planned_at, group, priority, node_paused)) = row else {
+        let Some((ready_at, planned_at, group, priority, node_paused, own_day)) = row else {
             return Ok(None);
         };
-        let pending: Vec<(i64, String, InstanceState, bool, String, String)> = sqlx::query_as(
-            "SELECT u.id, u.node_name, u.state, u.paused, u.run_date, i.run_date \
+        let pending: Vec<(i64, String, InstanceState, bool, String)> = sqlx::query_as(
+            "SELECT u.id, u.node_name, u.state, u.paused, u.run_date \
              FROM instance_deps d JOIN instances u ON u.id = d.upstream_id \
-             JOIN instances i ON i.id = d.instance_id \
              WHERE d.instance_id = $1 AND (u.state <> $2 OR u.paused <> FALSE) ORDER BY u.id",
         )
         .bind(id.0)
@@ -453,7 +452,7 @@ impl InstanceStore for SqlStore {
         .await?;
         let pending_upstream = pending
             .into_iter()
-            .map(|(id, node, state, paused, day, own_day)| {
+            .map(|(id, node, state, paused, day)| {
                 let earlier = if day == own_day { None } else { Some(date(&day)?) };
                 Ok((InstanceId(id), node, state, paused, earlier))
             })
