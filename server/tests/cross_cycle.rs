@@ -5,8 +5,8 @@
 mod common;
 
 use app::jobs::{BackfillRequest, DateOrder};
+use app::model::Instance;
 use app::model::InstanceState::*;
-use app::model::{Instance, InstanceFilter};
 use app::report::Mode;
 use app::rules::Operation;
 use app::usecases::{Instances, Jobs, Operations};
@@ -225,12 +225,7 @@ async fn a_backfill_runs_a_self_dependent_node_date_after_date() {
             dry_run: false,
         };
         let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
-        let filter = InstanceFilter { job: Some(job), ..Default::default() };
-        let done = eventually(&format!("the backfill of {name} succeeded"), async || {
-            let all = h.store().list_instances(&filter, None, 50).await.unwrap().items;
-            all.iter().all(|i| i.state == Success).then_some(all)
-        })
-        .await;
+        let done = h.all_succeed(job).await;
         assert_eq!(done.len(), 3);
         assert_eq!(ran(&runs), ["20251201", "20251202", "20251203"], "in date order");
         let by_date = |d: &str| done.iter().find(|i| i.bizdate == date(d)).unwrap().clone();

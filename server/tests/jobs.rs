@@ -5,7 +5,7 @@ mod common;
 use app::error::ErrorCode;
 use app::jobs::{BackfillRequest, DateOrder, TestRequest};
 use app::model::InstanceState::*;
-use app::model::{Instance, InstanceFilter, RunType};
+use app::model::{InstanceFilter, RunType};
 use app::people::{Actor, Role};
 use app::usecases::{Instances, Jobs};
 use common::{Harness, eventually, node};
@@ -20,19 +20,6 @@ fn backfill(node: &str, downstream: &[&str], from: &str, to: &str) -> BackfillRe
         parallelism: 1,
         dry_run: false,
     }
-}
-
-async fn job_instances(h: &Harness, job: i64) -> Vec<Instance> {
-    let filter = InstanceFilter { job: Some(job), ..Default::default() };
-    h.store().list_instances(&filter, None, 500).await.unwrap().items
-}
-
-async fn all_succeed(h: &Harness, job: i64) -> Vec<Instance> {
-    eventually("every instance of the job succeeded", async || {
-        let all = job_instances(h, job).await;
-        all.iter().all(|i| i.state == Success).then_some(all)
-    })
-    .await
 }
 
 const CHAIN: &str = "
@@ -64,7 +51,7 @@ async fn a_three_day_backfill_runs_dates_in_order_one_at_a_time() {
         .unwrap();
     assert_eq!(created.instances, 9, "3 nodes x 3 dates, the unchecked descendant left out");
     let job = created.job.unwrap();
-    let done = all_succeed(&h, job).await;
+    let done = h.all_succeed(job).await;
     assert!(done.iter().all(|i| i.run_type == RunType::Backfill));
     assert!(done.iter().all(|i| i.node != "bf_other"));
     // Date by date: everything of a business date ends before anything of the next starts.
@@ -103,7 +90,7 @@ async fn parallelism_three_overlaps_dates_and_descending_starts_with_the_latest(
     let mut request = backfill("bf_a", &[], "2026-01-01", "2026-01-03");
     request.parallelism = 3;
     let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
-    let done = all_succeed(&h, job).await;
+    let done = h.all_succeed(job).await;
     let first_end = done.iter().filter_map(|i| i.ended_at).min().unwrap();
     let last_start = done.iter().filter_map(|i| i.started_at).max().unwrap();
     assert!(last_start < first_end, "all three dates ran at the same time");
@@ -111,7 +98,7 @@ async fn parallelism_three_overlaps_dates_and_descending_starts_with_the_latest(
     let mut request = backfill("bf_a", &[], "2026-02-01", "2026-02-03");
     request.order = DateOrder::Desc;
     let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
-    let mut done = all_succeed(&h, job).await;
+    let mut done = h.all_succeed(job).await;
     done.sort_by_key(|i| i.started_at);
     let order: Vec<String> = done.iter().map(|i| i.bizdate.to_string()).collect();
     assert_eq!(order, ["2026-02-03", "2026-02-02", "2026-02-01"]);
@@ -142,7 +129,7 @@ async fn a_test_run_uses_the_chosen_bizdate_and_does_not_wait_for_upstream() {
         created.url.as_deref(),
         Some(format!("/test?state=any&job={}", created.job.unwrap()).as_str())
     );
-    let done = all_succeed(&h, created.job.unwrap()).await;
+    let done = h.all_succeed(created.job.unwrap()).await;
     assert_eq!(done[0].run_type, RunType::Test);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "20260105\n");
     h.stop().await;
@@ -169,7 +156,7 @@ async fn cycle_instances_get_slots_before_backfill_instances() {
     let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
     h.snapshot("2020-01-20").await;
     std::fs::write(&gate, "").unwrap();
-    let backfilled = all_succeed(&h, job).await;
+    let backfilled = h.all_succeed(job).await;
     let cycle = eventually("the cycle instance ran", async || {
         h.instances_of("q_cycle")
             .await
@@ -198,21 +185,21 @@ async fn backfills_keep_one_slot_free_for_cycle_work() {
     request.parallelism = 3;
     let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
     eventually("one backfill instance runs", async || {
-        let all = job_instances(&h, job).await;
+        let all = h.job_instances(job).await;
         (all.iter().filter(|i| i.state == Running).count() == 1).then_some(())
     })
     .await;
     // The second slot stays free: the cycle instance runs while the backfill holds the first.
     h.snapshot("2020-03-10").await;
     h.wait_for("r_cycle", "success", |i| i.state == Success).await;
-    let all = job_instances(&h, job).await;
+    let all = h.job_instances(job).await;
     assert_eq!(
         all.iter().filter(|i| i.state == Running).count(),
         1,
         "still only one backfill running"
     );
     std::fs::write(&gate, "").unwrap();
-    all_succeed(&h, job).await;
+    h.all_succeed(job).await;
     h.stop().await;
 }
 
@@ -226,7 +213,7 @@ async fn after_a_dispatch(h: &Harness) {
     };
     let job = h.admin().start_test(Ok(request)).await.unwrap().job.unwrap();
     eventually("the test run started", async || {
-        job_instances(h, job).await.first().filter(|i| i.started_at.is_some()).map(|_| ())
+        h.job_instances(job).await.first().filter(|i| i.started_at.is_some()).map(|_| ())
     })
     .await;
 }
@@ -259,7 +246,7 @@ async fn in_a_busy_group_a_backfill_never_takes_the_last_free_slot() {
     // A dispatch later, the backfill still waits: the fourth slot is production's.
     h.define(&node("z_elsewhere", "true", "resource_group = \"elsewhere\"")).await;
     after_a_dispatch(&h).await;
-    let waiting = job_instances(&h, job).await;
+    let waiting = h.job_instances(job).await;
     assert_eq!(waiting[0].state, WaitingResources, "the backfill did not take the last slot");
     let why = h.admin().instance_detail(waiting[0].id).await.unwrap().waiting_for;
     assert!(
@@ -268,7 +255,7 @@ async fn in_a_busy_group_a_backfill_never_takes_the_last_free_slot() {
     );
     // Once production frees a slot it runs.
     std::fs::write(&gate, "").unwrap();
-    let done = all_succeed(&h, job).await;
+    let done = h.all_succeed(job).await;
     let first_end = ["b_one", "b_two", "b_three"];
     let mut ends = Vec::new();
     for name in first_end {
@@ -292,13 +279,12 @@ async fn in_an_idle_group_backfills_hold_at_most_their_share() {
     let mut request = backfill("s_heavy", &[], "2020-03-01", "2020-03-04");
     request.parallelism = 4;
     let job = h.admin().backfill(Ok(request)).await.unwrap().job.unwrap();
-    let running =
-        async || job_instances(&h, job).await.iter().filter(|i| i.state == Running).count();
+    let running = async || h.job_instances(job).await.iter().filter(|i| i.state == Running).count();
     eventually("two backfill instances run", async || (running().await == 2).then_some(())).await;
     after_a_dispatch(&h).await;
     assert_eq!(running().await, 2, "two of the four slots, as the group says, however idle");
     std::fs::write(&gate, "").unwrap();
-    all_succeed(&h, job).await;
+    h.all_succeed(job).await;
     h.stop().await;
 }
 

@@ -199,6 +199,21 @@ impl Harness {
         .await
     }
 
+    /// The instances of a test or backfill job, newest first.
+    pub async fn job_instances(&self, job: i64) -> Vec<Instance> {
+        let filter = InstanceFilter { job: Some(job), ..Default::default() };
+        self.store().list_instances(&filter, None, 500).await.unwrap().items
+    }
+
+    /// Waits (up to 20 s) until every instance of the job succeeded.
+    pub async fn all_succeed(&self, job: i64) -> Vec<Instance> {
+        eventually("every instance of the job succeeded", async || {
+            let all = self.job_instances(job).await;
+            all.iter().all(|i| i.state == InstanceState::Success).then_some(all)
+        })
+        .await
+    }
+
     pub async fn wait_state(&self, node: &str, state: InstanceState) -> Instance {
         self.wait_for(node, state.as_str(), |i| i.state == state).await
     }
