@@ -225,7 +225,7 @@ SEMANTIC = {
     "unknown_upstream", "cycle", "unknown_resource_group", "duplicate_node", "bad_schedule",
     "too_frequent", "unknown_node", "unknown_workflow", "not_downstream_node", "from_after_to",
     "too_many_dates", "rename", "current_password_missing", "test_too_large",
-    "backfill_too_large", "planning_too_slow", "unknown_previous_node",
+    "backfill_too_large", "planning_too_slow", "unknown_previous_node", "unknown_calendar",
 }
 
 

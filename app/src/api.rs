@@ -9,6 +9,7 @@ use server_fn::codec::Json;
 use crate::alerts::{AlertPage, AlertQuery, AlertRule, AlertRuleSpec};
 use crate::audit::{AuditDetail, AuditPage, AuditQuery};
 use crate::baselines::{Baseline, BaselineSpec, BaselineStatus};
+use crate::calendars::Calendar;
 pub use crate::components::csrf::CsrfClient;
 use crate::error::AppError;
 use crate::flow::{DefinitionGraph, FlowGraph};
@@ -114,6 +115,29 @@ pub async fn fetch_workflows() -> Result<Vec<(String, i64)>, AppError> {
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]
 pub async fn fetch_resource_groups() -> Result<Vec<ResourceGroup>, AppError> {
     call(move |s| async move { s.resource_groups().await }).await
+}
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn fetch_calendars() -> Result<Vec<Calendar>, AppError> {
+    call(move |s| async move { s.calendars().await }).await
+}
+
+/// Creates a calendar, or replaces the holidays of one.
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn save_calendar(creating: bool, calendar: Calendar) -> Result<Calendar, AppError> {
+    call(move |s| async move {
+        if creating {
+            s.create_calendar(Ok(calendar)).await
+        } else {
+            s.put_calendar(calendar.name.clone(), Ok(calendar)).await
+        }
+    })
+    .await
+}
+
+#[server(prefix = "/rpc", input = Json, client = CsrfClient)]
+pub async fn delete_calendar(name: String) -> Result<(), AppError> {
+    call(move |s| async move { s.delete_calendar(name).await }).await
 }
 
 #[server(prefix = "/rpc", input = Json, client = CsrfClient)]

@@ -152,7 +152,7 @@ pub struct AuditQuery {
 }
 
 /// Every action the trail records, for the audit page's filter.
-pub const ACTIONS: [&str; 25] = [
+pub const ACTIONS: [&str; 27] = [
     "kill",
     "rerun",
     "set_success",
@@ -169,6 +169,8 @@ pub const ACTIONS: [&str; 25] = [
     "node.rollback",
     "node.import",
     "resource_group.change",
+    "calendar.change",
+    "calendar.delete",
     "snapshot.create",
     "test.create",
     "backfill.create",

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod baselines;
+pub mod calendars;
 pub mod components;
 pub mod error;
 pub mod flow;
@@ -92,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <A href="/audit">{td_string!(l, common.nav.audit)}</A>
                     <A href="/alerts">{td_string!(l, common.nav.alerts)}</A>
                     <A href="/baselines">{td_string!(l, common.nav.baselines)}</A>
+                    <A href="/calendars">{td_string!(l, common.nav.calendars)}</A>
                     <A href="/workers">{td_string!(l, common.nav.workers)}</A>
                     {may_manage_people.then(|| view! { <A href="/users">{td_string!(l, common.nav.people)}</A> })}
                 </nav>
@@ -163,6 +165,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("workers") view={Lazy::<lazy::WorkersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("alerts") view={Lazy::<lazy::AlertsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("baselines") view={Lazy::<lazy::BaselinesRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("calendars") view={Lazy::<lazy::CalendarsRoute>::new()} ssr=SsrMode::Async/>
                     <Route
                         path=(StaticSegment("tasks"), StaticSegment("new"))
                         view={Lazy::<lazy::NewNodeRoute>::new()}

@@ -257,6 +257,10 @@ pub struct Instance {
     /// before versions were kept).
     #[serde(default)]
     pub definition_version: Option<u32>,
+    /// Made on a holiday of its node's business calendar: it succeeds at its planned time
+    /// without running the command.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// One start of an instance.

@@ -66,6 +66,10 @@ pub struct NodeSpec {
     /// Cross-cycle dependency: what of the previous cycle each instance also waits for.
     #[serde(default)]
     pub depends_on_previous: DependsOnPrevious,
+    /// The business calendar whose holidays make its instances dry runs (none: it always runs
+    /// its command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
 }
 
 /// A node's cross-cycle dependency (DataWorks' 跨周期依赖, Airflow's `depends_on_past`): what an
@@ -210,7 +214,7 @@ pub struct RollbackRequest {
 }
 
 /// The fields of a node as text, in a fixed order (the audit's and the history's diff).
-fn fields(spec: &NodeSpec) -> [(&'static str, String); 11] {
+fn fields(spec: &NodeSpec) -> [(&'static str, String); FIELDS] {
     [
         ("workflow", spec.workflow.clone()),
         ("owner", spec.owner.clone()),
@@ -223,8 +227,12 @@ fn fields(spec: &NodeSpec) -> [(&'static str, String); 11] {
         ("retry_delay_secs", spec.retry_delay_secs.to_string()),
         ("paused", spec.paused.to_string()),
         ("depends_on_previous", spec.depends_on_previous.to_text()),
+        ("calendar", spec.calendar.clone().unwrap_or_default()),
     ]
 }
+
+/// How many fields [`fields`] compares.
+const FIELDS: usize = 12;
 
 /// Field by field, what differs between two versions of a node (`None`: it did not exist, or
 /// no longer does). `prefix` names the node when one change covers several.
@@ -239,7 +247,7 @@ pub fn node_changes(
         Some(node) => format!("{node}.{name}"),
         None => name.to_string(),
     };
-    (0..11)
+    (0..FIELDS)
         .filter_map(|i| {
             let b = before.as_ref().map(|f| &f[i]);
             let a = after.as_ref().map(|f| &f[i]);

@@ -24,6 +24,7 @@ pub enum Thing {
     Baseline,
     /// A version of a node's definition ("node 3": the node's name and the number).
     NodeVersion,
+    Calendar,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +183,22 @@ pub enum Reason {
     PreviousTwice {
         name: String,
     },
+    /// A node's `calendar` that is no calendar.
+    UnknownCalendar {
+        node: String,
+        calendar: String,
+    },
+    /// A calendar that nodes still use cannot be deleted.
+    CalendarInUse {
+        calendar: String,
+        nodes: Vec<String>,
+    },
+    TooManyHolidays {
+        max: usize,
+    },
+    TooManyCalendars {
+        max: u64,
+    },
     BadResourceGroup {
         group: String,
         detail: String,
@@ -308,7 +325,9 @@ impl Reason {
             | OwnAccount
             | StillNeeded { .. }
             | TooManyRules { .. }
-            | TooManyBaselines { .. } => ErrorCode::Conflict,
+            | TooManyBaselines { .. }
+            | CalendarInUse { .. }
+            | TooManyCalendars { .. } => ErrorCode::Conflict,
             Selection { refusal: SelectionRefusal::Ineligible { .. } } => ErrorCode::Conflict,
             NotSignedIn | WrongPassword => ErrorCode::Unauthorized,
             TooManyLogins { .. } => ErrorCode::TooManyRequests,
@@ -357,6 +376,8 @@ impl Reason {
             TooManyRetries { .. } => Some("retries"),
             UpstreamTwice { .. } => Some("upstream"),
             UnknownPreviousNode { .. } | PreviousTwice { .. } => Some("depends_on_previous"),
+            UnknownCalendar { .. } => Some("calendar"),
+            TooManyHolidays { .. } => Some("holidays"),
             NodeField { problem, .. } => problem.field(),
             FromAfterTo { .. } | TooManyDates { .. } => Some("from"),
             Parallelism { .. } => Some("parallelism"),
@@ -392,6 +413,7 @@ impl Reason {
                 Thing::AlertRule => td_string!(l, errors.not_found.alert_rule, name),
                 Thing::Baseline => td_string!(l, errors.not_found.baseline, name),
                 Thing::NodeVersion => td_string!(l, errors.not_found.node_version, name),
+                Thing::Calendar => td_string!(l, errors.not_found.calendar, name),
             },
             Taken { thing, name } => match thing {
                 Thing::Node => td_string!(l, errors.taken.node, name),
@@ -468,6 +490,17 @@ impl Reason {
                 td_string!(l, errors.node.unknown_previous, node, name)
             }
             PreviousTwice { name } => td_string!(l, errors.node.previous_twice, name),
+            UnknownCalendar { node, calendar } => {
+                td_string!(l, errors.node.unknown_calendar, node, calendar)
+            }
+            CalendarInUse { calendar, nodes } => td_string!(
+                l,
+                errors.calendar.in_use,
+                calendar,
+                nodes = nodes.join(td_string!(l, common.list.separator))
+            ),
+            TooManyHolidays { max } => td_string!(l, errors.calendar.too_many_holidays, max),
+            TooManyCalendars { max } => td_string!(l, errors.calendar.too_many, max),
             BadResourceGroup { group, detail } => {
                 td_string!(l, errors.node.bad_group, group, detail)
             }
@@ -566,6 +599,8 @@ pub fn field_label(l: Locale, field: &str) -> String {
         "upstream" => td_string!(l, errors.fields.upstream),
         "depends_on_previous" => td_string!(l, errors.fields.depends_on_previous),
         "paused" => td_string!(l, errors.fields.paused),
+        "calendar" => td_string!(l, errors.fields.calendar),
+        "holidays" => td_string!(l, errors.fields.holidays),
         "resource_group" => td_string!(l, errors.fields.resource_group),
         "timeout_secs" => td_string!(l, errors.fields.timeout_secs),
         "retries" => td_string!(l, errors.fields.retries),

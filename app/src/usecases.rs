@@ -10,6 +10,7 @@ use leptos::prelude::use_context;
 use crate::alerts::{AlertPage, AlertQuery, AlertRule, AlertRuleSpec};
 use crate::audit::{AuditDetail, AuditPage, AuditQuery};
 use crate::baselines::{Baseline, BaselineSpec, BaselineStatus};
+use crate::calendars::Calendar;
 use crate::error::AppError;
 use crate::flow::{DefinitionGraph, FlowGraph};
 use crate::jobs::{BackfillRequest, JobCreated, JobPage, JobQuery, TestRequest};
@@ -197,14 +198,49 @@ pub trait Baselines: Send + Sync {
     ) -> Result<BaselineStatus>;
 }
 
+/// Business calendars.
+#[async_trait::async_trait]
+pub trait Calendars: Send + Sync {
+    async fn calendars(&self) -> Result<Vec<Calendar>>;
+
+    async fn calendar(&self, name: String) -> Result<Calendar>;
+
+    /// A new calendar; a taken name is a conflict.
+    async fn create_calendar(&self, calendar: Input<Calendar>) -> Result<Calendar>;
+
+    /// Replaces a calendar's holidays, or creates it.
+    async fn put_calendar(&self, name: String, calendar: Input<Calendar>) -> Result<Calendar>;
+
+    /// Refused while nodes follow it.
+    async fn delete_calendar(&self, name: String) -> Result<()>;
+}
+
 /// Every use case of the UI.
 pub trait UseCases:
-    Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes + Alerts + Baselines
+    Instances
+    + Operations
+    + Nodes
+    + Jobs
+    + People
+    + AuditTrail
+    + Processes
+    + Alerts
+    + Baselines
+    + Calendars
 {
 }
 
 impl<T> UseCases for T where
-    T: Instances + Operations + Nodes + Jobs + People + AuditTrail + Processes + Alerts + Baselines
+    T: Instances
+        + Operations
+        + Nodes
+        + Jobs
+        + People
+        + AuditTrail
+        + Processes
+        + Alerts
+        + Baselines
+        + Calendars
 {
 }
 

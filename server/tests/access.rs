@@ -317,6 +317,11 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
     }
     let made = admin_token.post("/api/v1/alert-rules", &watch("o_other")).await;
     let rpc_rule = made.json()["id"].as_i64().unwrap();
+    let calendar = |name: &str| format!(r#"{{"name": "{name}", "holidays": ["2026-01-01"]}}"#);
+    for name in ["held", "gone", "gone_rpc"] {
+        let made = admin_token.post("/api/v1/calendars", &calendar(name)).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+    }
 
     let anonymous = Api::anonymous(addr);
     let viewer = Api::session(addr, "vera", "vera-password").await;
@@ -399,6 +404,11 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
         call("GET", "/baselines/{name}/status", "/baselines/held/status?run_date=2026-03-10".into(), None),
         call("PUT", "/baselines/{name}", "/baselines/held".into(), Some(&promise("held", "o_other"))).expect(NO, NO, Ok),
         call("DELETE", "/baselines/{name}", "/baselines/held".into(), None).expect(NO, NO, Ok),
+        call("GET", "/calendars", "/calendars".into(), None),
+        call("POST", "/calendars", "/calendars".into(), Some(&calendar("made"))).expect(NO, NO, Ok),
+        call("GET", "/calendars/{name}", "/calendars/held".into(), None),
+        call("PUT", "/calendars/{name}", "/calendars/held".into(), Some(r#"{"holidays": []}"#)).expect(NO, NO, Ok),
+        call("DELETE", "/calendars/{name}", "/calendars/gone".into(), None).expect(NO, NO, Ok),
     ];
 
     use app::api as f;
@@ -498,6 +508,18 @@ async fn every_route_and_server_function_answers_each_role_and_refusals_change_n
         ))
         .expect(NO, NO, Ok),
         rpc::<f::DeleteBaseline>(r#"{"name": "held_rpc"}"#).expect(NO, NO, Ok),
+        rpc::<f::FetchCalendars>("{}"),
+        rpc::<f::SaveCalendar>(&format!(
+            r#"{{"creating": true, "calendar": {}}}"#,
+            calendar("made_rpc")
+        ))
+        .expect(NO, NO, Ok),
+        rpc::<f::SaveCalendar>(&format!(
+            r#"{{"creating": false, "calendar": {}}}"#,
+            calendar("held")
+        ))
+        .expect(NO, NO, Ok),
+        rpc::<f::DeleteCalendar>(r#"{"name": "gone_rpc"}"#).expect(NO, NO, Ok),
     ];
 
     // Completeness: every documented route and every server function has a row.

@@ -111,7 +111,7 @@ async fn changes_to_definitions_jobs_and_groups_are_audited_with_before_and_afte
     let trail = api.get("/api/v1/audit?action=node.import").await.json();
     assert_eq!(
         entries(&trail)[0]["message"],
-        "2 created, 0 updated, 0 unchanged, 0 resource groups"
+        "2 created, 0 updated, 0 unchanged, 0 resource groups, 0 calendars"
     );
     assert_eq!(api.post("/api/v1/snapshots", r#"{"run_date": "2031-01-01"}"#).await.status, 200);
     let trail = api.get("/api/v1/audit?action=snapshot.create").await.json();

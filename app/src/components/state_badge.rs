@@ -18,7 +18,13 @@ pub fn state_icon(state: InstanceState) -> &'static str {
 }
 
 #[component]
-pub fn StateBadge(state: InstanceState, #[prop(optional)] paused: bool) -> impl IntoView {
+pub fn StateBadge(
+    state: InstanceState,
+    #[prop(optional)] paused: bool,
+    /// A dry run (a holiday of its node's calendar): it succeeds without running the command.
+    #[prop(optional)]
+    dry_run: bool,
+) -> impl IntoView {
     let l = locale();
     view! {
         <span class=format!("badge state-{}", state.as_str()) data-state=state.as_str()>
@@ -28,6 +34,11 @@ pub fn StateBadge(state: InstanceState, #[prop(optional)] paused: bool) -> impl 
         {paused.then(|| view! {
             <span class="badge paused" title=td_string!(l, common.state.paused_title)>
                 {td_string!(l, common.state.paused_badge)}
+            </span>
+        })}
+        {dry_run.then(|| view! {
+            <span class="badge dry-run" data-dry-run="true" title=td_string!(l, common.state.dry_run_title)>
+                {td_string!(l, common.state.dry_run_badge)}
             </span>
         })}
     }

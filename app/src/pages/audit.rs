@@ -41,6 +41,8 @@ fn action_label(l: Locale, action: &str) -> String {
         "node.rollback" => td_string!(l, audit.action.node_rollback),
         "node.import" => td_string!(l, audit.action.node_import),
         "resource_group.change" => td_string!(l, audit.action.resource_group_change),
+        "calendar.change" => td_string!(l, audit.action.calendar_change),
+        "calendar.delete" => td_string!(l, audit.action.calendar_delete),
         "snapshot.create" => td_string!(l, audit.action.snapshot_create),
         "test.create" => td_string!(l, audit.action.test_create),
         "backfill.create" => td_string!(l, audit.action.backfill_create),

@@ -98,6 +98,14 @@ fn Detail(detail: InstanceDetail) -> impl IntoView {
             text(instance.definition_version.map_or_else(|| "—".into(), |v| format!("v{v}"))),
         ),
         (
+            td_string!(l, detail.property.dry_run),
+            text(if instance.dry_run {
+                td_string!(l, detail.dry_run_yes).to_string()
+            } else {
+                td_string!(l, detail.dry_run_no).to_string()
+            }),
+        ),
+        (
             td_string!(l, detail.property.note),
             text(instance.reason.clone().unwrap_or_else(|| "—".into())),
         ),
@@ -109,7 +117,7 @@ fn Detail(detail: InstanceDetail) -> impl IntoView {
                 <span class="muted">" #"{id.0}</span>
             </h1>
             <div class="head-actions">
-                <StateBadge state=instance.state paused=instance.paused/>
+                <StateBadge state=instance.state paused=instance.paused dry_run=instance.dry_run/>
                 <a class="button" href=flow_href(id)>{td_string!(l, detail.button.flow)}</a>
                 <a class="button" href=log_href(id)>{td_string!(l, detail.button.log)}</a>
                 <ActionsButton target=target.clone()/>
@@ -294,7 +302,7 @@ fn NeighbourTable(instances: Vec<Instance>, empty: &'static str) -> impl IntoVie
                             >
                                 <td class="num mono"><a href=detail_href(i.id)>{i.id.0}</a></td>
                                 <td><a href=detail_href(i.id)>{i.node.clone()}</a></td>
-                                <td><StateBadge state=i.state paused=i.paused/></td>
+                                <td><StateBadge state=i.state paused=i.paused dry_run=i.dry_run/></td>
                                 <td class="mono">{i.bizdate.to_string()}</td>
                                 <td><Timestamp at=Some(i.planned_at)/></td>
                                 <td>{i.owner.clone()}</td>

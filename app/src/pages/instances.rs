@@ -619,7 +619,7 @@ fn InstanceRow(
             <td class="node"><a href=detail_href(id)>{instance.node.clone()}</a></td>
             <td>{instance.workflow.clone()}</td>
             <td>{instance.owner.clone()}</td>
-            <td><StateBadge state=instance.state paused=instance.paused/></td>
+            <td><StateBadge state=instance.state paused=instance.paused dry_run=instance.dry_run/></td>
             <td class="mono">{instance.bizdate.to_string()}</td>
             <td><Timestamp at=Some(instance.planned_at)/></td>
             <td><Timestamp at=instance.started_at/></td>

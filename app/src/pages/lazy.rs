@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
 use super::{
-    account, alerts, audit, baselines, detail, flow, log, login, node, tasks, users, workers,
+    account, alerts, audit, baselines, calendars, detail, flow, log, login, node, tasks, users,
+    workers,
 };
 
 /// A route whose view is split out of the main bundle; it needs no data of its own before the
@@ -43,3 +44,4 @@ lazy_page!(AuditRoute => view! { <audit::AuditPage/> });
 lazy_page!(WorkersRoute => view! { <workers::WorkersPage/> });
 lazy_page!(AlertsRoute => view! { <alerts::AlertsPage/> });
 lazy_page!(BaselinesRoute => view! { <baselines::BaselinesPage/> });
+lazy_page!(CalendarsRoute => view! { <calendars::CalendarsPage/> });

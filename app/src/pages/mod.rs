@@ -4,6 +4,7 @@ pub mod account;
 pub mod alerts;
 pub mod audit;
 pub mod baselines;
+pub mod calendars;
 pub mod detail;
 pub mod flow;
 pub mod instances;

@@ -6,7 +6,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::api::{create_node, fetch_node, fetch_resource_groups, put_node, set_scheduling};
+use crate::api::{
+    create_node, fetch_calendars, fetch_node, fetch_resource_groups, put_node, set_scheduling,
+};
 use crate::components::context::{Dialog, NodeTarget, Ui, node_href};
 use crate::components::form::{TextField, field_error, form_error, text_field};
 use crate::components::node_actions::NodeActionsButton;
@@ -154,6 +156,10 @@ fn NodeDetail(view_of: NodeView, compare: Compare) -> impl IntoView {
                     DependsOnPrevious::Nodes(names) => Either::Right(view! { <span>{td_string!(l, tasks.node.previous_nodes)}</span>{links(names)} }),
                 }}</dd>
                 <dt>{td_string!(l, tasks.node.field.resource_group)}</dt><dd>{spec.resource_group.clone()}</dd>
+                <dt>{td_string!(l, tasks.node.field.calendar)}</dt><dd data-field="calendar">{match spec.calendar.clone() {
+                    Some(name) => Either::Left(view! { <a href=format!("/calendars#calendar-{name}")>{name.clone()}</a> }),
+                    None => Either::Right(view! { <span class="muted">{td_string!(l, tasks.node.calendar_none)}</span> }),
+                }}</dd>
                 <dt>{td_string!(l, tasks.node.field.timeout)}</dt><dd>{td_string!(l, tasks.node.seconds, s = spec.timeout_secs)}</dd>
                 <dt>{td_string!(l, tasks.node.field.retries)}</dt><dd>{td_string!(l, tasks.node.retries_value, retries = spec.retries, delay = spec.retry_delay_secs)}</dd>
                 <dt>{td_string!(l, tasks.node.field.scheduling_status)}</dt><dd>{if spec.paused { td_string!(l, tasks.node.status_paused) } else { td_string!(l, tasks.node.status_normal) }}</dd>
@@ -177,16 +183,18 @@ pub fn NodeFormPage(editing: bool) -> impl IntoView {
         },
     );
     let groups = Resource::new(|| (), |_| fetch_resource_groups());
+    let calendars = Resource::new(|| (), |_| fetch_calendars());
     view! {
         <section class="page">
             <div class="page-head"><h1>{if editing { td_string!(l, tasks.form.title_edit) } else { td_string!(l, tasks.form.title_new) }}</h1></div>
             <Transition fallback=move || view! { <p class="loading">{td_string!(l, common.loading)}</p> }>
                 {move || Suspend::new(async move {
                     let groups: Vec<String> = groups.await.unwrap_or_default().into_iter().map(|g| g.name).collect();
+                    let calendars: Vec<String> = calendars.await.unwrap_or_default().into_iter().map(|c| c.name).collect();
                     match existing.await {
                         Ok(spec) => {
                             let owner = ui.actor().map(|a| a.name).unwrap_or_default();
-                            Either::Left(view! { <NodeForm spec owner groups/> })
+                            Either::Left(view! { <NodeForm spec owner groups calendars/> })
                         }
                         Err(e) => Either::Right(view! { <p class="error" role="alert">{e.describe(l)}</p> }),
                     }
@@ -209,10 +217,16 @@ const NODE_FIELDS: &[&str] = &[
     "retries",
     "retry_delay_secs",
     "depends_on_previous",
+    "calendar",
 ];
 
 #[component]
-fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl IntoView {
+fn NodeForm(
+    spec: Option<NodeSpec>,
+    owner: String,
+    groups: Vec<String>,
+    calendars: Vec<String>,
+) -> impl IntoView {
     let l = locale();
     let navigate = use_navigate();
     let creating = spec.is_none();
@@ -229,6 +243,7 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
         retry_delay_secs: nodes::DEFAULT_RETRY_DELAY_SECS,
         paused: false,
         depends_on_previous: DependsOnPrevious::None,
+        calendar: None,
     });
     let text = |v: &str| RwSignal::new(v.to_string());
     let (name, workflow, owner, command, schedule) = (
@@ -241,6 +256,7 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
     let upstream = text(&start.upstream.join(", "));
     let previous = text(&start.depends_on_previous.to_text());
     let group = text(&start.resource_group);
+    let calendar = text(start.calendar.as_deref().unwrap_or_default());
     let (timeout, retries, delay) = (
         text(&start.timeout_secs.to_string()),
         text(&start.retries.to_string()),
@@ -277,6 +293,7 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
                 retry_delay_secs: number("retry_delay_secs", delay.get_untracked())?,
                 paused: paused.get_untracked(),
                 depends_on_previous: DependsOnPrevious::from_text(&previous.get_untracked()),
+                calendar: Some(calendar.get_untracked()).filter(|c| !c.is_empty()),
             })
         })();
         let spec = match spec {
@@ -332,6 +349,18 @@ fn NodeForm(spec: Option<NodeSpec>, owner: String, groups: Vec<String>) -> impl 
                     }).collect_view()}
                 </select>
                 {field_error(l, error, "resource_group")}
+            </div>
+            <div class="form-field">
+                <label for="node-calendar">{td_string!(l, tasks.form.calendar)}</label>
+                <select id="node-calendar" name="calendar" on:change=move |ev| calendar.set(event_target_value(&ev))>
+                    <option value="" selected=calendar.get_untracked().is_empty()>{td_string!(l, tasks.form.calendar_none)}</option>
+                    {calendars.into_iter().map(|c| {
+                        let selected = c == calendar.get_untracked();
+                        view! { <option value=c.clone() selected=selected>{c.clone()}</option> }
+                    }).collect_view()}
+                </select>
+                <p class="muted hint">{td_string!(l, tasks.form.calendar_hint)}</p>
+                {field_error(l, error, "calendar")}
             </div>
             <div class="form-row three">
                 {input(td_string!(l, tasks.form.timeout), "timeout_secs", timeout, "")}

@@ -114,6 +114,7 @@ mod tests {
             resource_group: "default".into(),
             reason: None,
             definition_version: None,
+            dry_run: false,
         }
     }
 

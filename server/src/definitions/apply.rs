@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use app::audit::{AuditOutcome, FieldChange};
+use app::calendars::{Calendar, MAX_CALENDARS};
 use app::error::AppError;
 use app::model::NodeId;
 pub use app::nodes::node_changes;
@@ -28,6 +29,7 @@ pub struct UpsertReport {
     pub updated: Vec<String>,
     pub unchanged: Vec<String>,
     pub resource_groups: usize,
+    pub calendars: usize,
 }
 
 /// Whether applying a definition may replace existing nodes.
@@ -132,6 +134,16 @@ pub fn group_changes(before: Option<&ResourceGroup>, after: &ResourceGroup) -> V
     changes
 }
 
+/// What differs between two versions of a calendar: its holidays, as the form shows them.
+pub fn calendar_changes(before: Option<&Calendar>, after: Option<&Calendar>) -> Vec<FieldChange> {
+    let text = |c: &Calendar| c.holidays.iter().map(|h| h.to_text()).collect::<Vec<_>>().join(", ");
+    let (before, after) = (before.map(text), after.map(text));
+    if before == after {
+        return Vec::new();
+    }
+    vec![FieldChange { field: "holidays".into(), before, after }]
+}
+
 /// Validates and writes a set of definitions in one transaction, and audits what changed. A
 /// node whose owner is left out keeps its owner, or (new) belongs to whoever makes it.
 pub async fn apply(
@@ -141,15 +153,16 @@ pub async fn apply(
     by: By<'_>,
     now: DateTime<Utc>,
 ) -> Result<UpsertReport, AppError> {
-    if !file.resource_groups.is_empty() {
+    if !file.resource_groups.is_empty() || !file.calendars.is_empty() {
         by.may(Permission::ManageProject)?;
     }
     by.within_limits(&file)?;
     file.check_groups()?;
+    file.check_calendars()?;
     let mut tx = store.begin_definitions().await?;
     let mut report = UpsertReport::default();
     let mut changes: Vec<FieldChange> = Vec::new();
-    let several = file.nodes.len() + file.resource_groups.len() > 1;
+    let several = file.nodes.len() + file.resource_groups.len() + file.calendars.len() > 1;
 
     let groups_before: HashMap<String, ResourceGroup> =
         tx.resource_groups().await?.into_iter().map(|g| (g.name.clone(), g)).collect();
@@ -168,6 +181,39 @@ pub async fn apply(
         .keys()
         .map(String::as_str)
         .chain(file.resource_groups.iter().map(|g| g.name.as_str()))
+        .collect();
+
+    let calendars_before: HashMap<String, Calendar> =
+        tx.calendars().await?.into_iter().map(|c| (c.name.clone(), c)).collect();
+    if mode == ApplyMode::CreateOnly
+        && let Some(taken) = file.calendars.iter().find(|c| calendars_before.contains_key(&c.name))
+    {
+        return Err(AppError::because(app::reason::Reason::Taken {
+            thing: app::reason::Thing::Calendar,
+            name: taken.name.clone(),
+        }));
+    }
+    let added = file.calendars.iter().filter(|c| !calendars_before.contains_key(&c.name)).count();
+    if added > 0 && (calendars_before.len() + added) as u64 > MAX_CALENDARS {
+        return Err(AppError::because(app::reason::Reason::TooManyCalendars {
+            max: MAX_CALENDARS,
+        }));
+    }
+    for calendar in &file.calendars {
+        let diff = calendar_changes(calendars_before.get(&calendar.name), Some(calendar));
+        if !diff.is_empty() || !calendars_before.contains_key(&calendar.name) {
+            tx.put_calendar(calendar, now).await?;
+        }
+        changes.extend(diff.into_iter().map(|c| FieldChange {
+            field: if several { format!("{}.{}", calendar.name, c.field) } else { c.field },
+            ..c
+        }));
+        report.calendars += 1;
+    }
+    let calendars: HashSet<&str> = calendars_before
+        .keys()
+        .map(String::as_str)
+        .chain(file.calendars.iter().map(|c| c.name.as_str()))
         .collect();
 
     let names: Vec<String> = file.nodes.iter().map(|n| n.name.clone()).collect();
@@ -198,6 +244,15 @@ pub async fn apply(
             return Err(DefinitionError::UnknownResourceGroup {
                 node: spec.name.clone(),
                 group: spec.resource_group.clone(),
+            }
+            .into());
+        }
+        if let Some(calendar) = &spec.calendar
+            && !calendars.contains(calendar.as_str())
+        {
+            return Err(DefinitionError::UnknownCalendar {
+                node: spec.name.clone(),
+                calendar: calendar.clone(),
             }
             .into());
         }
@@ -252,16 +307,20 @@ pub async fn apply(
         .collect();
     tx.set_upstreams(&wiring).await?;
     if !changes.is_empty() {
-        let (action, subject) = match (&file.nodes[..], &file.resource_groups[..]) {
-            ([node], []) if matches!(mode, ApplyMode::Rollback(_)) => {
+        let parts = (&file.nodes[..], &file.resource_groups[..], &file.calendars[..]);
+        let (action, subject) = match parts {
+            ([node], [], []) if matches!(mode, ApplyMode::Rollback(_)) => {
                 ("node.rollback", Some(format!("node:{}", node.name)))
             }
-            ([node], []) if report.created.is_empty() => {
+            ([node], [], []) if report.created.is_empty() => {
                 ("node.update", Some(format!("node:{}", node.name)))
             }
-            ([node], []) => ("node.create", Some(format!("node:{}", node.name))),
-            ([], [group]) => {
+            ([node], [], []) => ("node.create", Some(format!("node:{}", node.name))),
+            ([], [group], []) => {
                 ("resource_group.change", Some(format!("resource_group:{}", group.name)))
+            }
+            ([], [], [calendar]) => {
+                ("calendar.change", Some(format!("calendar:{}", calendar.name)))
             }
             _ => ("node.import", None),
         };
@@ -270,11 +329,12 @@ pub async fn apply(
         } else {
             several.then(|| {
                 format!(
-                    "{} created, {} updated, {} unchanged, {} resource groups",
+                    "{} created, {} updated, {} unchanged, {} resource groups, {} calendars",
                     report.created.len(),
                     report.updated.len(),
                     report.unchanged.len(),
-                    report.resource_groups
+                    report.resource_groups,
+                    report.calendars
                 )
             })
         };
@@ -335,7 +395,7 @@ mod tests {
     #[test]
     fn creation_and_deletion_list_every_field() {
         let created = node_changes(None, Some(&spec()), Some("n"));
-        assert_eq!(created.len(), 11);
+        assert_eq!(created.len(), 12);
         assert_eq!(created[2].field, "n.command");
         assert!(created.iter().all(|c| c.before.is_none() && c.after.is_some()));
         let deleted = node_changes(Some(&spec()), None, None);

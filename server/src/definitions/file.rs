@@ -1,9 +1,11 @@
-//! The workflow-as-code file format (TOML): `[[resource_groups]]` and `[[nodes]]` with exactly
-//! the fields of the API.
+//! The workflow-as-code file format (TOML): `[[resource_groups]]`, `[[calendars]]` and
+//! `[[nodes]]` with exactly the fields of the API.
 
 use std::collections::HashSet;
 use std::path::Path;
 
+use app::calendars::Calendar;
+use app::error::AppError;
 use app::nodes::{NodeSpec, ResourceGroup};
 use serde::Deserialize;
 
@@ -16,8 +18,13 @@ use super::validate::{DefinitionError, Result, check_spec, valid_name};
 /// name = "etl"
 /// slots = 2
 ///
+/// [[calendars]]
+/// name = "cn_workdays"
+/// holidays = ["2026-01-01", { from = "2026-10-01", to = "2026-10-07" }]
+///
 /// [[nodes]]
 /// name = "ods_orders"
+/// calendar = "cn_workdays"
 /// workflow = "sales"
 /// command = "python load.py --date ${bizdate}"
 /// schedule = "30 0 * * *"
@@ -28,6 +35,8 @@ use super::validate::{DefinitionError, Result, check_spec, valid_name};
 pub struct DefinitionFile {
     #[serde(default)]
     pub resource_groups: Vec<ResourceGroup>,
+    #[serde(default)]
+    pub calendars: Vec<Calendar>,
     #[serde(default)]
     pub nodes: Vec<NodeSpec>,
 }
@@ -69,6 +78,7 @@ impl DefinitionFile {
             })?;
             let part = DefinitionFile::parse(&file.display().to_string(), &text)?;
             all.resource_groups.extend(part.resource_groups);
+            all.calendars.extend(part.calendars);
             all.nodes.extend(part.nodes);
         }
         Ok(all)
@@ -84,6 +94,16 @@ impl DefinitionFile {
             }
         }
         self.check_groups()
+    }
+
+    /// The calendars as they are stored, each checked on its own (a name given twice: the last
+    /// one counts, as for resource groups).
+    pub fn check_calendars(&mut self) -> Result<(), AppError> {
+        for calendar in &mut self.calendars {
+            *calendar = std::mem::take(calendar).normalized();
+            calendar.check()?;
+        }
+        Ok(())
     }
 
     /// The resource groups' own rules (names, slots, backfill share): checked before anything

@@ -23,6 +23,7 @@ pub enum DefinitionError {
     EmptyCommand(String),
     BadName(String),
     UnknownResourceGroup { node: String, group: String },
+    UnknownCalendar { node: String, calendar: String },
     BadField { node: String, problem: Reason },
     BadResourceGroup { group: String, message: String },
     StillNeeded { node: String, downstream: Vec<String> },
@@ -50,6 +51,9 @@ impl DefinitionError {
             DefinitionError::BadName(name) => Reason::BadNodeName { name },
             DefinitionError::UnknownResourceGroup { node, group } => {
                 Reason::UnknownResourceGroup { node, group }
+            }
+            DefinitionError::UnknownCalendar { node, calendar } => {
+                Reason::UnknownCalendar { node, calendar }
             }
             DefinitionError::BadField { node, problem } => {
                 Reason::NodeField { node, problem: Box::new(problem) }
@@ -161,6 +165,11 @@ pub fn check_spec(spec: &NodeSpec) -> Result<()> {
                 });
             }
         }
+    }
+    if let Some(calendar) = &spec.calendar
+        && !valid_name(calendar)
+    {
+        return Err(DefinitionError::UnknownCalendar { node: node(), calendar: calendar.clone() });
     }
     Ok(())
 }

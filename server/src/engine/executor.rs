@@ -252,8 +252,17 @@ impl Executor {
         let params =
             RunParams { bizdate: claim.bizdate, planned_at: claim.planned_at, tz: self.config.tz };
         let command = params.substitute(&claim.command);
+        let what = if claim.dry_run {
+            format!(
+                "dry run: {} is a holiday of the node's business calendar, so this command is \
+                 not run: {command}",
+                claim.run_date
+            )
+        } else {
+            format!("$ {command}")
+        };
         let header = format!(
-            "[nightshift] {} attempt {} of instance {} ({}, {}), bizdate {}, on {}\n[nightshift] $ {}\n",
+            "[nightshift] {} attempt {} of instance {} ({}, {}), bizdate {}, on {}\n[nightshift] {}\n",
             self.clock.now().format("%Y-%m-%d %H:%M:%S UTC"),
             claim.attempt,
             claim.instance_id,
@@ -261,7 +270,7 @@ impl Executor {
             claim.run_type,
             claim.bizdate,
             self.config.host,
-            command
+            what
         );
         let opened = tokio::task::spawn_blocking(move || open_log(&path, &header)).await;
         let (log, stdout, stderr) = match opened {
@@ -271,6 +280,12 @@ impl Executor {
             }
             Err(e) => return failed(None, format!("could not open the log: {e}")),
         };
+        if claim.dry_run {
+            // Nothing is started: a crash before its end is recorded puts it back in the queue
+            // (its log has no process), and it is a dry run again.
+            footer(log, &Outcome::Success, Duration::ZERO).await;
+            return Outcome::Success;
+        }
         // The word to start goes through a pipe of its own (both ends close on exec, so no other
         // command inherits the writing end and the shell sees its end when the server dies).
         let (word_read, mut word) = match std::io::pipe() {

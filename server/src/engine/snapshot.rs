@@ -1,9 +1,10 @@
 //! The snapshot generator: turns the definitions into the instances of one run date, and the
 //! nightly loop that does it at the configured time (default 22:30) for the next day.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use app::calendars::{Calendar, dry_run};
 use app::model::{RunType, bizdate_of};
 use app::nodes::DependsOnPrevious;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -21,6 +22,7 @@ pub async fn generate(
     now: DateTime<Utc>,
 ) -> Result<u64> {
     let nodes = store.snapshot_nodes().await?;
+    let calendars = store.calendars().await?;
     let sources = previous_sources(&nodes);
     let mut wanted: Vec<i64> = sources.values().flatten().map(|s| s.node()).collect();
     wanted.sort_unstable();
@@ -28,7 +30,7 @@ pub async fn generate(
     let earlier = store.previous_cycle(&wanted, run_date).await?;
     // Planning a large project takes a while: off the async runtime, so requests keep flowing.
     let batch = tokio::task::spawn_blocking(move || {
-        let mut batch = plan_day(&nodes, &sources, tz, run_date, RunType::Cycle);
+        let mut batch = plan_day(&nodes, &sources, &calendars, tz, run_date, RunType::Cycle);
         let handles: Vec<_> = earlier.iter().map(|e| (e.node_id, e.planned_at, e.id)).collect();
         batch.earlier = previous_edges(&sources, &batch.instances, &handles);
         batch
@@ -150,13 +152,21 @@ pub fn previous_edges<T: Copy>(
 /// The instances of one day for the given nodes, with instance-level edges among them
 /// (see [`instance_edges`] for the rule). Upstream nodes outside `nodes` add no edge. A node
 /// that waits for its own previous cycle (`sources`) has each instance wait for the one before.
+/// A node whose calendar (among `calendars`) makes the day a holiday gets dry runs
+/// ([`dry_run`]).
 pub fn plan_day(
     nodes: &[SnapshotNode],
     sources: &Sources,
+    calendars: &[Calendar],
     tz: Tz,
     run_date: NaiveDate,
     run_type: RunType,
 ) -> DayBatch {
+    let off: HashSet<&str> = calendars
+        .iter()
+        .filter(|c| dry_run(run_type, Some(c), run_date))
+        .map(|c| c.name.as_str())
+        .collect();
     let mut instances = Vec::with_capacity(nodes.len());
     // node id → (index of its first instance, its fire times)
     let mut fires: HashMap<i64, (usize, FireTimes)> = HashMap::with_capacity(nodes.len());
@@ -174,6 +184,7 @@ pub fn plan_day(
             }
         };
         let first = instances.len();
+        let dry_run = node.calendar.as_deref().is_some_and(|c| off.contains(c));
         instances.extend(times.iter().map(|&planned_at| NewInstance {
             node_id: node.id,
             node_name: node.name.clone(),
@@ -182,6 +193,7 @@ pub fn plan_day(
             planned_at,
             paused: node.paused,
             version: node.version,
+            dry_run,
         }));
         fires.insert(node.id, (first, times));
     }
@@ -265,6 +277,7 @@ mod tests {
             upstream: upstream.to_vec(),
             previous: DependsOnPrevious::None,
             version: 1,
+            calendar: None,
         }
     }
 
@@ -273,7 +286,7 @@ mod tests {
         let nodes =
             [node(1, "0 * * * *", &[]), node(2, "30 2 * * *", &[1]), node(3, "15 * * * *", &[1])];
         let day = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        let batch = plan_day(&nodes, &Sources::new(), Tz::UTC, day, RunType::Cycle);
+        let batch = plan_day(&nodes, &Sources::new(), &[], Tz::UTC, day, RunType::Cycle);
         assert_eq!(batch.instances.len(), 24 + 1 + 24);
         assert_eq!(batch.bizdate, NaiveDate::from_ymd_opt(2026, 11, 24).unwrap());
         // The daily node waits for all 24 hourly instances, each :15 for its own hour.

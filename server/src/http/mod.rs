@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod calendars;
 pub mod error;
 pub mod events;
 pub mod guard;
@@ -44,6 +45,7 @@ pub fn router(core: Core) -> Router {
         .merge(instances::routes())
         .merge(operations::routes())
         .merge(nodes::routes())
+        .merge(calendars::routes())
         .merge(jobs::routes())
         .merge(people::routes())
         .merge(audit::routes())

@@ -23,6 +23,7 @@ use crate::engine::schedule::Schedule;
 use crate::engine::snapshot::{Sources, plan_day, previous_edges, previous_sources};
 use crate::limits::Limits;
 use crate::store::{AuditEntry, DayBatch, Gate, NewInstance, NewJob, SnapshotNode};
+use app::calendars::Calendar;
 
 /// Checks that the actor may test or backfill every one of `nodes`.
 fn may_run(actor: &Actor, nodes: &[SnapshotNode]) -> Result<(), AppError> {
@@ -133,7 +134,9 @@ impl Jobs for Service {
         }
         may_run(actor, &nodes)?;
         let run_date = bizdate + Duration::days(1);
-        let mut day = plan_day(&nodes, &previous_sources(&nodes), tz, run_date, RunType::Test);
+        let calendars = store.calendars().await?;
+        let sources = previous_sources(&nodes);
+        let mut day = plan_day(&nodes, &sources, &calendars, tz, run_date, RunType::Test);
         let planned: HashSet<i64> = day.instances.iter().map(|i| i.node_id).collect();
         let midnight = crate::engine::schedule::local_midnight(run_date, tz);
         for node in nodes.iter().filter(|n| !planned.contains(&n.id)) {
@@ -145,6 +148,7 @@ impl Jobs for Service {
                 planned_at: midnight,
                 paused: false,
                 version: node.version,
+                dry_run: false,
             });
         }
         for instance in &mut day.instances {
@@ -233,6 +237,7 @@ impl Jobs for Service {
         let nodes = store.snapshot_nodes_named(&names).await?;
         may_run(actor, &nodes)?;
         let sources = previous_sources(&nodes);
+        let calendars = store.calendars().await?;
 
         let mut bizdates: Vec<NaiveDate> = (0..days).map(|d| from + Duration::days(d)).collect();
         if request.order == DateOrder::Desc {
@@ -242,7 +247,8 @@ impl Jobs for Service {
         let limits = self.core.limits.clone();
         let scope = if request.dry_run { Scope::Preview } else { Scope::Everything };
         let (plan, sources) = tokio::task::spawn_blocking(move || {
-            plan_backfill(&nodes, &sources, tz, &bizdates, &limits, scope).map(|p| (p, sources))
+            let planning = Planning { nodes: &nodes, sources: &sources, calendars: &calendars, tz };
+            plan_backfill(&planning, &bizdates, &limits, scope).map(|p| (p, sources))
         })
         .await
         .map_err(|_| AppError::internal("planning stopped"))??;
@@ -352,14 +358,21 @@ struct BackfillPlan {
 /// date), refusing as soon as the count passes the limit, then plans what `scope` asks for.
 /// Either way it gives up when it takes longer than the planning budget. Blocking: call it off
 /// the async runtime.
-fn plan_backfill(
-    nodes: &[SnapshotNode],
-    sources: &Sources,
+/// What a backfill plans its dates from.
+struct Planning<'a> {
+    nodes: &'a [SnapshotNode],
+    sources: &'a Sources,
+    calendars: &'a [Calendar],
     tz: chrono_tz::Tz,
+}
+
+fn plan_backfill(
+    planning: &Planning<'_>,
     bizdates: &[NaiveDate],
     limits: &Limits,
     scope: Scope,
 ) -> Result<BackfillPlan, AppError> {
+    let Planning { nodes, sources, tz, .. } = *planning;
     let started = std::time::Instant::now();
     let out_of_time =
         || AppError::because(Reason::PlanningTooSlow { seconds: limits.planning_budget.as_secs() });
@@ -382,7 +395,8 @@ fn plan_backfill(
         dates.push(DatePlan { bizdate: *bizdate, instances: count });
     }
     let plan_date = |bizdate: NaiveDate| {
-        let mut day = plan_day(nodes, sources, tz, bizdate + Duration::days(1), RunType::Backfill);
+        let run_date = bizdate + Duration::days(1);
+        let mut day = plan_day(nodes, sources, planning.calendars, tz, run_date, RunType::Backfill);
         for instance in &mut day.instances {
             instance.paused = false;
         }

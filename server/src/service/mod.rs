@@ -13,6 +13,7 @@
 mod alerts;
 mod audit;
 mod baselines;
+mod calendars;
 pub mod instances;
 mod jobs;
 mod nodes;

@@ -35,7 +35,11 @@ impl Service {
     }
 
     /// Applies a change of definitions on behalf of the person asking.
-    async fn apply(&self, file: DefinitionFile, mode: ApplyMode) -> Result<UpsertReport, AppError> {
+    pub(super) async fn apply(
+        &self,
+        file: DefinitionFile,
+        mode: ApplyMode,
+    ) -> Result<UpsertReport, AppError> {
         let actor = self.actor()?;
         let by = By::Person { actor, limits: &self.core.limits };
         let report = apply(self.store(), file, mode, by, self.now()).await?;
@@ -63,7 +67,7 @@ impl Service {
     ) -> Result<ResourceGroup, AppError> {
         self.allowed(Permission::ManageProject)?;
         let group = group?;
-        let file = DefinitionFile { resource_groups: vec![group.clone()], nodes: Vec::new() };
+        let file = DefinitionFile { resource_groups: vec![group.clone()], ..Default::default() };
         self.apply(file, ApplyMode::Upsert).await?;
         Ok(group)
     }
@@ -144,7 +148,7 @@ impl Nodes for Service {
         self.allowed(Permission::Operate)?;
         let spec = spec?;
         let name = spec.name.clone();
-        let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![spec] };
+        let file = DefinitionFile { nodes: vec![spec], ..Default::default() };
         self.apply(file, ApplyMode::CreateOnly).await?;
         self.saved(&name).await
     }
@@ -153,7 +157,7 @@ impl Nodes for Service {
         self.allowed(Permission::Operate)?;
         let mut spec = spec?;
         super::name_from_path(&mut spec.name, &name)?;
-        let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![spec] };
+        let file = DefinitionFile { nodes: vec![spec], ..Default::default() };
         let report = self.apply(file, ApplyMode::Upsert).await?;
         Ok(SavedNode { node: self.saved(&name).await?, created: !report.created.is_empty() })
     }
@@ -211,7 +215,7 @@ impl Nodes for Service {
         let request = request?;
         let node = self.saved(&name).await?;
         let earlier = self.version_of(&node, request.version).await?;
-        let file = DefinitionFile { resource_groups: Vec::new(), nodes: vec![earlier.spec] };
+        let file = DefinitionFile { nodes: vec![earlier.spec], ..Default::default() };
         self.apply(file, ApplyMode::Rollback(request.version)).await?;
         self.saved(&name).await
     }

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use app::calendars::Calendar;
 use app::model::NodeId;
 use app::nodes::{Node, NodePage, NodeSpec, NodeVersion, ResourceGroup};
 use chrono::{DateTime, Utc};
@@ -36,6 +37,11 @@ pub type WorkflowGraph = (Vec<(String, String, String, bool)>, Vec<(String, Stri
 #[async_trait::async_trait]
 pub trait DefinitionStore: Send + Sync {
     async fn resource_groups(&self) -> Result<Vec<ResourceGroup>>;
+
+    /// Every business calendar, by name.
+    async fn calendars(&self) -> Result<Vec<Calendar>>;
+
+    async fn calendar(&self, name: &str) -> Result<Option<Calendar>>;
 
     /// Starts a change of definitions: one write transaction.
     async fn begin_definitions(&self) -> Result<Box<dyn DefinitionTx>>;
@@ -87,6 +93,18 @@ pub trait DefinitionTx: Send {
 
     /// Creates or replaces a resource group.
     async fn put_resource_group(&mut self, group: &ResourceGroup) -> Result<()>;
+
+    /// Every business calendar, by name (inside the transaction).
+    async fn calendars(&mut self) -> Result<Vec<Calendar>>;
+
+    /// Creates or replaces a calendar.
+    async fn put_calendar(&mut self, calendar: &Calendar, now: DateTime<Utc>) -> Result<()>;
+
+    /// The live nodes that follow calendar `name`, by name: at most `limit`.
+    async fn calendar_users(&mut self, name: &str, limit: u32) -> Result<Vec<String>>;
+
+    /// Deletes a calendar; whether there was one.
+    async fn delete_calendar(&mut self, name: &str) -> Result<bool>;
 
     /// Inserts new nodes (and their workflows, if new) in a few statements, whatever their
     /// number; returns their ids in order. Their upstream edges come separately.

@@ -53,6 +53,8 @@ pub struct Claim {
     pub log_path: String,
     /// Since when it waited for a slot (filled in by the engine from [`Queued::since`]).
     pub queued_since: DateTime<Utc>,
+    /// A dry run: it succeeds without running the command (a holiday of its calendar).
+    pub dry_run: bool,
 }
 
 /// An attempt to record as started, with its log.

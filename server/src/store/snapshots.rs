@@ -22,6 +22,8 @@ pub struct SnapshotNode {
     pub previous: DependsOnPrevious,
     /// Its definition's current version number.
     pub version: u32,
+    /// Its business calendar, by name.
+    pub calendar: Option<String>,
 }
 
 /// An instance of an earlier run date that a new one may wait for (its previous cycle).
@@ -43,6 +45,8 @@ pub struct NewInstance {
     pub paused: bool,
     /// The version of the node's definition it is made from.
     pub version: u32,
+    /// Made on a holiday of its node's calendar: it succeeds without running the command.
+    pub dry_run: bool,
 }
 
 /// Instances of one run date and the edges between them (indexes into `instances`:

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::dialect;
 use super::{Conn, Db};
+use app::calendars::Calendar;
 use app::model::NodeId;
 use app::nodes::{DependsOnPrevious, Node, NodePage, NodeSpec, NodeVersion, ResourceGroup};
 use chrono::{DateTime, Utc};
@@ -33,11 +34,45 @@ async fn resource_groups(conn: &mut Conn) -> Result<Vec<ResourceGroup>> {
         .collect())
 }
 
+/// Every calendar, by name (there are at most `app::calendars::MAX_CALENDARS`).
+async fn calendars(conn: &mut Conn, name: Option<&str>) -> Result<Vec<Calendar>> {
+    let rows: Vec<(String, String)> = match name {
+        Some(name) => {
+            sqlx::query_as("SELECT name, holidays FROM calendars WHERE name = $1")
+                .bind(name)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query_as("SELECT name, holidays FROM calendars ORDER BY name")
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
+    rows.into_iter()
+        .map(|(name, holidays)| {
+            let holidays = serde_json::from_str(&holidays)
+                .map_err(|_| StoreError::Corrupt(format!("the holidays of calendar '{name}'")))?;
+            Ok(Calendar { name, holidays })
+        })
+        .collect()
+}
+
 #[async_trait::async_trait]
 impl DefinitionStore for SqlStore {
     async fn resource_groups(&self) -> Result<Vec<ResourceGroup>> {
         let mut conn = self.read.acquire().await?;
         resource_groups(&mut conn).await
+    }
+
+    async fn calendars(&self) -> Result<Vec<Calendar>> {
+        let mut conn = self.read.acquire().await?;
+        calendars(&mut conn, None).await
+    }
+
+    async fn calendar(&self, name: &str) -> Result<Option<Calendar>> {
+        let mut conn = self.read.acquire().await?;
+        Ok(calendars(&mut conn, Some(name)).await?.pop())
     }
 
     async fn begin_definitions(&self) -> Result<Box<dyn DefinitionTx>> {
@@ -292,6 +327,44 @@ impl DefinitionTx for SqliteDefinitions {
         Ok(out)
     }
 
+    async fn calendars(&mut self) -> Result<Vec<Calendar>> {
+        calendars(&mut self.tx, None).await
+    }
+
+    async fn put_calendar(&mut self, calendar: &Calendar, now: DateTime<Utc>) -> Result<()> {
+        let holidays = serde_json::to_string(&calendar.holidays).expect("dates are JSON");
+        sqlx::query(
+            "INSERT INTO calendars (name, holidays, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holidays = excluded.holidays, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(&calendar.name)
+        .bind(holidays)
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn calendar_users(&mut self, name: &str, limit: u32) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT name FROM nodes WHERE calendar = $1 AND deleted_at IS NULL \
+             ORDER BY name LIMIT $2",
+        )
+        .bind(name)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
+    async fn delete_calendar(&mut self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM calendars WHERE name = $1")
+            .bind(name)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn put_resource_group(&mut self, group: &ResourceGroup) -> Result<()> {
         sqlx::query(
             "INSERT INTO resource_groups (name, slots, backfill_slots) VALUES ($1, $2, $3) \
@@ -315,12 +388,12 @@ impl DefinitionTx for SqliteDefinitions {
         let workflows =
             ensure_workflows(&mut self.tx, specs.iter().map(|s| s.workflow.as_str()), now).await?;
         let mut ids: HashMap<String, i64> = HashMap::with_capacity(specs.len());
-        // 13 parameters a row: well under either database's limit per statement.
+        // 14 parameters a row: well under either database's limit per statement.
         for chunk in specs.chunks(super::CHUNK) {
             let mut query = QueryBuilder::<Db>::new(
                 "INSERT INTO nodes (name, workflow_id, owner, command, schedule, resource_group, \
-                 timeout_secs, retries, retry_delay_secs, paused, depends_on_previous, created_at, \
-                 updated_at) ",
+                 timeout_secs, retries, retry_delay_secs, paused, depends_on_previous, calendar, \
+                 created_at, updated_at) ",
             );
             query.push_values(chunk, |mut row, spec| {
                 row.push_bind(spec.name.clone())
@@ -334,6 +407,7 @@ impl DefinitionTx for SqliteDefinitions {
                     .push_bind(spec.retry_delay_secs as i64)
                     .push_bind(spec.paused)
                     .push_bind(previous_column(&spec.depends_on_previous))
+                    .push_bind(spec.calendar.clone())
                     .push_bind(now)
                     .push_bind(now);
             });
@@ -363,7 +437,8 @@ impl DefinitionTx for SqliteDefinitions {
         let version: Option<i64> = sqlx::query_scalar(
             "UPDATE nodes SET workflow_id = $2, owner = $3, command = $4, schedule = $5, \
              resource_group = $6, timeout_secs = $7, retries = $8, retry_delay_secs = $9, \
-             paused = $10, updated_at = $11, depends_on_previous = $12, version = version + 1 \
+             paused = $10, updated_at = $11, depends_on_previous = $12, calendar = $13, \
+             version = version + 1 \
              WHERE id = $1 AND deleted_at IS NULL RETURNING version",
         )
         .bind(id.0)
@@ -378,6 +453,7 @@ impl DefinitionTx for SqliteDefinitions {
         .bind(spec.paused)
         .bind(now)
         .bind(previous_column(&spec.depends_on_previous))
+        .bind(&spec.calendar)
         .fetch_optional(&mut *self.tx)
         .await?;
         match version {

@@ -10,7 +10,7 @@ use crate::store::{StoreError, from_ms};
 /// ON n.id = i.node_id`.
 pub const INSTANCE_COLUMNS: &str = "i.id, i.node_name, i.workflow, i.owner, i.state, i.paused, \
     i.run_type, i.bizdate, i.run_date, i.planned_at, i.created_at, i.started_at, i.ended_at, \
-    i.attempt, i.exit_code, i.host, n.resource_group, i.reason, i.definition_version";
+    i.attempt, i.exit_code, i.host, n.resource_group, i.reason, i.definition_version, i.dry_run";
 
 #[derive(sqlx::FromRow)]
 pub struct InstanceRow {
@@ -33,6 +33,7 @@ pub struct InstanceRow {
     resource_group: String,
     reason: Option<String>,
     definition_version: Option<i64>,
+    dry_run: bool,
 }
 
 pub fn date(value: &str) -> Result<NaiveDate, StoreError> {
@@ -64,13 +65,14 @@ impl TryFrom<InstanceRow> for Instance {
             resource_group: row.resource_group,
             reason: row.reason,
             definition_version: row.definition_version.map(|v| v as u32),
+            dry_run: row.dry_run,
         })
     }
 }
 
 pub const NODE_COLUMNS: &str = "n.id, n.name, w.name AS workflow, n.owner, n.command, \
     n.schedule, n.resource_group, n.timeout_secs, n.retries, n.retry_delay_secs, n.paused, \
-    n.depends_on_previous, n.version, n.created_at, n.updated_at";
+    n.depends_on_previous, n.calendar, n.version, n.created_at, n.updated_at";
 
 #[derive(sqlx::FromRow)]
 pub struct NodeRow {
@@ -86,6 +88,7 @@ pub struct NodeRow {
     retry_delay_secs: i64,
     paused: bool,
     depends_on_previous: String,
+    calendar: Option<String>,
     version: i64,
     created_at: i64,
     updated_at: i64,
@@ -108,6 +111,7 @@ impl NodeRow {
                 retry_delay_secs: self.retry_delay_secs as u32,
                 paused: self.paused,
                 depends_on_previous: previous_from_column(&self.depends_on_previous),
+                calendar: self.calendar,
             },
             version: self.version as u32,
             created_at: from_ms(self.created_at),

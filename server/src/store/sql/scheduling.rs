@@ -113,6 +113,7 @@ struct ClaimRow {
     bizdate: String,
     run_date: String,
     planned_at: i64,
+    dry_run: bool,
 }
 
 impl ClaimRow {
@@ -134,6 +135,7 @@ impl ClaimRow {
             planned_at: from_ms(self.planned_at),
             log_path: String::new(),
             queued_since: from_ms(self.planned_at),
+            dry_run: self.dry_run,
         })
     }
 }
@@ -447,8 +449,8 @@ impl ClaimTx for SqliteClaim {
         }
         let mut query = QueryBuilder::<Db>::new(
             "SELECT i.id, i.attempt, i.auto_retries, i.run_type, i.bizdate, i.run_date, \
-             i.planned_at, n.name, n.command, n.timeout_secs, n.retries, n.retry_delay_secs \
-             FROM instances i JOIN nodes n ON n.id = i.node_id WHERE i.id",
+             i.planned_at, i.dry_run, n.name, n.command, n.timeout_secs, n.retries, \
+             n.retry_delay_secs FROM instances i JOIN nodes n ON n.id = i.node_id WHERE i.id",
         );
         push_ids(&mut query, &claimed);
         let rows: Vec<ClaimRow> = query.build_query_as().fetch_all(&mut *self.tx).await?;

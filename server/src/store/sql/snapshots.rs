@@ -20,9 +20,10 @@ use crate::store::{Result, WriteLock, from_ms, to_ms};
 #[async_trait::async_trait]
 impl SnapshotStore for SqlStore {
     async fn snapshot_nodes(&self) -> Result<Vec<SnapshotNode>> {
-        let rows: Vec<(i64, String, String, String, String, bool, String, i64)> = sqlx::query_as(
+        type Row = (i64, String, String, String, String, bool, String, i64, Option<String>);
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT n.id, n.name, w.name, n.owner, n.schedule, n.paused, n.depends_on_previous, \
-             n.version \
+             n.version, n.calendar \
              FROM nodes n \
              JOIN workflows w ON w.id = n.workflow_id WHERE n.deleted_at IS NULL ORDER BY n.id",
         )
@@ -40,16 +41,19 @@ impl SnapshotStore for SqlStore {
         }
         Ok(rows
             .into_iter()
-            .map(|(id, name, workflow, owner, schedule, paused, previous, version)| SnapshotNode {
-                upstream: upstream.remove(&id).unwrap_or_default(),
-                previous: previous_from_column(&previous),
-                version: version as u32,
-                id,
-                name,
-                workflow,
-                owner,
-                schedule,
-                paused,
+            .map(|(id, name, workflow, owner, schedule, paused, previous, version, calendar)| {
+                SnapshotNode {
+                    upstream: upstream.remove(&id).unwrap_or_default(),
+                    previous: previous_from_column(&previous),
+                    version: version as u32,
+                    id,
+                    name,
+                    workflow,
+                    owner,
+                    schedule,
+                    paused,
+                    calendar,
+                }
             })
             .collect())
     }
@@ -213,7 +217,7 @@ async fn insert_instances(
         let mut query = QueryBuilder::<Db>::new(
             "INSERT INTO instances (node_id, node_name, workflow, owner, run_type, job_id, \
              bizdate, run_date, planned_at, ready_at, state, paused, priority, created_at, \
-             updated_at, definition_version) ",
+             updated_at, definition_version, dry_run) ",
         );
         query.push_values(chunk, |mut row, new| {
             let planned = to_ms(new.planned_at);
@@ -234,7 +238,8 @@ async fn insert_instances(
                 .push_bind(batch.priority)
                 .push_bind(now)
                 .push_bind(now)
-                .push_bind(new.version as i64);
+                .push_bind(new.version as i64)
+                .push_bind(new.dry_run);
         });
         query.push(
             " ON CONFLICT (node_id, run_type, job_id, planned_at) DO NOTHING \

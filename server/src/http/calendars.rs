@@ -1,0 +1,56 @@
+//! `/calendars`: business calendars (the dates on which their nodes' instances are dry runs).
+
+use app::calendars::Calendar;
+use app::error::AppError;
+use app::usecases::{Calendars, Input};
+use axum::Json;
+use axum::Router;
+use axum::extract::Path;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::error::{ApiResult, input};
+use crate::service::{Core, Service};
+
+pub fn routes() -> Router<Core> {
+    Router::new()
+        .route("/calendars", get(list).post(create))
+        .route("/calendars/{name}", get(one).put(put).delete(delete))
+}
+
+/// A calendar body: read as JSON first, so a malformed body and a wrong field or date are both
+/// 400s that say what is wrong.
+fn calendar(body: Result<Json<Value>, JsonRejection>) -> Input<Calendar> {
+    serde_json::from_value(input(body)?)
+        .map_err(|e| AppError::bad_request(format!("invalid calendar: {e}")).on_field("holidays"))
+}
+
+async fn list(service: Service) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "items": service.calendars().await? })))
+}
+
+async fn create(
+    service: Service,
+    body: Result<Json<Value>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Calendar>)> {
+    Ok((StatusCode::CREATED, Json(service.create_calendar(calendar(body)).await?)))
+}
+
+async fn one(service: Service, Path(name): Path<String>) -> ApiResult<Json<Calendar>> {
+    Ok(Json(service.calendar(name).await?))
+}
+
+async fn put(
+    service: Service,
+    Path(name): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> ApiResult<Json<Calendar>> {
+    Ok(Json(service.put_calendar(name, calendar(body)).await?))
+}
+
+async fn delete(service: Service, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    service.delete_calendar(name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
