@@ -25,7 +25,7 @@ async function createInTheForm(
   await field(page, 'workflow').fill('ui_made');
   await field(page, 'command').fill(extra.command ?? 'echo testing ${bizdate}');
   await field(page, 'schedule').fill('30 1 * * *');
-  await expect(page.locator('.hint')).toHaveText(t('tasks.schedule.daily', { time: '01:30' }));
+  await expect(page.locator('#node-schedule + .hint')).toHaveText(t('tasks.schedule.daily', { time: '01:30' }));
   if (extra.upstream) await field(page, 'upstream').fill(extra.upstream);
   if (extra.screenshot) await screenshot(page, extra.screenshot);
   await page.getByRole('button', { name: t('tasks.form.create'), exact: true }).click();
