@@ -97,10 +97,9 @@ impl Holiday {
 }
 
 impl Calendar {
-    /// As it is stored: the name trimmed, the entries in date order, each once (a range of
-    /// one day as that day).
+    /// As it is stored: the entries in date order, each once (a range of one day as that
+    /// day). The name is kept as sent (the form trims what people type).
     pub fn normalized(mut self) -> Calendar {
-        self.name = self.name.trim().to_string();
         for holiday in &mut self.holidays {
             if let Holiday::Range { from, to } = *holiday
                 && from == to

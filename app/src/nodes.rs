@@ -68,8 +68,14 @@ pub struct NodeSpec {
     pub depends_on_previous: DependsOnPrevious,
     /// The business calendar whose holidays make its instances dry runs (none: it always runs
     /// its command).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "calendar_name")]
     pub calendar: Option<String>,
+}
+
+/// A node's `calendar` when it is given: a name (left out, the node has none; `null` is
+/// refused, as the TOML form cannot say it either).
+fn calendar_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// A node's cross-cycle dependency (DataWorks' 跨周期依赖, Airflow's `depends_on_past`): what an

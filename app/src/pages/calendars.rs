@@ -139,7 +139,9 @@ fn CalendarForm(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let calendar = Calendar::holidays_from_text(&holidays.get_untracked())
-            .map(|holidays| Calendar { name: name.get_untracked(), holidays }.normalized())
+            .map(|holidays| {
+                Calendar { name: name.get_untracked().trim().to_string(), holidays }.normalized()
+            })
             .and_then(|calendar| calendar.check().map(|()| calendar));
         let calendar = match calendar {
             Ok(calendar) => calendar,

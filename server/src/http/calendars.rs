@@ -1,6 +1,6 @@
 //! `/calendars`: business calendars (the dates on which their nodes' instances are dry runs).
 
-use app::calendars::Calendar;
+use app::calendars::{Calendar, Holiday};
 use app::error::AppError;
 use app::usecases::{Calendars, Input};
 use axum::Json;
@@ -9,6 +9,7 @@ use axum::extract::Path;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::routing::get;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::{ApiResult, input};
@@ -42,12 +43,26 @@ async fn one(service: Service, Path(name): Path<String>) -> ApiResult<Json<Calen
     Ok(Json(service.calendar(name).await?))
 }
 
+/// The body of `PUT /calendars/{name}`: its holidays (the name is the path's).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalendarChange {
+    #[serde(default)]
+    holidays: Vec<Holiday>,
+}
+
 async fn put(
     service: Service,
     Path(name): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<Json<Calendar>> {
-    Ok(Json(service.put_calendar(name, calendar(body)).await?))
+    let change = input(body).and_then(|body| {
+        serde_json::from_value::<CalendarChange>(body).map_err(|e| {
+            AppError::bad_request(format!("invalid calendar: {e}")).on_field("holidays")
+        })
+    });
+    let calendar = change.map(|c| Calendar { name: name.clone(), holidays: c.holidays });
+    Ok(Json(service.put_calendar(name, calendar).await?))
 }
 
 async fn delete(service: Service, Path(name): Path<String>) -> ApiResult<StatusCode> {

@@ -27,7 +27,7 @@ impl Service {
         mode: ApplyMode,
     ) -> Result<Calendar, AppError> {
         self.allowed(Permission::ManageProject)?;
-        let name = calendar.name.trim().to_string();
+        let name = calendar.name.clone();
         self.apply(DefinitionFile { calendars: vec![calendar], ..Default::default() }, mode)
             .await?;
         self.store().calendar(&name).await?.ok_or_else(|| no_calendar(&name))
@@ -58,7 +58,6 @@ impl Calendars for Service {
     ) -> Result<Calendar, AppError> {
         self.allowed(Permission::ManageProject)?;
         let mut calendar = calendar?;
-        calendar.name = calendar.name.trim().to_string();
         super::name_from_path(&mut calendar.name, &name)?;
         self.save_calendar(calendar, ApplyMode::Upsert).await
     }
