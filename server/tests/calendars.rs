@@ -9,7 +9,7 @@ use std::sync::Arc;
 use app::jobs::{BackfillRequest, DateOrder, TestRequest};
 use app::model::Instance;
 use app::model::InstanceState::*;
-use app::usecases::{Instances, Jobs};
+use app::usecases::{Instances, Jobs, Operations};
 use common::{Harness, date, eventually, node};
 use serde_json::Value;
 use server::engine::clock::SystemClock;
@@ -231,4 +231,38 @@ async fn calendars_over_the_api_and_every_malformed_one_refused() {
     let deleted = api.get("/api/v1/audit?action=calendar.delete").await.json();
     assert_eq!(deleted["items"].as_array().unwrap().len(), 1, "{deleted}");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_dry_run_takes_no_slot_and_succeeds_while_its_group_is_full() {
+    let h = Harness::start_manual("2026-03-09T00:00:00Z").await;
+    let marker = h.path("marker.txt");
+    h.define(&format!(
+        "[[resource_groups]]\nname = \"solo\"\nslots = 1\n\
+         [[calendars]]\nname = \"cn\"\nholidays = [\"2026-03-10\"]\n{}{}",
+        node("d_busy", "sleep 30", "schedule = \"30 0 * * *\"\nresource_group = \"solo\""),
+        node(
+            "d_off",
+            &format!("echo ran >> {}", marker.display()),
+            "calendar = \"cn\"\nresource_group = \"solo\""
+        ),
+    ))
+    .await;
+    h.snapshot("2026-03-10").await;
+    // 00:45: the long command holds the group's only slot.
+    h.clock().set("2026-03-10T00:45:00Z".parse().unwrap());
+    let busy = eventually("d_busy running", async || {
+        let i = on(&h, "d_busy", "2026-03-10").await;
+        (i.state == Running).then_some(i)
+    })
+    .await;
+    // 01:30: the dry run is due, and succeeds without waiting for that slot.
+    h.clock().set("2026-03-10T01:30:00Z".parse().unwrap());
+    until_success(&h, "d_off", "2026-03-10").await;
+    assert_eq!(on(&h, "d_busy", "2026-03-10").await.state, Running);
+    assert_eq!(read(&marker), "");
+    let admin = h.admin();
+    let kill = app::rules::Operation::Kill;
+    admin.operate(busy.id, kill, Ok(app::report::Mode::Apply)).await.unwrap();
+    h.stop().await;
 }

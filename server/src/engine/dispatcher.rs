@@ -38,6 +38,9 @@ pub struct Dispatcher {
 /// lost notification) wake nobody here; this is how soon the dispatcher notices them anyway.
 const FALLBACK_POLL: Duration = Duration::from_secs(5);
 
+/// The most dry runs of a group one claim starts (the rest go at the next wake-up).
+const DRY_RUNS_AT_ONCE: u32 = 500;
+
 impl Dispatcher {
     pub async fn run(self, cancel: CancellationToken) {
         // Unknown at start: the first tick releases whatever is due.
@@ -134,8 +137,9 @@ impl Dispatcher {
         }
     }
 
-    /// Starts what the group's free slots admit (production first, see [`admission`]), at most
-    /// `room`, in one transaction that also records the attempts and where their logs go.
+    /// Starts the group's due dry runs (they take no slot) and what its free slots admit
+    /// (production first, see [`admission`]), at most `room`, in one transaction that also
+    /// records the attempts and where their logs go.
     async fn claim(
         &self,
         group: &str,
@@ -145,12 +149,18 @@ impl Dispatcher {
     ) -> Result<Vec<Claim>> {
         let mut tx = self.store.begin_claim(group).await?;
         let load = tx.load().await?;
-        let free = load.slots.saturating_sub(load.running).min(room);
-        if free == 0 {
+        // Dry runs take no slot: they start as soon as they are due, however busy the group.
+        let mut queued = tx.queued(room.min(DRY_RUNS_AT_ONCE), true).await?;
+        let mut chosen: Vec<_> = queued.iter().map(|q| q.id).collect();
+        let free = load.slots.saturating_sub(load.running).min(room - chosen.len() as u32);
+        if free > 0 {
+            let waiting = tx.queued(free, false).await?;
+            chosen.extend(admission::admit(&load, &waiting));
+            queued.extend(waiting);
+        }
+        if chosen.is_empty() {
             return Ok(Vec::new());
         }
-        let queued = tx.queued(free).await?;
-        let chosen = admission::admit(&load, &queued);
         let mut claims = tx.claim(&chosen, host, now).await?;
         for claim in &mut claims {
             claim.log_path =

@@ -22,6 +22,7 @@ pub struct GroupLoad {
     pub slots: u32,
     /// The most slots backfill instances may hold (`None`: the group's default).
     pub backfill_slots: Option<u32>,
+    /// Its instances running now (dry runs aside: they take no slot).
     pub running: u32,
 }
 
@@ -140,7 +141,8 @@ pub trait SchedulingStore: Send + Sync {
     /// When the next instance waiting for time becomes due.
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>>;
 
-    /// The resource groups that have instances waiting for a slot and a slot free.
+    /// The resource groups that have instances waiting for a slot and a slot free, or a dry
+    /// run waiting (dry runs take no slot).
     async fn groups_with_work(&self) -> Result<Vec<String>>;
 
     /// Starts claiming slots of one group: one write transaction.
@@ -176,8 +178,9 @@ pub trait SchedulingStore: Send + Sync {
 pub trait ClaimTx: Send {
     async fn load(&mut self) -> Result<GroupLoad>;
 
-    /// Up to `limit` instances waiting for a slot, in dispatch order (priority, ready time, id).
-    async fn queued(&mut self, limit: u32) -> Result<Vec<Queued>>;
+    /// Up to `limit` instances waiting for a slot, in dispatch order (priority, ready time, id):
+    /// the dry runs when `dry_runs`, else the others.
+    async fn queued(&mut self, limit: u32, dry_runs: bool) -> Result<Vec<Queued>>;
 
     /// Moves `ids` (if still waiting for resources and not paused) to running as their next
     /// attempt, and returns them with what the executor needs (`log_path` left empty).

@@ -198,12 +198,14 @@ impl SchedulingStore for SqlStore {
         Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT g.name FROM resource_groups g WHERE EXISTS ( \
                SELECT 1 FROM instances i JOIN nodes n ON n.id = i.node_id \
-               WHERE i.state = {} AND i.paused = FALSE AND n.resource_group = g.name) \
-             AND g.slots > (SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
-               WHERE i.state = {} AND n.resource_group = g.name) \
+               WHERE i.state = {waiting} AND i.paused = FALSE AND n.resource_group = g.name \
+               AND (i.dry_run = TRUE OR g.slots > (SELECT COUNT(*) FROM instances r \
+                 JOIN nodes rn ON rn.id = r.node_id \
+                 WHERE r.state = {running} AND rn.resource_group = g.name \
+                 AND r.dry_run = FALSE))) \
              ORDER BY g.name",
-            literal(WaitingResources),
-            literal(Running)
+            waiting = literal(WaitingResources),
+            running = literal(Running)
         )))
         .fetch_all(&self.read)
         .await?)
@@ -375,7 +377,8 @@ impl ClaimTx for SqliteClaim {
     async fn load(&mut self) -> Result<GroupLoad> {
         let row: Option<(i64, Option<i64>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT g.slots, g.backfill_slots, (SELECT COUNT(*) FROM instances i \
-               JOIN nodes n ON n.id = i.node_id WHERE i.state = {} AND n.resource_group = g.name) \
+               JOIN nodes n ON n.id = i.node_id WHERE i.state = {} AND n.resource_group = g.name \
+               AND i.dry_run = FALSE) \
              FROM resource_groups g WHERE g.name = $1",
             literal(Running)
         )))
@@ -391,15 +394,16 @@ impl ClaimTx for SqliteClaim {
         })
     }
 
-    async fn queued(&mut self, limit: u32) -> Result<Vec<Queued>> {
+    async fn queued(&mut self, limit: u32, dry_runs: bool) -> Result<Vec<Queued>> {
         let rows: Vec<(i64, RunType, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT i.id, i.run_type, i.updated_at FROM instances i JOIN nodes n ON n.id = i.node_id \
-             WHERE i.state = {} AND i.paused = FALSE AND n.resource_group = $1 \
+             WHERE i.state = {} AND i.paused = FALSE AND n.resource_group = $1 AND i.dry_run = $3 \
              ORDER BY i.priority, i.ready_at, i.id LIMIT $2",
             literal(WaitingResources)
         )))
         .bind(&self.group)
         .bind(limit as i64)
+        .bind(dry_runs)
         .fetch_all(&mut *self.tx)
         .await?;
         Ok(rows
