@@ -169,6 +169,11 @@ async fn calendars_over_the_api_and_every_malformed_one_refused() {
         )
         .await;
     assert_eq!(answer.status, 400, "{}", answer.body);
+    // 1,001 entries are too many even when one repeats another (the limit is on what is sent).
+    let mut repeated = many[..1000].to_vec();
+    repeated.push(many[0].clone());
+    let body = format!(r#"{{"name": "cn2", "holidays": [{}]}}"#, repeated.join(","));
+    assert_eq!(api.post("/api/v1/calendars", &body).await.status, 400);
     // The name is the path's: a body that names one is refused.
     let answer = api.put("/api/v1/calendars/cn", r#"{"name": "cn", "holidays": []}"#).await;
     assert_eq!(answer.status, 400, "{}", answer.body);
@@ -219,6 +224,13 @@ async fn calendars_over_the_api_and_every_malformed_one_refused() {
         api.get("/api/v1/calendars/toml_cal").await.json()["holidays"],
         serde_json::json!(["2026-05-01", "2026-05-02", {"from": "2026-10-01", "to": "2026-10-03"}])
     );
+    // A name given twice in one file: the last one counts, once.
+    let twice = "[[calendars]]\nname = \"twice\"\nholidays = [\"2026-01-01\"]\n\
+                 [[calendars]]\nname = \"twice\"\nholidays = [\"2026-01-02\"]\n";
+    let imported = api.post("/api/v1/import", twice).await;
+    assert_eq!(imported.json()["calendars"], 1, "{}", imported.body);
+    let kept = api.get("/api/v1/calendars/twice").await.json();
+    assert_eq!(kept["holidays"], serde_json::json!(["2026-01-02"]));
     let bad = "[[calendars]]\nname = \"bad_cal\"\nholidays = [\"2026-13-01\"]\n";
     assert_eq!(api.post("/api/v1/import", bad).await.status, 400);
     assert_eq!(api.get("/api/v1/calendars/bad_cal").await.status, 404);

@@ -75,7 +75,12 @@ pub fn predict(
             .flatten()
             .filter_map(|up| out.get(up).map(|p| (p.finish, *up)))
             .max();
-        let took = expected.get(&instance.node).copied().unwrap_or_default();
+        // A dry run (a holiday of its calendar) takes no time: it runs no command.
+        let took = if instance.dry_run {
+            Duration::zero()
+        } else {
+            expected.get(&instance.node).copied().unwrap_or_default()
+        };
         let predicted = match instance.state {
             InstanceState::Success => {
                 let finish = instance.ended_at.unwrap_or(now);
@@ -280,6 +285,15 @@ mod tests {
         assert_eq!(
             predicted[&d.id],
             Predicted { start: t(42), finish: t(52), waited_for: Some(c.id) }
+        );
+        // On a holiday of c's calendar, c is a dry run: it takes no time, d follows b.
+        let mut dry = c.clone();
+        dry.dry_run = true;
+        let holiday = predict(&[a.clone(), b.clone(), dry, d.clone()], &edges, &expected, now);
+        assert_eq!(holiday[&c.id].finish, t(12));
+        assert_eq!(
+            holiday[&d.id],
+            Predicted { start: t(15), finish: t(25), waited_for: Some(b.id) }
         );
         let (state, finish, path) =
             judge(&[&d], &predicted, false, t(70), Duration::minutes(10), now);

@@ -96,13 +96,21 @@ impl DefinitionFile {
         self.check_groups()
     }
 
-    /// The calendars as they are stored, each checked on its own (a name given twice: the last
-    /// one counts, as for resource groups).
+    /// The calendars as they are stored, each checked on its own as it was sent (a name given
+    /// twice: the last one counts, as for resource groups).
     pub fn check_calendars(&mut self) -> Result<(), AppError> {
-        for calendar in &mut self.calendars {
-            *calendar = std::mem::take(calendar).normalized();
+        let mut last = std::collections::HashMap::new();
+        for (k, calendar) in self.calendars.iter().enumerate() {
             calendar.check()?;
+            last.insert(calendar.name.clone(), k);
         }
+        let calendars = std::mem::take(&mut self.calendars);
+        self.calendars = calendars
+            .into_iter()
+            .enumerate()
+            .filter(|(k, c)| last[&c.name] == *k)
+            .map(|(_, c)| c.normalized())
+            .collect();
         Ok(())
     }
 

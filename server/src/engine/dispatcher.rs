@@ -89,18 +89,12 @@ impl Dispatcher {
             return Ok(());
         }
         let host = &self.executor.config().host;
-        // A worker with no room of its own asks nothing of the database.
-        if self.room() == 0 {
-            return Ok(());
-        }
+        // A worker whose own slots are full still starts dry runs: they run nothing.
         for group in self.store.groups_with_work().await? {
             if self.worker.groups.as_ref().is_some_and(|mine| !mine.contains(&group)) {
                 continue;
             }
             let room = self.room();
-            if room == 0 {
-                break;
-            }
             // Claimed and registered under one lock: an operation that stops instances takes
             // it too, so it never sees a running instance this server does not know about.
             let claiming = self.claim_lock.lock().await;
@@ -138,8 +132,8 @@ impl Dispatcher {
     }
 
     /// Starts the group's due dry runs (they take no slot) and what its free slots admit
-    /// (production first, see [`admission`]), at most `room`, in one transaction that also
-    /// records the attempts and where their logs go.
+    /// (production first, see [`admission`]; at most `room` of them), in one transaction that
+    /// also records the attempts and where their logs go.
     async fn claim(
         &self,
         group: &str,
@@ -149,10 +143,11 @@ impl Dispatcher {
     ) -> Result<Vec<Claim>> {
         let mut tx = self.store.begin_claim(group).await?;
         let load = tx.load().await?;
-        // Dry runs take no slot: they start as soon as they are due, however busy the group.
-        let mut queued = tx.queued(room.min(DRY_RUNS_AT_ONCE), true).await?;
+        // Dry runs take no slot, of the group or of the worker: they start as soon as they are
+        // due, however busy both are.
+        let mut queued = tx.queued(DRY_RUNS_AT_ONCE, true).await?;
         let mut chosen: Vec<_> = queued.iter().map(|q| q.id).collect();
-        let free = load.slots.saturating_sub(load.running).min(room - chosen.len() as u32);
+        let free = load.slots.saturating_sub(load.running).min(room);
         if free > 0 {
             let waiting = tx.queued(free, false).await?;
             chosen.extend(admission::admit(&load, &waiting));

@@ -10,6 +10,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::error::{ApiResult, input};
@@ -21,11 +22,11 @@ pub fn routes() -> Router<Core> {
         .route("/calendars/{name}", get(one).put(put).delete(delete))
 }
 
-/// A calendar body: read as JSON first, so a malformed body and a wrong field or date are both
-/// 400s that say what is wrong.
-fn calendar(body: Result<Json<Value>, JsonRejection>) -> Input<Calendar> {
+/// A body read as JSON first, so a malformed body and a wrong field or date are both 400s that
+/// say what is wrong.
+fn body_of<T: DeserializeOwned>(body: Result<Json<Value>, JsonRejection>) -> Input<T> {
     serde_json::from_value(input(body)?)
-        .map_err(|e| AppError::bad_request(format!("invalid calendar: {e}")).on_field("holidays"))
+        .map_err(|e| AppError::bad_request(format!("invalid calendar: {e}")))
 }
 
 async fn list(service: Service) -> ApiResult<Json<Value>> {
@@ -36,7 +37,7 @@ async fn create(
     service: Service,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Calendar>)> {
-    Ok((StatusCode::CREATED, Json(service.create_calendar(calendar(body)).await?)))
+    Ok((StatusCode::CREATED, Json(service.create_calendar(body_of(body)).await?)))
 }
 
 async fn one(service: Service, Path(name): Path<String>) -> ApiResult<Json<Calendar>> {
@@ -56,11 +57,7 @@ async fn put(
     Path(name): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<Json<Calendar>> {
-    let change = input(body).and_then(|body| {
-        serde_json::from_value::<CalendarChange>(body).map_err(|e| {
-            AppError::bad_request(format!("invalid calendar: {e}")).on_field("holidays")
-        })
-    });
+    let change = body_of::<CalendarChange>(body);
     let calendar = change.map(|c| Calendar { name: name.clone(), holidays: c.holidays });
     Ok(Json(service.put_calendar(name, calendar).await?))
 }

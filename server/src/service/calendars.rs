@@ -12,7 +12,7 @@ use super::Service;
 use crate::definitions::apply::calendar_changes;
 use crate::definitions::{ApplyMode, DefinitionFile};
 
-/// How many of the nodes that still follow a calendar a refusal names.
+/// How many of the nodes that still follow a calendar a refusal names (the first by name).
 const NAMED_USERS: u32 = 20;
 
 fn no_calendar(name: &str) -> AppError {

@@ -354,10 +354,6 @@ struct BackfillPlan {
     batches: Vec<DayBatch>,
 }
 
-/// Plans a backfill of `nodes` over `bizdates`. It first only counts (each node's fire times a
-/// date), refusing as soon as the count passes the limit, then plans what `scope` asks for.
-/// Either way it gives up when it takes longer than the planning budget. Blocking: call it off
-/// the async runtime.
 /// What a backfill plans its dates from.
 struct Planning<'a> {
     nodes: &'a [SnapshotNode],
@@ -366,6 +362,10 @@ struct Planning<'a> {
     tz: chrono_tz::Tz,
 }
 
+/// Plans a backfill of `nodes` over `bizdates`. It first only counts (each node's fire times a
+/// date), refusing as soon as the count passes the limit, then plans what `scope` asks for.
+/// Either way it gives up when it takes longer than the planning budget. Blocking: call it off
+/// the async runtime.
 fn plan_backfill(
     planning: &Planning<'_>,
     bizdates: &[NaiveDate],

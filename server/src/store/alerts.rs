@@ -178,7 +178,8 @@ pub trait AlertStore: Send + Sync {
     ) -> Result<(Vec<Instance>, Vec<(InstanceId, InstanceId)>)>;
 
     /// How long the latest successful attempts of these nodes took (milliseconds), at most
-    /// `per_node` of each, of instances planned since `since`: (node, duration).
+    /// `per_node` of each, of instances planned since `since`: (node, duration). Dry runs, which
+    /// run nothing, are left out.
     async fn recent_durations(
         &self,
         nodes: &[String],

@@ -496,7 +496,8 @@ impl AlertStore for SqlStore {
                ROW_NUMBER() OVER (PARTITION BY i.node_id \
                  ORDER BY i.planned_at DESC, a.attempt DESC) AS rn \
              FROM instances i JOIN attempts a ON a.instance_id = i.id \
-             WHERE a.outcome = 'success' AND a.ended_at IS NOT NULL AND i.planned_at >= ",
+             WHERE a.outcome = 'success' AND a.ended_at IS NOT NULL AND i.dry_run = FALSE \
+               AND i.planned_at >= ",
         );
         query.push_bind(to_ms(since)).push(
             " AND i.node_id IN (SELECT n.id FROM nodes n WHERE n.deleted_at IS NULL AND n.name IN \

@@ -199,10 +199,11 @@ impl SchedulingStore for SqlStore {
             "SELECT g.name FROM resource_groups g WHERE EXISTS ( \
                SELECT 1 FROM instances i JOIN nodes n ON n.id = i.node_id \
                WHERE i.state = {waiting} AND i.paused = FALSE AND n.resource_group = g.name \
-               AND (i.dry_run = TRUE OR g.slots > (SELECT COUNT(*) FROM instances r \
-                 JOIN nodes rn ON rn.id = r.node_id \
-                 WHERE r.state = {running} AND rn.resource_group = g.name \
-                 AND r.dry_run = FALSE))) \
+               AND i.dry_run = TRUE) \
+             OR (EXISTS (SELECT 1 FROM instances i JOIN nodes n ON n.id = i.node_id \
+               WHERE i.state = {waiting} AND i.paused = FALSE AND n.resource_group = g.name) \
+             AND g.slots > (SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
+               WHERE i.state = {running} AND n.resource_group = g.name AND i.dry_run = FALSE)) \
              ORDER BY g.name",
             waiting = literal(WaitingResources),
             running = literal(Running)
