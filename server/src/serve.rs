@@ -186,7 +186,7 @@ impl Server {
         }
         // A worker that leaves commands running stays registered: its lease lapses unless it
         // comes back (under the same name) in time to adopt them.
-        if self.engine.running().count() == 0 {
+        if self.engine.running().is_empty() {
             self.engine.unregister().await;
         }
         self.engine.store().close().await;

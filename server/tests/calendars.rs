@@ -245,19 +245,26 @@ async fn calendars_over_the_api_and_every_malformed_one_refused() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_dry_run_takes_no_slot_and_succeeds_while_its_group_is_full() {
-    let h = Harness::start_manual("2026-03-09T00:00:00Z").await;
+/// A long command fills the only slot (of the group with `group_slots`, or of a worker with
+/// `worker_slots`); at 01:30 a dry run of the same group is due and succeeds all the same, while
+/// a second command due then waits.
+async fn a_dry_run_succeeds_while_the_slots_are_full(group_slots: u32, worker_slots: Option<u32>) {
+    let now = "2026-03-09T00:00:00Z";
+    let h = match worker_slots {
+        Some(slots) => Harness::start_manual_with_worker_slots(now, slots).await,
+        None => Harness::start_manual(now).await,
+    };
     let marker = h.path("marker.txt");
     h.define(&format!(
-        "[[resource_groups]]\nname = \"solo\"\nslots = 1\n\
-         [[calendars]]\nname = \"cn\"\nholidays = [\"2026-03-10\"]\n{}{}",
+        "[[resource_groups]]\nname = \"solo\"\nslots = {group_slots}\n\
+         [[calendars]]\nname = \"cn\"\nholidays = [\"2026-03-10\"]\n{}{}{}",
         node("d_busy", "sleep 30", "schedule = \"30 0 * * *\"\nresource_group = \"solo\""),
         node(
             "d_off",
             &format!("echo ran >> {}", marker.display()),
             "calendar = \"cn\"\nresource_group = \"solo\""
         ),
+        node("d_next", "true", "resource_group = \"solo\""),
     ))
     .await;
     h.snapshot("2026-03-10").await;
@@ -272,9 +279,20 @@ async fn a_dry_run_takes_no_slot_and_succeeds_while_its_group_is_full() {
     h.clock().set("2026-03-10T01:30:00Z".parse().unwrap());
     until_success(&h, "d_off", "2026-03-10").await;
     assert_eq!(on(&h, "d_busy", "2026-03-10").await.state, Running);
+    assert_eq!(on(&h, "d_next", "2026-03-10").await.state, WaitingResources);
     assert_eq!(read(&marker), "");
     let admin = h.admin();
     let kill = app::rules::Operation::Kill;
     admin.operate(busy.id, kill, Ok(app::report::Mode::Apply)).await.unwrap();
     h.stop().await;
+}
+
+#[tokio::test]
+async fn a_dry_run_takes_no_slot_and_succeeds_while_its_group_is_full() {
+    a_dry_run_succeeds_while_the_slots_are_full(1, None).await;
+}
+
+#[tokio::test]
+async fn a_dry_run_takes_no_slot_of_a_worker_whose_slots_are_full() {
+    a_dry_run_succeeds_while_the_slots_are_full(5, Some(1)).await;
 }

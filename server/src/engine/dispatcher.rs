@@ -102,7 +102,8 @@ impl Dispatcher {
             let started: Vec<_> = claims
                 .into_iter()
                 .map(|claim| {
-                    let guard = self.running.register(claim.instance_id, claim.attempt);
+                    let guard =
+                        self.running.register(claim.instance_id, claim.attempt, claim.dry_run);
                     (claim, guard)
                 })
                 .collect();
@@ -126,7 +127,7 @@ impl Dispatcher {
     /// How many more commands this worker may run (`--worker-slots`; else no limit of its own).
     fn room(&self) -> u32 {
         match self.worker.slots {
-            Some(slots) => slots.saturating_sub(self.running.count() as u32),
+            Some(slots) => slots.saturating_sub(self.running.commands() as u32),
             None => u32::MAX,
         }
     }

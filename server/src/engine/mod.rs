@@ -269,7 +269,8 @@ impl Engine {
                 );
             }
             for (open, pid, pid_start) in recovered.adopt {
-                let guard = inner.running.register(open.instance_id, open.attempt);
+                // Only a command's process is adopted: a dry run left open is queued again.
+                let guard = inner.running.register(open.instance_id, open.attempt, false);
                 let executor = inner.executor.clone();
                 inner
                     .attempts

@@ -16,6 +16,8 @@ pub struct Running {
 
 struct Entry {
     attempt: i32,
+    /// A dry run runs no command, so it takes none of the worker's slots.
+    dry_run: bool,
     stop: CancellationToken,
     /// Becomes `true` when the attempt is over (its process group is gone and recorded).
     done: watch::Receiver<bool>,
@@ -42,10 +44,10 @@ impl Stopping {
 }
 
 impl Running {
-    pub fn register(self: &Arc<Self>, id: InstanceId, attempt: i32) -> RunningGuard {
+    pub fn register(self: &Arc<Self>, id: InstanceId, attempt: i32, dry_run: bool) -> RunningGuard {
         let stop = CancellationToken::new();
         let (done, watcher) = watch::channel(false);
-        let entry = Entry { attempt, stop: stop.clone(), done: watcher };
+        let entry = Entry { attempt, dry_run, stop: stop.clone(), done: watcher };
         self.entries.lock().expect("not poisoned").insert(id, entry);
         RunningGuard { running: self.clone(), id, attempt, stop, done }
     }
@@ -69,8 +71,14 @@ impl Running {
         self.entries.lock().expect("not poisoned").iter().map(|(id, e)| (*id, e.attempt)).collect()
     }
 
-    pub fn count(&self) -> usize {
-        self.entries.lock().expect("not poisoned").len()
+    /// Whether this server runs no attempt at all (dry runs included).
+    pub fn is_empty(&self) -> bool {
+        self.entries.lock().expect("not poisoned").is_empty()
+    }
+
+    /// The commands this server runs (its dry runs run none).
+    pub fn commands(&self) -> usize {
+        self.entries.lock().expect("not poisoned").values().filter(|e| !e.dry_run).count()
     }
 
     pub fn is_running(&self, id: InstanceId) -> bool {

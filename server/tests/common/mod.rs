@@ -115,10 +115,30 @@ impl Harness {
         Harness::start_with(manual.clone(), Some(manual)).await
     }
 
+    /// A started engine on a manual clock set to `now`, whose worker runs at most `slots`
+    /// commands at once (`--worker-slots`).
+    pub async fn start_manual_with_worker_slots(now: &str, slots: u32) -> Harness {
+        let manual = ManualClock::new(now.parse().unwrap());
+        Harness::start_configured(manual.clone(), Some(manual), |config| {
+            config.worker.slots = Some(slots)
+        })
+        .await
+    }
+
     async fn start_with(clock: SharedClock, manual: Option<Arc<ManualClock>>) -> Harness {
+        Harness::start_configured(clock, manual, |_| {}).await
+    }
+
+    async fn start_configured(
+        clock: SharedClock,
+        manual: Option<Arc<ManualClock>>,
+        configure: impl FnOnce(&mut EngineConfig),
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(&dir).await;
-        let engine = Engine::new(store, clock, engine_config(&dir));
+        let mut config = engine_config(&dir);
+        configure(&mut config);
+        let engine = Engine::new(store, clock, config);
         let cancel = CancellationToken::new();
         engine.start(cancel.clone()).await.unwrap();
         Harness { dir, engine, manual, cancel }
