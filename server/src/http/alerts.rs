@@ -5,7 +5,7 @@ use app::alerts::{AlertPage, AlertQuery, AlertRule, AlertRuleSpec};
 use app::baselines::{Baseline, BaselineSpec, BaselineStatus};
 use app::error::AppError;
 use app::model::parse_date;
-use app::usecases::{Alerts, Baselines, Input};
+use app::usecases::{Alerts, Baselines};
 use axum::Json;
 use axum::Router;
 use axum::extract::Path;
@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::error::{ApiResult, input};
+use super::error::{ApiResult, json_body};
 use super::{Pairs, pairs};
 use crate::service::{Core, Service, parse_id};
 
@@ -28,13 +28,6 @@ pub fn routes() -> Router<Core> {
         .route("/baselines/{name}/status", get(baseline_status))
 }
 
-/// A rule body: read as JSON first, so a malformed body and a wrong field are both 400s that
-/// say what is wrong.
-fn rule_spec(body: Result<Json<Value>, JsonRejection>) -> Input<AlertRuleSpec> {
-    serde_json::from_value(input(body)?)
-        .map_err(|e| AppError::bad_request(format!("invalid alert rule: {e}")))
-}
-
 async fn list_rules(service: Service) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "items": service.alert_rules().await? })))
 }
@@ -43,7 +36,10 @@ async fn create_rule(
     service: Service,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<AlertRule>)> {
-    Ok((StatusCode::CREATED, Json(service.create_alert_rule(rule_spec(body)).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(service.create_alert_rule(json_body::<AlertRuleSpec>(body, "alert rule")).await?),
+    ))
 }
 
 async fn get_rule(service: Service, Path(id): Path<String>) -> ApiResult<Json<AlertRule>> {
@@ -56,7 +52,7 @@ async fn put_rule(
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<Json<AlertRule>> {
     let id = parse_id("an alert rule id", &id)?;
-    Ok(Json(service.update_alert_rule(id, rule_spec(body)).await?))
+    Ok(Json(service.update_alert_rule(id, json_body::<AlertRuleSpec>(body, "alert rule")).await?))
 }
 
 async fn delete_rule(service: Service, Path(id): Path<String>) -> ApiResult<StatusCode> {
@@ -70,12 +66,6 @@ async fn list_alerts(service: Service, query: Pairs) -> ApiResult<Json<AlertPage
     Ok(Json(service.alerts(query).await?))
 }
 
-/// A baseline body, read like a rule's.
-fn baseline_spec(body: Result<Json<Value>, JsonRejection>) -> Input<BaselineSpec> {
-    serde_json::from_value(input(body)?)
-        .map_err(|e| AppError::bad_request(format!("invalid baseline: {e}")))
-}
-
 async fn list_baselines(service: Service) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "items": service.baselines().await? })))
 }
@@ -84,7 +74,10 @@ async fn create_baseline(
     service: Service,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Baseline>)> {
-    Ok((StatusCode::CREATED, Json(service.create_baseline(baseline_spec(body)).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(service.create_baseline(json_body::<BaselineSpec>(body, "baseline")).await?),
+    ))
 }
 
 async fn get_baseline(service: Service, Path(name): Path<String>) -> ApiResult<Json<Baseline>> {
@@ -96,7 +89,7 @@ async fn put_baseline(
     Path(name): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<Json<Baseline>> {
-    Ok(Json(service.put_baseline(name, baseline_spec(body)).await?))
+    Ok(Json(service.put_baseline(name, json_body::<BaselineSpec>(body, "baseline")).await?))
 }
 
 async fn delete_baseline(service: Service, Path(name): Path<String>) -> ApiResult<StatusCode> {

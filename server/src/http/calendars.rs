@@ -1,8 +1,7 @@
 //! `/calendars`: business calendars (the dates on which their nodes' instances are dry runs).
 
 use app::calendars::{Calendar, Holiday};
-use app::error::AppError;
-use app::usecases::{Calendars, Input};
+use app::usecases::Calendars;
 use axum::Json;
 use axum::Router;
 use axum::extract::Path;
@@ -10,23 +9,15 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::error::{ApiResult, input};
+use super::error::{ApiResult, json_body};
 use crate::service::{Core, Service};
 
 pub fn routes() -> Router<Core> {
     Router::new()
         .route("/calendars", get(list).post(create))
         .route("/calendars/{name}", get(one).put(put).delete(delete))
-}
-
-/// A body read as JSON first, so a malformed body and a wrong field or date are both 400s that
-/// say what is wrong.
-fn body_of<T: DeserializeOwned>(body: Result<Json<Value>, JsonRejection>) -> Input<T> {
-    serde_json::from_value(input(body)?)
-        .map_err(|e| AppError::bad_request(format!("invalid calendar: {e}")))
 }
 
 async fn list(service: Service) -> ApiResult<Json<Value>> {
@@ -37,7 +28,10 @@ async fn create(
     service: Service,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Calendar>)> {
-    Ok((StatusCode::CREATED, Json(service.create_calendar(body_of(body)).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(service.create_calendar(json_body::<Calendar>(body, "calendar")).await?),
+    ))
 }
 
 async fn one(service: Service, Path(name): Path<String>) -> ApiResult<Json<Calendar>> {
@@ -57,7 +51,7 @@ async fn put(
     Path(name): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<Json<Calendar>> {
-    let change = body_of::<CalendarChange>(body);
+    let change = json_body::<CalendarChange>(body, "calendar");
     let calendar = change.map(|c| Calendar { name: name.clone(), holidays: c.holidays });
     Ok(Json(service.put_calendar(name, calendar).await?))
 }

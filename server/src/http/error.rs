@@ -8,7 +8,8 @@ use axum::Json;
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
 use crate::store::StoreError;
 
@@ -81,6 +82,16 @@ pub const MAX_BODY: usize = 2 << 20;
 /// decides who is asking before it looks at it.
 pub fn input<T>(body: Result<Json<T>, JsonRejection>) -> Input<T> {
     body.map(|Json(value)| value).map_err(|e| ApiError::from(e).0)
+}
+
+/// A JSON body read as JSON first, then as a `what` (`"node"`, `"calendar"`, ...), so a
+/// malformed body and a wrong field are both 400s that say what is wrong.
+pub fn json_body<T: DeserializeOwned>(
+    body: Result<Json<Value>, JsonRejection>,
+    what: &str,
+) -> Input<T> {
+    serde_json::from_value(input(body)?)
+        .map_err(|e| AppError::bad_request(format!("invalid {what}: {e}")))
 }
 
 impl From<QueryRejection> for ApiError {

@@ -7,7 +7,7 @@ use app::nodes::{
     Node, NodePage, NodeQuery, NodeSpec, NodeVersion, NodeVersionPage, ResourceGroup,
     RollbackRequest,
 };
-use app::usecases::{Input, Nodes};
+use app::usecases::Nodes;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -18,7 +18,7 @@ use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::error::{ApiError, ApiResult, input};
+use super::error::{ApiError, ApiResult, input, json_body};
 use super::{Pairs, pairs};
 use crate::definitions::{DefinitionFile, UpsertReport};
 use crate::service::{Core, Service};
@@ -63,19 +63,12 @@ async fn list_nodes(service: Service, query: Pairs) -> ApiResult<Json<NodePage>>
     Ok(Json(service.list_nodes(node_query(query)?).await?))
 }
 
-/// A node body: read as JSON first, so a malformed body and a wrong field are both 400s
-/// that say what is wrong.
-fn node_spec(body: Result<Json<Value>, JsonRejection>) -> Input<NodeSpec> {
-    serde_json::from_value(input(body)?)
-        .map_err(|e| AppError::bad_request(format!("invalid node: {e}")))
-}
-
 /// `POST /nodes`: a left-out owner is the person creating it.
 async fn create_node(
     service: Service,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
-    Ok((StatusCode::CREATED, Json(service.create_node(node_spec(body)).await?)))
+    Ok((StatusCode::CREATED, Json(service.create_node(json_body::<NodeSpec>(body, "node")).await?)))
 }
 
 async fn get_node(service: Service, Path(name): Path<String>) -> ApiResult<Json<Node>> {
@@ -88,7 +81,7 @@ async fn put_node(
     Path(name): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
-    let saved = service.put_node(name, node_spec(body)).await?;
+    let saved = service.put_node(name, json_body::<NodeSpec>(body, "node")).await?;
     let status = if saved.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(saved.node)))
 }
