@@ -249,11 +249,10 @@ async fn calendars_over_the_api_and_every_malformed_one_refused() {
 /// `worker_slots`); at 01:30 a dry run of the same group is due and succeeds all the same, while
 /// a second command due then waits.
 async fn a_dry_run_succeeds_while_the_slots_are_full(group_slots: u32, worker_slots: Option<u32>) {
-    let now = "2026-03-09T00:00:00Z";
-    let h = match worker_slots {
-        Some(slots) => Harness::start_manual_with_worker_slots(now, slots).await,
-        None => Harness::start_manual(now).await,
-    };
+    let h = Harness::start_manual_configured("2026-03-09T00:00:00Z", |config| {
+        config.worker.slots = worker_slots
+    })
+    .await;
     let marker = h.path("marker.txt");
     h.define(&format!(
         "[[resource_groups]]\nname = \"solo\"\nslots = {group_slots}\n\

@@ -106,27 +106,22 @@ pub fn engine_config(dir: &TempDir) -> EngineConfig {
 impl Harness {
     /// A started engine on the wall clock.
     pub async fn start() -> Harness {
-        Harness::start_with(Arc::new(SystemClock), None).await
+        Harness::start_configured(Arc::new(SystemClock), None, |_| {}).await
     }
 
     /// A started engine on a manual clock set to `now`.
     pub async fn start_manual(now: &str) -> Harness {
-        let manual = ManualClock::new(now.parse().unwrap());
-        Harness::start_with(manual.clone(), Some(manual)).await
+        Harness::start_manual_configured(now, |_| {}).await
     }
 
-    /// A started engine on a manual clock set to `now`, whose worker runs at most `slots`
-    /// commands at once (`--worker-slots`).
-    pub async fn start_manual_with_worker_slots(now: &str, slots: u32) -> Harness {
+    /// A started engine on a manual clock set to `now`, its configuration changed first (e.g.
+    /// the worker's `--worker-slots`).
+    pub async fn start_manual_configured(
+        now: &str,
+        configure: impl FnOnce(&mut EngineConfig),
+    ) -> Harness {
         let manual = ManualClock::new(now.parse().unwrap());
-        Harness::start_configured(manual.clone(), Some(manual), |config| {
-            config.worker.slots = Some(slots)
-        })
-        .await
-    }
-
-    async fn start_with(clock: SharedClock, manual: Option<Arc<ManualClock>>) -> Harness {
-        Harness::start_configured(clock, manual, |_| {}).await
+        Harness::start_configured(manual.clone(), Some(manual), configure).await
     }
 
     async fn start_configured(
