@@ -13,3 +13,6 @@ CREATE INDEX nodes_calendar ON nodes (calendar) WHERE calendar IS NOT NULL AND d
 
 -- Made on a holiday of its node's calendar: it succeeds without running the command.
 ALTER TABLE instances ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
+-- The few waiting dry runs, found without reading every waiting instance: the dispatcher asks
+-- for them on every tick.
+CREATE INDEX instances_dry_run ON instances (state) WHERE dry_run = TRUE;

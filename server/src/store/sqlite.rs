@@ -84,7 +84,8 @@ pub(crate) mod dialect {
     /// What holds every writer of instances off until the transaction ends (SQLite's write
     /// transaction already does).
     pub const HOLD_INSTANCE_WRITERS: Option<&str> = None;
-    /// A join SQLite must drive from its left side (a bound list) through the right side's key.
+    /// A join SQLite must drive from its left side (a bound list, or the few rows an index
+    /// gives) through the right side's key.
     pub const JOIN_FROM_LIST: &str = "CROSS JOIN";
 
     /// How a recursive query stops after `param` rows: SQLite stops the recursion itself when its

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{Conn, Db};
+use super::{Conn, Db, dialect};
 use app::model::{InstanceId, InstanceState, RunType};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Transaction};
@@ -195,16 +195,20 @@ impl SchedulingStore for SqlStore {
     }
 
     async fn groups_with_work(&self) -> Result<Vec<String>> {
+        // Asked on every tick: each part is driven from the instances in one state (few, by
+        // their index; waiting dry runs by their own) through the nodes' key, never from a
+        // group's nodes through all their history.
         Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT g.name FROM resource_groups g WHERE EXISTS ( \
-               SELECT 1 FROM instances i JOIN nodes n ON n.id = i.node_id \
-               WHERE i.state = {waiting} AND i.paused = FALSE AND n.resource_group = g.name \
-               AND i.dry_run = TRUE) \
-             OR (EXISTS (SELECT 1 FROM instances i JOIN nodes n ON n.id = i.node_id \
+               SELECT 1 FROM instances i {join} nodes n ON n.id = i.node_id \
+               WHERE i.state = {waiting} AND i.dry_run = TRUE AND i.paused = FALSE \
+               AND n.resource_group = g.name) \
+             OR (EXISTS (SELECT 1 FROM instances i {join} nodes n ON n.id = i.node_id \
                WHERE i.state = {waiting} AND i.paused = FALSE AND n.resource_group = g.name) \
-             AND g.slots > (SELECT COUNT(*) FROM instances i JOIN nodes n ON n.id = i.node_id \
-               WHERE i.state = {running} AND n.resource_group = g.name AND i.dry_run = FALSE)) \
+             AND g.slots > (SELECT COUNT(*) FROM instances i {join} nodes n ON n.id = i.node_id \
+               WHERE i.state = {running} AND i.dry_run = FALSE AND n.resource_group = g.name)) \
              ORDER BY g.name",
+            join = dialect::JOIN_FROM_LIST,
             waiting = literal(WaitingResources),
             running = literal(Running)
         )))
@@ -398,13 +402,14 @@ impl ClaimTx for SqliteClaim {
     async fn queued(&mut self, limit: u32, dry_runs: bool) -> Result<Vec<Queued>> {
         let rows: Vec<(i64, RunType, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT i.id, i.run_type, i.updated_at FROM instances i JOIN nodes n ON n.id = i.node_id \
-             WHERE i.state = {} AND i.paused = FALSE AND n.resource_group = $1 AND i.dry_run = $3 \
+             WHERE i.state = {} AND i.paused = FALSE AND n.resource_group = $1 AND i.dry_run = {} \
              ORDER BY i.priority, i.ready_at, i.id LIMIT $2",
-            literal(WaitingResources)
+            literal(WaitingResources),
+            // Written out, not bound, so the waiting dry runs are read by their partial index.
+            if dry_runs { "TRUE" } else { "FALSE" }
         )))
         .bind(&self.group)
         .bind(limit as i64)
-        .bind(dry_runs)
         .fetch_all(&mut *self.tx)
         .await?;
         Ok(rows
